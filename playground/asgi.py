@@ -1,0 +1,52 @@
+"""ASGI entry point: HTTP to Django (and the mounted simulator), websockets to Channels."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
+django_http = get_asgi_application()  # set up Django before importing anything that uses it
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from playground.routing import websocket_urlpatterns  # noqa: E402
+from playground.simulator import SimulatedDisconnect, Simulator  # noqa: E402
+
+
+class Mount:
+    """Hands `prefix/...` to another ASGI app (with root_path set), the rest to `default`."""
+
+    def __init__(self, prefix: str, app, default):
+        self.prefix = prefix
+        self.app = app
+        self.default = default
+
+    async def __call__(self, scope, receive, send):
+        path = scope["path"]
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            scope = {**scope, "root_path": scope.get("root_path", "") + self.prefix}
+            try:
+                return await self.app(scope, receive, send)
+            except SimulatedDisconnect:
+                # Daphne neither drops the connection when an app raises mid-response nor
+                # survives it well, so here a simulated drop ends the body without [DONE].
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return None
+        return await self.default(scope, receive, send)
+
+
+http_application = django_http
+if settings.SIMULATOR_MOUNTED:
+    http_application = Mount("/simulator", Simulator(), django_http)
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_application,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

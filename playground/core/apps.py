@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "playground.core"
+    label = "core"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from playground import upstream
+
+        from . import checks  # noqa: F401  (registers the system checks)
+
+        upstream.configure(
+            upstream.UpstreamConfig(
+                # Room for every run this process allows, plus model-list requests.
+                pool_size=settings.PLAYGROUND_MAX_RUNS_PER_PROCESS + 10,
+                connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
+                read_timeout=settings.UPSTREAM_READ_TIMEOUT,
+                total_timeout=settings.UPSTREAM_TOTAL_TIMEOUT,
+            )
+        )

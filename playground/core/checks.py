@@ -1,0 +1,37 @@
+"""System checks: a misconfigured endpoint list fails loudly at start-up, not at first run."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+from playground.upstream import Flavour
+
+from .endpoints import REQUIRED_KEYS
+
+
+@register()
+def check_endpoints(app_configs, **kwargs):
+    errors = []
+    names = set()
+    for position, entry in enumerate(settings.PLAYGROUND_ENDPOINTS):
+        where = f"PLAYGROUND_ENDPOINTS[{position}]"
+        if not isinstance(entry, dict):
+            errors.append(Error(f"{where} must be an object.", id="core.E001"))
+            continue
+        missing = [key for key in REQUIRED_KEYS if not entry.get(key)]
+        if missing:
+            errors.append(Error(f"{where} lacks {', '.join(missing)}.", id="core.E002"))
+            continue
+        if urlsplit(entry["base_url"]).scheme not in ("http", "https"):
+            errors.append(Error(f"{where}.base_url must be http(s).", id="core.E003"))
+        if entry.get("flavour", "fireworks") not in set(Flavour):
+            errors.append(
+                Error(f"{where}.flavour must be 'fireworks' or 'openai'.", id="core.E004")
+            )
+        if entry["name"] in names:
+            errors.append(Error(f"{where}: the name {entry['name']!r} is taken.", id="core.E005"))
+        names.add(entry["name"])
+    if not names:
+        errors.append(Error("No upstream endpoint is configured.", id="core.E006"))
+    return errors

@@ -1,0 +1,3 @@
+"""Websocket routes (the playground's run socket joins here)."""
+
+websocket_urlpatterns: list = []

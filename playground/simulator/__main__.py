@@ -1,0 +1,23 @@
+"""Run the simulator alone: python -m playground.simulator --port 9100"""
+
+import argparse
+
+import uvicorn
+
+from .app import Simulator
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--tps", type=float, help="tokens/s for every model (0: unpaced)")
+    parser.add_argument("--api-key", help="accept only this Bearer token")
+    args = parser.parse_args()
+    app = Simulator(tps=args.tps, api_key=args.api_key)
+    print(f"Simulator at http://{args.host}:{args.port}/v1", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
+
+
+if __name__ == "__main__":
+    main()

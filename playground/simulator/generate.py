@@ -1,0 +1,142 @@
+"""What the simulated model says: a tiny sampler over a fixed vocabulary.
+
+Words are ranked per position from the prompt; temperature, top_p and top_k reshape the
+rank distribution exactly as they would a real model's, so their effect is visible, and a
+seed makes the whole reply repeat.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import random
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+WORDS = tuple(
+    "model token stream answer signal latency prompt context window sample layer vector "
+    "weight gradient batch cache queue socket frame server client request response system "
+    "message tool function schema value field record table index query result output input "
+    "reason method detail pattern example network channel buffer event state process thread "
+    "memory storage policy review team project draft version release feature option setting "
+    "quick careful simple clear steady bright quiet rapid gentle robust precise modest "
+    "always often rarely gladly calmly plainly mostly nearly fairly truly "
+    "runs builds sends reads writes keeps moves turns holds finds makes takes shows "
+    "the a this every each some any their our its with from into over under through".split()
+)
+
+RANK_DECAY = 0.55  # how fast a word's weight falls with its rank
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+
+
+class WordSampler:
+    """Draws words; the same prompt, sampling and seed give the same words."""
+
+    def __init__(self, prompt: str, sampling: Sampling, stream: int):
+        self._offset = zlib.crc32(prompt.encode())
+        seed = sampling.seed
+        self.rng = random.Random(f"{seed}/{stream}") if seed is not None else random.Random()
+        self._cumulative = _cumulative_weights(sampling)
+        self._position = 0
+
+    def word(self) -> str:
+        self._position += 1
+        total = self._cumulative[-1]
+        rank = bisect.bisect_left(self._cumulative, self.rng.random() * total)
+        rank = min(rank, len(self._cumulative) - 1)
+        return WORDS[(self._offset + self._position * 7 + rank) % len(WORDS)]
+
+
+def _cumulative_weights(sampling: Sampling) -> list[float]:
+    temperature = 1.0 if sampling.temperature is None else sampling.temperature
+    if temperature <= 0:
+        return [1.0]  # greedy: always the top-ranked word
+    weights = [RANK_DECAY ** (rank / temperature) for rank in range(len(WORDS))]
+    if sampling.top_k:
+        weights = weights[: sampling.top_k]
+    if sampling.top_p is not None and sampling.top_p < 1:
+        total, kept, running = sum(weights), [], 0.0
+        for weight in weights:
+            kept.append(weight)
+            running += weight
+            if running >= sampling.top_p * total:
+                break
+        weights = kept
+    return list(itertools.accumulate(weights))
+
+
+def prose_tokens(sampler: WordSampler, count: int, opening: str = "") -> Iterator[str]:
+    """`count` tokens of sentences (a leading space per word, as BPE tokens look)."""
+    produced = 0
+    for token in opening.split(" "):
+        if produced >= count:
+            return
+        if token:
+            yield (" " if produced else "") + token
+            produced += 1
+    sentence_left, sentences = 0, 0
+    while produced < count:
+        if sentence_left == 0:
+            sentence_left = sampler.rng.randint(5, 12)
+            word = sampler.word().capitalize()
+            prefix = "\n\n" if sentences and sentences % 3 == 0 else " "
+            sentences += 1
+        else:
+            word, prefix = sampler.word(), " "
+        sentence_left -= 1
+        if sentence_left == 0:
+            word += "."
+        yield (prefix if produced else "") + word
+        produced += 1
+
+
+def example_value(schema: Any, sampler: WordSampler, depth: int = 0) -> Any:
+    """A value that satisfies a (simple) JSON schema: required keys, types, enums."""
+    if not isinstance(schema, dict) or depth > 6:
+        return sampler.word()
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or (kind is None and "properties" in schema):
+        properties = schema.get("properties") or {}
+        keys = list(dict.fromkeys([*schema.get("required", ()), *properties]))
+        return {key: example_value(properties.get(key, {}), sampler, depth + 1) for key in keys}
+    if kind == "array":
+        count = max(1, int(schema.get("minItems") or 1))
+        return [example_value(schema.get("items", {}), sampler, depth + 1) for _ in range(count)]
+    if kind == "integer":
+        return max(int(schema.get("minimum", 0)), sampler.rng.randint(1, 100))
+    if kind == "number":
+        return round(max(float(schema.get("minimum", 0)), sampler.rng.uniform(0, 100)), 2)
+    if kind == "boolean":
+        return sampler.rng.random() < 0.5
+    if kind == "null":
+        return None
+    return " ".join(sampler.word() for _ in range(2))
+
+
+def json_tokens(value: Any) -> Iterator[str]:
+    """A JSON document cut into token-sized pieces."""
+    text = json.dumps(value)
+    for start in range(0, len(text), 4):
+        yield text[start : start + 4]
+
+
+def argument_fragments(arguments: dict[str, Any]) -> Iterator[str]:
+    text = json.dumps(arguments)
+    for start in range(0, len(text), 8):
+        yield text[start : start + 8]

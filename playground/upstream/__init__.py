@@ -1,0 +1,44 @@
+"""Client for OpenAI-compatible chat-completion APIs (Fireworks first). No Django in here."""
+
+from .body import FIREWORKS_ONLY, build_body
+from .client import UpstreamConfig, close_client, configure, get_client, get_config, stream_chat
+from .endpoints import Endpoint, Flavour
+from .events import (
+    ContentDelta,
+    ErrorEvent,
+    ErrorKind,
+    Event,
+    Finish,
+    ReasoningDelta,
+    ResponseStarted,
+    RoleDelta,
+    ToolCallDelta,
+    Usage,
+)
+from .models import ModelInfo, UpstreamUnavailable, list_models
+
+__all__ = [
+    "FIREWORKS_ONLY",
+    "ContentDelta",
+    "Endpoint",
+    "ErrorEvent",
+    "ErrorKind",
+    "Event",
+    "Finish",
+    "Flavour",
+    "ModelInfo",
+    "ReasoningDelta",
+    "ResponseStarted",
+    "RoleDelta",
+    "ToolCallDelta",
+    "UpstreamConfig",
+    "UpstreamUnavailable",
+    "Usage",
+    "build_body",
+    "close_client",
+    "configure",
+    "get_client",
+    "get_config",
+    "list_models",
+    "stream_chat",
+]

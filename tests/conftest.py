@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from playground.simulator import Simulator
+from playground.upstream import Endpoint
+
+from .helpers import ServedApp
+
+DJANGO_FREE = ("upstream", "simulator")
+
+
+def pytest_collection_modifyitems(items):
+    """Tests of the Django-free parts are left out of the PostgreSQL + Redis pass."""
+    root = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(root).parts[0] in DJANGO_FREE:
+            item.add_marker(pytest.mark.django_free)
+
+
+@pytest.fixture(scope="session")
+def simulator_server():
+    """The simulator on a real socket, for the whole session."""
+    with ServedApp(Simulator()) as served:
+        yield served
+
+
+@pytest.fixture
+def simulator(simulator_server) -> Simulator:
+    return simulator_server.app
+
+
+@pytest.fixture
+def sim_endpoint(simulator_server) -> Endpoint:
+    return Endpoint(name="simulator", base_url=simulator_server.base_url, simulated=True)
+
+
+@pytest.fixture
+def sim_endpoints_setting(settings, simulator_server):
+    """Point the Django settings' endpoint list at the test simulator."""
+    settings.PLAYGROUND_ENDPOINTS = [
+        {
+            "name": "simulator",
+            "label": "Simulator",
+            "base_url": simulator_server.base_url,
+            "simulated": True,
+        }
+    ]
+    return settings.PLAYGROUND_ENDPOINTS

@@ -1,0 +1,207 @@
+"""Every failure becomes one ErrorEvent after whatever arrived before it; nothing raises."""
+
+import asyncio
+
+import pytest
+
+from playground.upstream import (
+    ContentDelta,
+    Endpoint,
+    ErrorEvent,
+    ErrorKind,
+    ResponseStarted,
+    stream_chat,
+)
+
+from ..helpers import ServedApp, Unresponsive, free_port, record_of, text_of
+
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+async def collect(endpoint, **body):
+    body.setdefault("messages", HELLO)
+    body.setdefault("stream", True)
+    return [event async for event in stream_chat(endpoint, body)]
+
+
+def only_error(events) -> ErrorEvent:
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert len(errors) == 1, events
+    assert events[-1] is errors[0], "the error ends the events"
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, ErrorKind.BAD_REQUEST),
+        (401, ErrorKind.UNAUTHORIZED),
+        (403, ErrorKind.FORBIDDEN),
+        (404, ErrorKind.NOT_FOUND),
+        (408, ErrorKind.TIMEOUT),
+        (413, ErrorKind.TOO_LARGE),
+        (422, ErrorKind.BAD_REQUEST),
+        (429, ErrorKind.RATE_LIMITED),
+        (500, ErrorKind.SERVER),
+        (502, ErrorKind.SERVER),
+        (503, ErrorKind.SERVER),
+    ],
+)
+@pytest.mark.parametrize("stream", [True, False])
+async def test_http_errors_carry_status_kind_and_the_upstream_message(
+    sim_endpoint, status, kind, stream
+):
+    events = await collect(sim_endpoint, model=f"simulator/chat?error={status}", stream=stream)
+
+    error = only_error(events)
+    assert (error.kind, error.status) == (kind, status)
+    assert error.message == f"Simulated error {status} (fault injected on request)."
+    assert error.retryable == (status in (408, 429) or status >= 500)
+    assert error.retry_after == (2.0 if status == 429 else None)
+
+
+async def test_retry_after_is_read_from_the_header(sim_endpoint):
+    events = await collect(sim_endpoint, model="simulator/chat?error=429&retry_after=17")
+    assert only_error(events).retry_after == 17.0
+
+
+async def test_a_rejected_parameter_brings_the_upstream_explanation(sim_endpoint):
+    events = await collect(sim_endpoint, model="simulator/chat", temperature=3)
+
+    error = only_error(events)
+    assert error.kind == ErrorKind.BAD_REQUEST
+    assert error.message == "`temperature` must be a number between 0 and 2."
+
+
+async def test_an_unknown_model_is_not_found(sim_endpoint):
+    error = only_error(await collect(sim_endpoint, model="no/such-model"))
+    assert (error.kind, error.status) == (ErrorKind.NOT_FOUND, 404)
+    assert "no/such-model" in error.message
+
+
+async def test_a_malformed_event_ends_the_stream_after_what_arrived(sim_endpoint, simulator):
+    events = await collect(sim_endpoint, model="simulator/chat-fast?malformed_after=3")
+
+    assert text_of(events) == "**Simulated reply** to"
+    error = only_error(events)
+    assert error.kind == ErrorKind.PROTOCOL
+    assert "not JSON" in error.message
+    assert record_of(simulator, events[0].id).outcome == "malformed"
+
+
+async def test_a_dropped_connection_is_reported_with_the_partial_text(sim_endpoint, simulator):
+    events = await collect(sim_endpoint, model="simulator/chat-fast?disconnect_after=4")
+
+    assert text_of(events) == "**Simulated reply** to “Hello”."
+    error = only_error(events)
+    assert error.kind == ErrorKind.DISCONNECTED
+    assert error.retryable
+    assert record_of(simulator, events[0].id).outcome == "dropped"
+
+
+async def test_a_stream_without_done_is_an_error(sim_endpoint):
+    events = await collect(sim_endpoint, model="simulator/chat-fast?no_done=1", max_tokens=3)
+
+    assert text_of(events) == "**Simulated reply** to"
+    error = only_error(events)
+    assert error.kind == ErrorKind.PROTOCOL
+    assert error.message == "The stream ended without data: [DONE]."
+
+
+async def test_nothing_listening_is_a_connect_error():
+    endpoint = Endpoint(name="gone", base_url=f"http://127.0.0.1:{free_port()}/v1")
+    error = only_error(await collect(endpoint, model="m"))
+    assert error.kind == ErrorKind.CONNECT
+    assert endpoint.base_url in error.message
+
+
+async def test_a_connect_timeout(upstream_config):
+    upstream_config(connect_timeout=0.3)
+    with Unresponsive() as server:
+        endpoint = Endpoint(name="stuck", base_url=f"http://127.0.0.1:{server.port}/v1")
+        error = only_error(await collect(endpoint, model="m"))
+    assert error.kind == ErrorKind.TIMEOUT
+    assert error.message == f"No connection to {endpoint.base_url} within 0.3 s."
+
+
+async def test_a_slow_first_token_past_the_read_timeout(sim_endpoint, upstream_config):
+    upstream_config(read_timeout=0.3)
+    events = await collect(sim_endpoint, model="simulator/chat?first_token_delay=3")
+
+    assert isinstance(events[0], ResponseStarted)  # the role chunk came at once
+    error = only_error(events)
+    assert (error.kind, error.message) == (ErrorKind.TIMEOUT, "Nothing arrived for 0.3 s.")
+
+
+async def test_the_whole_request_has_a_deadline(sim_endpoint, upstream_config):
+    upstream_config(total_timeout=0.3)
+    events = await collect(sim_endpoint, model="simulator/chat?tps=20&tokens=200")
+
+    assert 0 < len(text_of(events).split()) < 20
+    error = only_error(events)
+    assert error.kind == ErrorKind.TIMEOUT
+    assert error.message == "The response took longer than 0.3 s in all."
+
+
+async def test_cancelling_the_reader_closes_the_upstream_connection(sim_endpoint, simulator):
+    seen: list = []
+
+    async def read():
+        async for event in stream_chat(
+            sim_endpoint, {"model": "simulator/chat?tps=20", "messages": HELLO, "stream": True}
+        ):
+            seen.append(event)
+
+    task = asyncio.create_task(read())
+    while not any(isinstance(e, ContentDelta) for e in seen):
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    record = record_of(simulator, seen[0].id)
+    for _ in range(200):
+        if record.outcome != "running":
+            break
+        await asyncio.sleep(0.01)
+    assert record.outcome == "client_closed"
+    assert record.tokens_sent < 10
+
+
+async def _error_app(scope, receive, send):
+    """Answers 200 with a body that is not an event stream, or a mid-stream error event."""
+    if scope["type"] != "http":
+        return
+    await receive()
+    if scope["path"].endswith("/html/chat/completions"):
+        headers, body = [(b"content-type", b"text/html")], b"<html>login</html>"
+    else:
+        headers = [(b"content-type", b"text/event-stream")]
+        body = (
+            b'data: {"id": "x", "model": "m", "choices": [{"index": 0, "delta": '
+            b'{"content": "Hi"}}]}\n\n'
+            b'data: {"error": {"message": "overloaded", "code": 503}}\n\n'
+        )
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture(scope="module")
+def error_server():
+    with ServedApp(_error_app) as served:
+        yield served
+
+
+async def test_a_page_that_is_not_an_event_stream(error_server):
+    endpoint = Endpoint(name="odd", base_url=f"http://127.0.0.1:{error_server.port}/html")
+    error = only_error(await collect(endpoint, model="m"))
+    assert error.kind == ErrorKind.PROTOCOL
+    assert "text/html" in error.message
+
+
+async def test_an_error_event_inside_the_stream(error_server):
+    endpoint = Endpoint(name="odd", base_url=f"http://127.0.0.1:{error_server.port}/sse")
+    events = await collect(endpoint, model="m")
+    assert text_of(events) == "Hi"
+    error = only_error(events)
+    assert (error.kind, error.status, error.message) == (ErrorKind.SERVER, 503, "overloaded")

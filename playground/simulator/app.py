@@ -47,6 +47,7 @@ class Simulator:
         self.tps = tps
         self.api_key = api_key
         self.requests: deque[RequestRecord] = deque(maxlen=1000)
+        self.model_list_requests = 0
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -60,6 +61,7 @@ class Simulator:
             path = path[len(root) :]
         method = scope["method"]
         if path == "/v1/models" and method == "GET":
+            self.model_list_requests += 1
             await _send_json(send, 200, _model_list())
         elif path == "/v1/chat/completions" and method == "POST":
             await self._chat(scope, receive, send)
@@ -138,8 +140,8 @@ class _Stream:
         tail = [{**self.head, "choices": [], "usage": usage}]
         if not options.no_done:
             tail.append("[DONE]")
-        await self._write(tail, more=False)
         self.record.end("completed")
+        await self._write(tail, more=False)
 
     async def _steps(self, choices: list[ChoiceRun]) -> bool:
         """False when the stream ended early (client gone, or a fault injected)."""
@@ -161,8 +163,8 @@ class _Stream:
             await self._write(frames)
             sent = self.record.tokens_sent
             if options.malformed_after is not None and sent >= options.malformed_after:
+                self.record.end("malformed")  # before the write, which the client sees at once
                 await self._write(["{not json"], more=False)
-                self.record.end("malformed")
                 return False
             if options.disconnect_after is not None and sent >= options.disconnect_after:
                 self.record.end("dropped")
@@ -175,8 +177,6 @@ class _Stream:
         return True
 
     def _delta(self, kind: str, value: Any) -> dict[str, Any]:
-        if kind == "bench":
-            return {"content": f" {value}@{time.time():.6f}"}
         if kind == "reasoning":
             return {"reasoning_content": value}
         if kind == "tool":
@@ -229,8 +229,8 @@ async def _respond_whole(request: SimRequest, record: RequestRecord, send, disco
         "choices": [_whole_choice(choice) for choice in choices],
         "usage": _usage(request, choices),
     }
-    await _send_json(send, 200, body)
     record.end("completed")
+    await _send_json(send, 200, body)
 
 
 def _whole_choice(choice: ChoiceRun) -> dict[str, Any]:

@@ -221,7 +221,7 @@ def _text(content: Any) -> str:
     return ""
 
 
-# A piece is one token of output: ("reasoning" | "content", text), ("bench", number),
+# A piece is one token of output: ("reasoning" | "content", text),
 # ("tool", (call index, id, name)) or ("arguments", (call index, fragment)).
 Piece = tuple[str, Any]
 
@@ -303,7 +303,8 @@ def _pieces(request: SimRequest, index: int) -> Iterator[Piece]:
     count = request.options.tokens or sampler.rng.randint(40, 90)
     if request.options.bench:
         for number in range(count):
-            yield "bench", number
+            # Generated lazily, so the stamp is taken right before the token is written.
+            yield "content", f" {number}@{time.time():.6f}"
         return "stop"
     if request.spec.reasoning:
         thinking = prose_tokens(sampler, sampler.rng.randint(12, 24), "Let me think this through.")

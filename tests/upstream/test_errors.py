@@ -145,16 +145,18 @@ async def test_the_whole_request_has_a_deadline(sim_endpoint, upstream_config):
 
 async def test_cancelling_the_reader_closes_the_upstream_connection(sim_endpoint, simulator):
     seen: list = []
+    first_token = asyncio.Event()
 
     async def read():
         async for event in stream_chat(
             sim_endpoint, {"model": "simulator/chat?tps=20", "messages": HELLO, "stream": True}
         ):
             seen.append(event)
+            if isinstance(event, ContentDelta):
+                first_token.set()
 
     task = asyncio.create_task(read())
-    while not any(isinstance(e, ContentDelta) for e in seen):
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(first_token.wait(), timeout=5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

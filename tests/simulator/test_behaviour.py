@@ -1,0 +1,128 @@
+"""What the simulated model does with the request's parameters, and how it refuses bad ones."""
+
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from ..helpers import free_port, wait_until
+
+HELLO = [{"role": "user", "content": "Describe the release"}]
+
+
+@pytest.fixture
+def post(simulator_server):
+    def post(**body):
+        body.setdefault("model", "simulator/chat-fast")
+        body.setdefault("messages", HELLO)
+        return httpx.post(f"{simulator_server.base_url}/chat/completions", json=body, timeout=10)
+
+    return post
+
+
+def content(response) -> str:
+    assert response.status_code == 200, response.text
+    return response.json()["choices"][0]["message"]["content"]
+
+
+def test_a_seed_gives_the_same_reply_every_time(post):
+    assert content(post(seed=42)) == content(post(seed=42))
+    assert content(post(seed=42)) != content(post(seed=43))
+
+
+def test_without_a_seed_replies_vary(post):
+    assert content(post(tokens=None)) != content(post())
+
+
+def test_temperature_zero_is_greedy_and_higher_temperatures_differ(post):
+    greedy = content(post(temperature=0, seed=1))
+    assert greedy == content(post(temperature=0, seed=1))
+    assert greedy != content(post(temperature=2, seed=1))
+    assert greedy == content(post(temperature=1, top_k=1, seed=1)), "top_k=1 is greedy too"
+    assert greedy == content(post(top_p=0.01, seed=1)), "a tiny top_p keeps one word"
+    assert content(post(top_k=5, seed=1)) != content(post(top_k=50, seed=1))
+
+
+def test_max_tokens_cuts_with_finish_reason_length(post):
+    response = post(max_tokens=7).json()
+    assert response["choices"][0]["finish_reason"] == "length"
+    assert response["usage"]["completion_tokens"] == 7
+
+
+def test_a_stop_sequence_ends_the_reply_and_is_kept(post):
+    full = content(post(seed=5))
+    response = post(seed=5, stop=["."]).json()
+    text = response["choices"][0]["message"]["content"]
+    assert response["choices"][0]["finish_reason"] == "stop"
+    assert text == full[: full.index(".") + 1]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": None}, "`model` is required."),
+        ({"messages": []}, "`messages` must be a non-empty list."),
+        ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role must be one of"),
+        ({"temperature": 2.1}, "`temperature` must be a number between 0 and 2."),
+        ({"temperature": -0.1}, "`temperature` must be a number between 0 and 2."),
+        ({"top_p": 1.5}, "`top_p` must be a number between 0 and 1."),
+        ({"n": 0}, "`n` must be an integer >= 1."),
+        ({"max_tokens": 0}, "`max_tokens` must be an integer >= 1."),
+        ({"stop": ["a", "b", "c", "d", "e"]}, "`stop` takes up to 4 sequences."),
+        ({"frequency_penalty": 3}, "`frequency_penalty` must be a number between -2 and 2."),
+        ({"response_format": {"type": "xml"}}, "`response_format.type` must be"),
+        ({"tools": [{"type": "function", "function": {}}]}, "tools[0] must be a function"),
+        ({"model": "simulator/chat?bogus=1"}, "Unknown simulator option 'bogus'."),
+    ],
+)
+def test_bad_requests_get_a_400_in_the_api_shape(post, body, message):
+    response = post(**body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["message"].startswith(message)
+
+
+def test_a_body_that_is_not_json_is_a_400(simulator_server):
+    response = httpx.post(f"{simulator_server.base_url}/chat/completions", content=b"{oops")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The request body is not valid JSON."
+
+
+def test_benchmark_mode_numbers_tokens_and_stamps_their_emission(post):
+    before = time.time()
+    text = content(post(simulator={"bench": True, "tokens": 30, "tps": 0}))
+    stamps = re.findall(r" (\d+)@(\d+\.\d+)", text)
+    assert [int(number) for number, _ in stamps] == list(range(30))
+    times = [float(stamp) for _, stamp in stamps]
+    assert times == sorted(times)
+    assert before <= times[0] <= time.time()
+
+
+def test_runs_alone_from_the_command_line():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playground.simulator", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def answers():
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(answers, timeout=15)
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            json={"model": "simulator/chat-fast", "messages": HELLO, "max_tokens": 3},
+        )
+        assert response.json()["usage"]["completion_tokens"] == 3
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

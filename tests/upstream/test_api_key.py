@@ -1,0 +1,76 @@
+"""The key goes into the Authorization header and nowhere else."""
+
+import logging
+
+import pytest
+
+from playground.simulator import Simulator
+from playground.upstream import Endpoint, ErrorEvent, ErrorKind, list_models, stream_chat
+
+from ..helpers import ServedApp, text_of
+
+KEY = "fw-test-KEY-0123456789-must-not-leak"
+BODY = {"model": "simulator/chat-fast", "messages": [{"role": "user", "content": "Hi"}]}
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    """A simulator that accepts only KEY."""
+    with ServedApp(Simulator(api_key=KEY)) as served:
+        yield served
+
+
+@pytest.fixture
+def endpoint(guarded, monkeypatch):
+    monkeypatch.setenv("TEST_UPSTREAM_KEY", KEY)
+    return Endpoint(name="guarded", base_url=guarded.base_url, key_env="TEST_UPSTREAM_KEY")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_the_key_from_the_environment_is_sent(endpoint, stream):
+    events = [e async for e in stream_chat(endpoint, {**BODY, "stream": stream})]
+    assert text_of(events)
+    assert not any(isinstance(e, ErrorEvent) for e in events)
+
+
+async def test_a_wrong_key_is_unauthorized(endpoint, monkeypatch):
+    monkeypatch.setenv("TEST_UPSTREAM_KEY", "wrong")
+    events = [e async for e in stream_chat(endpoint, {**BODY, "stream": True})]
+    assert events[-1] == ErrorEvent(ErrorKind.UNAUTHORIZED, "Invalid API key provided.", 401)
+
+
+async def test_the_key_appears_in_no_event_repr_or_log_line(endpoint, caplog):
+    for logger in (None, "httpx", "httpcore", "playground"):
+        caplog.set_level(logging.DEBUG, logger=logger)
+    events = [e async for e in stream_chat(endpoint, {**BODY, "stream": True})]
+    failed = [e async for e in stream_chat(endpoint, {**BODY, "model": "nope", "stream": True})]
+    models = await list_models(endpoint)
+
+    assert models
+    assert isinstance(failed[-1], ErrorEvent)
+    assert caplog.records, "the client and httpx logged at DEBUG"
+    everything = [repr(endpoint), *map(repr, events + failed + models), caplog.text]
+    for record in caplog.records:
+        everything.append(record.getMessage())
+    assert not [text for text in everything if KEY in text]
+
+
+async def _echo_app(scope, receive, send):
+    """An upstream that repeats the Authorization header back in its error message."""
+    if scope["type"] != "http":
+        return
+    await receive()
+    auth = dict(scope["headers"]).get(b"authorization", b"")
+    body = b'{"error": {"message": "bad credentials: ' + auth + b'"}}'
+    await send({"type": "http.response.start", "status": 401, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def test_a_key_echoed_by_the_upstream_is_scrubbed(monkeypatch):
+    monkeypatch.setenv("TEST_UPSTREAM_KEY", KEY)
+    with ServedApp(_echo_app) as echo:
+        endpoint = Endpoint(name="echo", base_url=echo.base_url, key_env="TEST_UPSTREAM_KEY")
+        events = [e async for e in stream_chat(endpoint, {**BODY, "stream": True})]
+    assert events == [
+        ErrorEvent(ErrorKind.UNAUTHORIZED, "bad credentials: Bearer [key]", status=401)
+    ]

@@ -89,9 +89,8 @@ TEMPLATES = [
 ]
 
 # Database: a SQLite file unless DATABASE_URL says otherwise.
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Async consumers and threaded sync views write at once: WAL lets readers run beside a
     # writer, IMMEDIATE takes the write lock up front (no upgrade deadlock), and the busy
@@ -136,7 +135,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Production serves what collectstatic gathered; elsewhere whitenoise reads the source folders.
+STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -148,8 +148,7 @@ STORAGES = {
         )
     },
 }
-# Outside production, whitenoise serves straight from the source folders (tests run with
-# DEBUG off, and need no collectstatic).
+# Tests run with DEBUG off and no collectstatic, so this follows the mode, not DEBUG.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 CONTENT_SECURITY_POLICY = {
@@ -171,7 +170,7 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 

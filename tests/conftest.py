@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from playground.simulator import Simulator
-from playground.upstream import Endpoint
+from playground.upstream import Endpoint, close_client
+from playground.upstream.models import clear_cache
 
 from .helpers import ServedApp
 
@@ -47,3 +48,11 @@ def sim_endpoints_setting(settings, simulator_server):
         }
     ]
     return settings.PLAYGROUND_ENDPOINTS
+
+
+@pytest.fixture
+async def fresh_upstream():
+    """Each test has its own event loop, hence its own client: close it with the loop."""
+    yield
+    await close_client()
+    clear_cache()

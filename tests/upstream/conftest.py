@@ -1,15 +1,11 @@
 import pytest
 
-from playground.upstream import UpstreamConfig, close_client, configure, get_config
-from playground.upstream.models import clear_cache
+from playground.upstream import UpstreamConfig, configure, get_config
 
 
 @pytest.fixture(autouse=True)
-async def _fresh_client():
-    """Each test has its own event loop, hence its own client; close it with the loop."""
-    yield
-    await close_client()
-    clear_cache()
+def _fresh(fresh_upstream):
+    """Every test here talks to an upstream."""
 
 
 @pytest.fixture

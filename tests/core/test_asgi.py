@@ -1,0 +1,73 @@
+"""The real ASGI application served by Daphne, as `make run` serves it."""
+
+import httpx
+import pytest
+from daphne.testing import DaphneProcess
+
+from playground.upstream import Endpoint, ErrorEvent, ErrorKind, Usage, stream_chat
+
+from ..helpers import text_of
+
+
+def _application():
+    from playground.asgi import application
+
+    return application
+
+
+@pytest.fixture(scope="module")
+def daphne_url():
+    process = DaphneProcess("127.0.0.1", _application)
+    process.start()
+    assert process.ready.wait(20), "Daphne did not start"
+    yield f"http://127.0.0.1:{process.port.value}"
+    process.terminate()
+    process.join(10)
+
+
+def test_pages_need_a_login(daphne_url):
+    response = httpx.get(f"{daphne_url}/")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/admin/login/?next=/"
+
+
+def test_static_files_are_served_by_whitenoise(daphne_url):
+    response = httpx.get(f"{daphne_url}/static/css/app.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+
+
+def test_pages_carry_a_strict_content_security_policy(daphne_url):
+    response = httpx.get(f"{daphne_url}/admin/login/")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-eval" not in policy
+
+
+async def test_the_mounted_simulator_streams(daphne_url, fresh_upstream):
+    endpoint = Endpoint(name="mounted", base_url=f"{daphne_url}/simulator/v1")
+    body = {
+        "model": "simulator/chat-fast",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "stream": True,
+        "max_tokens": 6,
+    }
+    events = [event async for event in stream_chat(endpoint, body)]
+    assert text_of(events).startswith("**Simulated reply**")
+    assert events[-1] == Usage(events[-1].prompt_tokens, 6, events[-1].prompt_tokens + 6)
+
+
+async def test_a_simulated_drop_under_daphne_ends_the_stream_early(daphne_url, fresh_upstream):
+    """Daphne cannot drop a connection for an app, so the mount ends the body instead."""
+    endpoint = Endpoint(name="mounted", base_url=f"{daphne_url}/simulator/v1")
+    body = {
+        "model": "simulator/chat-fast?disconnect_after=3",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "stream": True,
+    }
+    events = [event async for event in stream_chat(endpoint, body)]
+    assert text_of(events) == "**Simulated reply** to"
+    assert events[-1] == ErrorEvent(ErrorKind.PROTOCOL, "The stream ended without data: [DONE].")
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{daphne_url}/")).status_code == 302, "Daphne serves on"

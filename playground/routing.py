@@ -1,3 +1,7 @@
-"""Websocket routes (the playground's run socket joins here)."""
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from playground.chat.consumers import RunConsumer
+
+websocket_urlpatterns = [
+    path("ws/run/", RunConsumer.as_asgi()),
+]

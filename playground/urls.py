@@ -1,9 +1,26 @@
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
-from playground.core import views
+from playground.chat import views as chat_views
+from playground.core import views as core_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", chat_views.playground, name="playground"),
+    path("models/", chat_views.model_options, name="model-options"),
+    path("endpoints/", core_views.home, name="endpoints"),
+    path("transcripts/", include("playground.transcripts.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -28,7 +28,7 @@ def daphne_url():
 def test_pages_need_a_login(daphne_url):
     response = httpx.get(f"{daphne_url}/")
     assert response.status_code == 302
-    assert response.headers["location"] == "/admin/login/?next=/"
+    assert response.headers["location"] == "/accounts/login/?next=/"
 
 
 def test_static_files_are_served_by_whitenoise(daphne_url):

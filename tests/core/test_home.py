@@ -13,15 +13,15 @@ def alice(django_user_model):
 
 @pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_log_in(client):
-    response = client.get(reverse("home"))
+    response = client.get(reverse("endpoints"))
     assert response.status_code == 302
-    assert response.url.startswith("/admin/login/")
+    assert response.url.startswith("/accounts/login/")
 
 
 @pytest.mark.django_db
 def test_lists_each_endpoint_with_its_models(client, alice, sim_endpoints_setting):
     client.force_login(alice)
-    response = client.get(reverse("home"))
+    response = client.get(reverse("endpoints"))
     assert response.status_code == 200
     page = response.content.decode()
     for model in MODELS:
@@ -35,6 +35,6 @@ def test_an_unreachable_endpoint_shows_why_instead_of_failing(client, alice, set
         {"name": "gone", "base_url": f"http://127.0.0.1:{free_port()}/v1"}
     ]
     client.force_login(alice)
-    response = client.get(reverse("home"))
+    response = client.get(reverse("endpoints"))
     assert response.status_code == 200
     assert "Could not connect to the endpoint" in response.content.decode()

@@ -1,0 +1,90 @@
+"""How many tokens per second one unpaced simulator stream and the upstream client sustain.
+
+Starts the simulator alone (its own process, as in production), streams `--tokens` tokens
+through playground.upstream.stream_chat a few times, and prints tokens/s and CPU use.
+
+    .venv/bin/python bench/stream.py [--tokens 20000] [--runs 3] [--choices 1]
+"""
+
+import argparse
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playground.upstream import ContentDelta, Endpoint, ErrorEvent, stream_chat
+
+
+def start_simulator(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playground.simulator", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v1/models")
+            return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the simulator did not start")
+
+
+async def one_run(endpoint: Endpoint, tokens: int, choices: int) -> tuple[int, float, float]:
+    body = {
+        "model": "simulator/chat-fast",
+        "messages": [{"role": "user", "content": "benchmark"}],
+        "stream": True,
+        "n": choices,
+        "simulator": {"tokens": tokens, "tps": 0},
+    }
+    cpu_before = time.process_time()
+    started = time.perf_counter()
+    received = 0
+    async for event in stream_chat(endpoint, body):
+        if isinstance(event, ContentDelta):
+            received += 1
+        elif isinstance(event, ErrorEvent):
+            raise SystemExit(f"error: {event}")
+    return received, time.perf_counter() - started, time.process_time() - cpu_before
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tokens", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--choices", type=int, default=1)
+    parser.add_argument("--port", type=int, default=9187)
+    args = parser.parse_args()
+    simulator = start_simulator(args.port)
+    endpoint = Endpoint(name="bench", base_url=f"http://127.0.0.1:{args.port}/v1")
+    try:
+        await one_run(endpoint, 200, 1)  # warm-up: connection, imports
+        print(f"machine: {os.cpu_count()} cores; one stream, n={args.choices}, unpaced")
+        for run in range(1, args.runs + 1):
+            received, elapsed, cpu = await one_run(endpoint, args.tokens, args.choices)
+            print(
+                f"run {run}: {received} tokens in {elapsed:.2f} s = {received / elapsed:,.0f}"
+                f" tokens/s; client CPU {cpu / received * 1e6:.1f} µs/token"
+            )
+    finally:
+        simulator.terminate()
+        simulator.wait()
+    print(f"simulator process CPU in all: {children_cpu():.2f} s")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

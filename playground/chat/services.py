@@ -1,0 +1,42 @@
+"""Starting a run: checks that need the database, then the transcript row."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+
+from playground.core.endpoints import get_endpoint
+from playground.transcripts.services import running_count, transcript_start
+from playground.upstream import build_body
+
+from .forms import RunForm, form_state
+from .runner import ProcessRuns, Run
+
+
+class RunRefused(Exception):
+    """A valid request that may not run now; the message says why, for the page."""
+
+
+def run_prepare(*, user, form: RunForm, formset) -> Run:
+    """Build the body from validated forms and create the transcript (status running)."""
+    if ProcessRuns.active >= settings.PLAYGROUND_MAX_RUNS_PER_PROCESS:
+        raise RunRefused("The server is at its limit of runs; try again in a moment.")
+    limit = settings.PLAYGROUND_MAX_CONCURRENT_RUNS
+    longest_run = timedelta(seconds=settings.UPSTREAM_TOTAL_TIMEOUT + 60)
+    if running_count(user=user, within=longest_run) >= limit:
+        raise RunRefused(
+            f"You have {limit} runs going, the most allowed at once: stop one or let it finish."
+        )
+    endpoint = get_endpoint(form.cleaned_data["endpoint"])
+    body = build_body(
+        endpoint.flavour, form.parameters(formset.messages()), form.cleaned_data["extra"]
+    )
+    transcript = transcript_start(
+        user=user,
+        endpoint=endpoint.name,
+        model=body["model"],
+        request_body=body,
+        form_state=form_state(form, formset),
+    )
+    return Run(endpoint=endpoint, body=body, transcript=transcript)

@@ -29,7 +29,11 @@ run: $(VENV)/.runtime
 	@echo
 	PORT=$(PORT) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
 
-test: $(VENV)/.dev
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+/usr/bin/chromium:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+test: $(VENV)/.dev /usr/bin/chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest

@@ -1,0 +1,100 @@
+"""Real Chromium (Debian's) driving the app served by a real Daphne process."""
+
+import os
+
+import pytest
+from daphne.testing import DaphneProcess
+from django.test import Client
+from django.test.utils import override_settings
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.browser)
+
+
+def _application():
+    from playground.asgi import application
+
+    return application
+
+
+@pytest.fixture(scope="session")
+def live_url(django_db_setup, django_db_blocker, simulator_server):
+    """The whole app in one Daphne process on the (file) test database, for the session.
+
+    Settings are changed before the fork, so the server sends runs to the test simulator.
+    """
+    endpoints = [
+        {
+            "name": "simulator",
+            "label": "Simulator (offline)",
+            "base_url": simulator_server.base_url,
+            "simulated": True,
+        }
+    ]
+    with override_settings(PLAYGROUND_ENDPOINTS=endpoints), django_db_blocker.unblock():
+        process = DaphneProcess("127.0.0.1", _application)
+        process.start()
+        assert process.ready.wait(20), "Daphne did not start"
+    yield f"http://127.0.0.1:{process.port.value}"
+    process.terminate()
+    process.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser(live_url):
+    """One Chromium for the session; started after the database is set up, since Playwright
+    runs an event loop in this thread from then on."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _sync_orm_beside_playwright(monkeypatch):
+    """Playwright's sync API runs an event loop; the ORM calls in these tests are plain sync."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def alice(transactional_db, django_user_model):
+    return django_user_model.objects.create_user("alice", password="wonderland-42")
+
+
+def signed_in_context(browser, live_url, user):
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_url}]
+    )
+    return context
+
+
+@pytest.fixture
+def page(browser, live_url, alice):
+    """Alice's playground page, signed in, with a clean draft."""
+    context = signed_in_context(browser, live_url, alice)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_url}/")
+    page.evaluate("localStorage.clear()")
+    page.goto(f"{live_url}/")
+    yield page
+    context.close()

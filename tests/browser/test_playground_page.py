@@ -1,0 +1,146 @@
+"""The playground page in Chromium: log in, fill the form, watch tokens arrive, stop, fail."""
+
+import os
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "playground.png"
+
+
+def fill_message(page, text: str, index: int = 0) -> None:
+    page.locator(f'[name="messages-{index}-content"]').fill(text)
+
+
+def set_model(page, model: str) -> None:
+    page.locator("#id_model").fill(model)
+
+
+def test_log_in_through_the_login_page(browser, live_url, alice):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_url}/")
+    expect(page).to_have_url(f"{live_url}/accounts/login/?next=/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".field-errors")).to_contain_text("Please enter a correct username")
+    page.get_by_label("Password").fill("wonderland-42")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_url}/")
+    expect(page.get_by_role("heading", name="Messages")).to_be_visible()
+    context.close()
+
+
+def test_tokens_appear_before_the_run_finishes(page):
+    fill_message(page, "Tell me about the release plan")
+    set_model(page, "simulator/chat?tps=25&tokens=60")
+    page.locator('[name="messages-0-content"]').press("Control+Enter")
+
+    answer = page.locator("#c0-text")
+    expect(answer).to_contain_text("Simulated reply")
+    expect(page.locator("#run-status")).to_have_text("running")
+    expect(page.locator("#run-button")).to_be_disabled()
+
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(answer.locator("strong")).to_have_text("Simulated reply")  # rendered Markdown
+    expect(page.locator("#run-meta")).to_contain_text("tokens/s")
+    expect(page.locator("#run-button")).to_be_enabled()
+
+
+def test_stop_a_slow_run_keeps_the_partial_text(page):
+    fill_message(page, "Write a long essay")
+    set_model(page, "simulator/chat?tps=8&tokens=400")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#c0-text")).to_contain_text("Simulated reply")
+    page.get_by_role("button", name="Stop").click()
+
+    expect(page.locator("#run-status")).to_have_text("stopped")
+    expect(page.locator("#c0-text")).to_contain_text("Simulated reply")
+    expect(page.locator("#c0-finish")).to_have_text("finish: stopped")
+
+
+def test_escape_stops_too(page):
+    fill_message(page, "Write a long essay")
+    set_model(page, "simulator/chat?tps=8&tokens=400")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#c0-text")).to_contain_text("Simulated")
+    page.keyboard.press("Escape")
+    expect(page.locator("#run-status")).to_have_text("stopped")
+
+
+def test_an_upstream_error_shows_in_place(page):
+    fill_message(page, "Hello")
+    set_model(page, "simulator/chat?error=503")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#run-error")).to_contain_text("The endpoint had a server error (503)")
+    expect(page.locator("#run-status")).to_have_text("error")
+
+
+def test_two_choices_stream_side_by_side(page):
+    page.locator('[name="messages-0-role"]').select_option("system")
+    fill_message(page, "You are a concise release manager.")
+    page.get_by_role("button", name="Add message").click()
+    page.locator('[name="messages-1-role"]').select_option("user")
+    fill_message(page, "Give me two takes on the release plan", index=1)
+    set_model(page, "simulator/chat?tps=30&tokens=80")
+    page.locator("#id_n").fill("2")
+    page.locator("#id_temperature").fill("0.8")
+    page.get_by_role("button", name="Run").click()
+    for box in ("#c0-text", "#c1-text"):
+        expect(page.locator(box)).to_have_text(re.compile(r".{120,}", re.S))
+    expect(page.locator("#run-status")).to_have_text("running")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        page.screenshot(path=str(SCREENSHOT))
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator("article.choice")).to_have_count(2)
+    expect(page.locator("#c1-text")).to_contain_text("Simulated reply")
+    first, second = (page.locator(f"#c{i}").bounding_box() for i in (0, 1))
+    assert abs(first["y"] - second["y"]) < 5, "the two boxes sit side by side"
+    assert second["x"] > first["x"]
+
+
+def test_invalid_input_is_marked_and_nothing_typed_is_lost(page):
+    fill_message(page, "Keep this text")
+    page.locator("#id_temperature").fill("5")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#errors-temperature")).to_contain_text("less than or equal to 2")
+    expect(page.locator('[name="messages-0-content"]')).to_have_value("Keep this text")
+    expect(page.locator("#id_temperature")).to_have_value("5")
+    expect(page.locator("#c0-text")).to_have_count(0)
+
+
+def test_the_draft_survives_a_reload(page, live_url):
+    fill_message(page, "A draft worth keeping")
+    page.get_by_role("button", name="Add message").click()
+    page.locator('[name="messages-1-content"]').fill("Second message")
+    page.locator("#id_top_k").fill("7")
+    page.wait_for_timeout(400)  # the draft is saved a moment after typing stops
+    page.reload()
+    expect(page.locator('[name="messages-0-content"]')).to_have_value("A draft worth keeping")
+    expect(page.locator('[name="messages-1-content"]')).to_have_value("Second message")
+    expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
+    expect(page.locator("#id_top_k")).to_have_value("7")
+
+
+def test_model_output_executes_nothing(page):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    hostile = (
+        "<script>window.__xss=1</script> <img src=x onerror=window.__xss=2>"
+        " [link](javascript:window.__xss=3) <a href=javascript:alert(4)>a</a>"
+    )
+    fill_message(page, hostile)
+    set_model(page, "simulator/chat-fast")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#run-status")).to_have_text("completed")
+
+    answer = page.locator("#c0-text")
+    expect(answer).to_contain_text("<script>window.__xss=1</script>")
+    assert answer.locator("script, img").count() == 0
+    assert answer.locator("a[href^='javascript']").count() == 0
+    for link in answer.locator("a").all():
+        link.click(modifiers=["Control"])  # would run a javascript: URL if one were there
+    assert page.evaluate("window.__xss") is None
+    assert dialogs == []

@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-services lint format
+.PHONY: run test test-services lint format curl nodejs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -29,11 +29,14 @@ run: $(VENV)/.runtime
 	@echo
 	PORT=$(PORT) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
 
-# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
-/usr/bin/chromium:
-	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here); the
+# "View code" tests run their snippets with curl and node.
+TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell command -v node),,nodejs)
 
-test: $(VENV)/.dev /usr/bin/chromium
+/usr/bin/chromium curl nodejs:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(notdir $@)
+
+test: $(VENV)/.dev $(TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest

@@ -12,11 +12,14 @@ DJANGO_FREE = ("upstream", "simulator")
 
 
 def pytest_collection_modifyitems(items):
-    """Tests of the Django-free parts are left out of the PostgreSQL + Redis pass."""
+    """Mark the Django-free tests (left out of the PostgreSQL + Redis pass), and run the
+    browser tests last: Playwright keeps an event loop running in this thread once it starts,
+    which the async tests after it could not share."""
     root = Path(__file__).parent
     for item in items:
         if item.path.relative_to(root).parts[0] in DJANGO_FREE:
             item.add_marker(pytest.mark.django_free)
+    items.sort(key=lambda item: item.path.relative_to(root).parts[0] == "browser")
 
 
 @pytest.fixture(scope="session")

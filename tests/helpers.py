@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import uvicorn
 
 from playground.simulator import RequestRecord, Simulator
 from playground.upstream import ContentDelta, Event, ReasoningDelta
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class ServedApp:
@@ -84,3 +90,61 @@ class Unresponsive:
     def __exit__(self, *exc) -> None:
         for sock in [*self.fillers, self.server]:
             sock.close()
+
+
+class DaphneServer:
+    """The real ASGI app in its own Daphne process, as `make run` serves it.
+
+    A subprocess, not a fork: a forked child would inherit this process's event-loop-bound
+    state (channel layer queues, httpx clients) from tests that ran before.
+    """
+
+    def __init__(self, **env: str):
+        self.port = free_port()
+        self.env = {**os.environ, "PORT": str(self.port), **env}
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> DaphneServer:
+        daphne = Path(sys.executable).with_name("daphne")
+        self.process = subprocess.Popen(
+            [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "playground.asgi:application"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_until(self._answers, timeout=30)
+        except AssertionError:
+            self.process.kill()
+            raise AssertionError(f"Daphne did not start: {self.process.stderr.read()}") from None
+        return self
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            return True  # exited: let the caller see why
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def database_url(settings_dict: dict) -> str:
+    """The URL of the database a test run set up, for a server in another process."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from . import fragments, runner
 from .forms import bind
-from .services import RunRefused, run_prepare
+from .services import RunRefused, build_request, run_prepare
 
 
 class RunConsumer(AsyncWebsocketConsumer):
@@ -38,6 +38,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         action = data.get("action")
         if action == "run":
             await self.start(data)
+        elif action == "code":
+            await self.show_code(data)
         elif action == "stop":
             await self.stop()
         else:
@@ -64,6 +66,13 @@ class RunConsumer(AsyncWebsocketConsumer):
         # The stream runs in its own task: Channels handles one message of a socket at a time,
         # so Stop must not wait behind it.
         self.task = asyncio.create_task(runner.execute(run, self.send_html, tick=tick))
+
+    async def show_code(self, data: dict) -> None:
+        form, formset = bind(data)
+        valid = form.is_valid() & formset.is_valid()
+        await self.send_html(fragments.form_errors(form, formset))
+        if valid:
+            await self.send_html(fragments.code(*build_request(form, formset)))
 
     async def stop(self) -> None:
         task, self.task = self.task, None

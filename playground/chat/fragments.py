@@ -11,7 +11,9 @@ from django.utils.html import escape
 
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import RunOutcome
+from playground.upstream import Endpoint
 
+from .code import snippets
 from .rendering import render_choice_html
 from .state import ChoiceState, RunState
 
@@ -86,6 +88,11 @@ def finished(state: RunState, outcome: RunOutcome, transcript: Transcript) -> st
 def form_errors(form, formset) -> str:
     """Every field's error box, filled or emptied, so the page keeps what was typed."""
     return render_to_string("chat/partials/form_errors.html", {"form": form, "formset": formset})
+
+
+def code(endpoint: Endpoint, body: dict[str, Any]) -> str:
+    context = {"snippets": snippets(endpoint, body), "endpoint": endpoint}
+    return render_to_string("chat/partials/code.html", context)
 
 
 def notice(message: str) -> str:

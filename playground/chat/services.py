@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
 from playground.core.endpoints import get_endpoint
 from playground.transcripts.services import running_count, transcript_start
-from playground.upstream import build_body
+from playground.upstream import Endpoint, build_body
 
 from .forms import RunForm, form_state
 from .runner import ProcessRuns, Run
@@ -16,6 +17,13 @@ from .runner import ProcessRuns, Run
 
 class RunRefused(Exception):
     """A valid request that may not run now; the message says why, for the page."""
+
+
+def build_request(form: RunForm, formset) -> tuple[Endpoint, dict[str, Any]]:
+    """The endpoint and the exact body, from validated forms only."""
+    endpoint = get_endpoint(form.cleaned_data["endpoint"])
+    params = form.parameters(formset.messages())
+    return endpoint, build_body(endpoint.flavour, params, form.cleaned_data["extra"])
 
 
 def run_prepare(*, user, form: RunForm, formset) -> Run:
@@ -28,10 +36,7 @@ def run_prepare(*, user, form: RunForm, formset) -> Run:
         raise RunRefused(
             f"You have {limit} runs going, the most allowed at once: stop one or let it finish."
         )
-    endpoint = get_endpoint(form.cleaned_data["endpoint"])
-    body = build_body(
-        endpoint.flavour, form.parameters(formset.messages()), form.cleaned_data["extra"]
-    )
+    endpoint, body = build_request(form, formset)
     transcript = transcript_start(
         user=user,
         endpoint=endpoint.name,

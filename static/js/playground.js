@@ -153,6 +153,23 @@
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", saveDraft);
 
+  // "View code" sends the same form with another action: the server validates it alike.
+  document.getElementById("view-code").addEventListener("click", () => {
+    const action = form.elements.namedItem("action");
+    action.value = "code";
+    form.requestSubmit();
+    action.value = "run";
+  });
+
+  document.getElementById("code-panel").addEventListener("click", (event) => {
+    const button = event.target.closest("button.copy");
+    if (!button) return;
+    const text = document.getElementById(button.dataset.copy).textContent;
+    navigator.clipboard.writeText(text).then(
+      () => { button.textContent = "Copied"; },
+      () => { button.textContent = "Select and copy"; });
+  });
+
   document.getElementById("reset-form").addEventListener("click", () => {
     localStorage.removeItem(DRAFT_KEY);
     window.location.assign(window.location.pathname);

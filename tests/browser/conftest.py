@@ -1,12 +1,14 @@
 """Real Chromium (Debian's) driving the app served by a real Daphne process."""
 
+import json
 import os
 
 import pytest
-from daphne.testing import DaphneProcess
+from django.db import connection
 from django.test import Client
-from django.test.utils import override_settings
 from playwright.sync_api import sync_playwright
+
+from ..helpers import DaphneServer, database_url
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -25,18 +27,10 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.browser)
 
 
-def _application():
-    from playground.asgi import application
-
-    return application
-
-
 @pytest.fixture(scope="session")
-def live_url(django_db_setup, django_db_blocker, simulator_server):
-    """The whole app in one Daphne process on the (file) test database, for the session.
-
-    Settings are changed before the fork, so the server sends runs to the test simulator.
-    """
+def live_url(django_db_setup, simulator_server):
+    """The whole app in a Daphne process on the test database, sending runs to the test
+    simulator."""
     endpoints = [
         {
             "name": "simulator",
@@ -45,13 +39,13 @@ def live_url(django_db_setup, django_db_blocker, simulator_server):
             "simulated": True,
         }
     ]
-    with override_settings(PLAYGROUND_ENDPOINTS=endpoints), django_db_blocker.unblock():
-        process = DaphneProcess("127.0.0.1", _application)
-        process.start()
-        assert process.ready.wait(20), "Daphne did not start"
-    yield f"http://127.0.0.1:{process.port.value}"
-    process.terminate()
-    process.join(10)
+    env = {
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
+        "SIMULATOR_ENABLED": "false",
+    }
+    with DaphneServer(**env) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -2,27 +2,18 @@
 
 import httpx
 import pytest
-from daphne.testing import DaphneProcess
 
 from playground.upstream import Endpoint, ErrorEvent, ErrorKind, Usage, stream_chat
 
-from ..helpers import text_of
-
-
-def _application():
-    from playground.asgi import application
-
-    return application
+from ..helpers import DaphneServer, text_of
 
 
 @pytest.fixture(scope="module")
-def daphne_url():
-    process = DaphneProcess("127.0.0.1", _application)
-    process.start()
-    assert process.ready.wait(20), "Daphne did not start"
-    yield f"http://127.0.0.1:{process.port.value}"
-    process.terminate()
-    process.join(10)
+def daphne_url(tmp_path_factory):
+    # These requests need no database; a throwaway one keeps the developer's own untouched.
+    database = tmp_path_factory.mktemp("asgi") / "unused.sqlite3"
+    with DaphneServer(DATABASE_URL=f"sqlite:///{database}") as server:
+        yield server.url
 
 
 def test_pages_need_a_login(daphne_url):

@@ -1,0 +1,83 @@
+""" "View code" gives the exact request; each snippet runs against the simulator."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from playground.chat.code import snippets
+from playground.chat.forms import bind
+from playground.chat.services import build_request
+from playground.simulator import Simulator
+from playground.upstream import Endpoint
+
+from ..helpers import ServedApp
+from .conftest import form_data
+
+pytestmark = pytest.mark.usefixtures("sim_endpoints_setting")
+KEY = "sk-code-test-VALUE-never-shown"
+
+
+def request_for(**fields):
+    form, formset = bind(form_data(**fields))
+    assert form.is_valid(), form.errors
+    assert formset.is_valid(), formset.errors
+    return build_request(form, formset)
+
+
+def run(args, code, **env):
+    result = subprocess.run(
+        args, input=code, capture_output=True, text=True, timeout=60, env={**os.environ, **env}
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    with ServedApp(Simulator(api_key=KEY)) as served:
+        yield Endpoint(name="guarded", base_url=served.base_url, key_env="PLAYGROUND_TEST_KEY")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_curl_snippet_runs(stream):
+    endpoint, body = request_for(max_tokens=5, top_k=3, stream=stream)
+    output = run(["bash"], snippets(endpoint, body)["curl"])
+    if stream:
+        assert output.rstrip().endswith("data: [DONE]")
+        assert '"object": "chat.completion.chunk"' in output
+    else:
+        assert json.loads(output)["usage"]["completion_tokens"] == 5
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_python_snippet_runs_with_fireworks_parameters_in_extra_body(stream):
+    endpoint, body = request_for(max_tokens=6, top_k=3, prompt_truncate_len=500, stream=stream)
+    code = snippets(endpoint, body)["python"]
+    assert "extra_body={'top_k': 3, 'prompt_truncate_len': 500}" in code
+    assert "max_tokens=6," in code
+    assert run([sys.executable, "-"], code).startswith("**Simulated reply** to “Hello”.")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_javascript_snippet_runs(stream):
+    endpoint, body = request_for(max_tokens=4, stream=stream)
+    output = run(["node", "--input-type=module", "-"], snippets(endpoint, body)["javascript"])
+    assert ("data: [DONE]" in output) if stream else ('"completion_tokens": 4' in output)
+
+
+def test_the_key_is_named_never_shown_and_still_works(guarded):
+    body = {"model": "simulator/chat-fast", "messages": [{"role": "user", "content": "Hi"}]}
+    body |= {"stream": False, "max_tokens": 3}
+    code = snippets(guarded, body)
+    for text in code.values():
+        assert KEY not in text
+        assert "PLAYGROUND_TEST_KEY" in text
+    env = {"PLAYGROUND_TEST_KEY": KEY}
+    assert json.loads(run(["bash"], code["curl"], **env))["usage"]["completion_tokens"] == 3
+    assert run([sys.executable, "-"], code["python"], **env).strip()
+    assert '"completion_tokens": 3' in run(
+        ["node", "--input-type=module", "-"], code["javascript"], **env
+    )

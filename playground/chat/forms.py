@@ -262,7 +262,6 @@ class RunForm(forms.Form):
         if endpoints and not self.is_bound:
             self.fields["endpoint"].initial = endpoints[0].name
         max_n = settings.PLAYGROUND_MAX_N
-        self.fields["n"].max_value = max_n
         self.fields["n"].validators.append(_at_most(max_n, "n"))
         self.fields["n"].widget.attrs["max"] = max_n
         self.fields["n"].help_text = f"1 to {max_n} here, default 1. Completions to generate."
@@ -455,7 +454,7 @@ def _raw(form: forms.Form, name: str) -> Any:
     if isinstance(field, forms.BooleanField) and not isinstance(field, forms.NullBooleanField):
         return bool(value)
     if isinstance(field, forms.NullBooleanField):
-        return {True: "true", False: "false"}.get(value, "")
+        return str(value).lower() if value in (True, False, "true", "false") else ""
     return "" if value is None else value
 
 

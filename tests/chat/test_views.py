@@ -1,0 +1,115 @@
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from playground.chat.forms import bind, form_state
+from playground.transcripts.models import Transcript
+
+from .conftest import form_data
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
+
+
+def make_transcript(user, **fields) -> Transcript:
+    form, formset = bind(form_data(**fields))
+    assert form.is_valid()
+    assert formset.is_valid()
+    return Transcript.objects.create(
+        user=user,
+        endpoint="simulator",
+        model=form.cleaned_data["model"],
+        request_body={"model": form.cleaned_data["model"], "messages": formset.messages()},
+        form_state=form_state(form, formset),
+        status=Transcript.Status.COMPLETED,
+        choices=[{"index": 0, "content": "**Hi** <b>there</b>", "reasoning": "",
+                  "tool_calls": [], "finish_reason": "stop"}],
+    )  # fmt: skip
+
+
+def test_the_page_needs_a_login(client):
+    response = client.get(reverse("playground"))
+    assert response.status_code == 302
+    assert response.url == "/accounts/login/?next=/"
+
+
+def test_the_page_shows_every_parameter_with_a_label_and_its_help(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("playground")).content.decode()
+    for name in ("temperature", "top_p", "top_k", "max_tokens", "n", "stop", "response_format",
+                 "prompt_truncate_len", "context_length_exceeded_behavior", "user", "seed",
+                 "min_p", "repetition_penalty", "logprobs", "top_logprobs", "tool_choice",
+                 "reasoning_effort", "echo", "extra", "tools", "stream", "frequency_penalty",
+                 "presence_penalty", "response_schema", "endpoint", "model"):  # fmt: skip
+        assert f'<label for="id_{name}">' in page, name
+    assert "0 to 2, default 1." in page
+    assert 'ws-connect="/ws/run/"' in page
+    assert 'data-from-link="0"' in page
+
+
+def test_open_in_playground_refills_the_form_from_a_transcript(client, alice):
+    transcript = make_transcript(
+        alice,
+        temperature="0.3",
+        top_k="9",
+        stop="END",
+        messages=[{"role": "system", "content": "Be terse"}, {"role": "user", "content": "Q?"}],
+    )
+    client.force_login(alice)
+    response = client.get(reverse("playground"), {"transcript": str(transcript.uuid)})
+    page = response.content.decode()
+    assert 'data-from-link="1"' in page
+    assert 'name="temperature" value="0.3"' in page
+    assert 'name="top_k" value="9"' in page
+    assert ">\nEND</textarea>" in page
+    assert ">\nBe terse</textarea>" in page
+    assert ">\nQ?</textarea>" in page
+    assert 'name="messages-TOTAL_FORMS" value="2"' in page
+
+
+def test_someone_elses_transcript_is_a_404_everywhere(client, alice, bob):
+    transcript = make_transcript(alice)
+    client.force_login(bob)
+    assert client.get(reverse("playground"), {"transcript": transcript.uuid}).status_code == 404
+    assert client.get(transcript.get_absolute_url()).status_code == 404
+    assert client.get(reverse("playground"), {"transcript": "not-a-uuid"}).status_code == 404
+    missing = reverse("transcripts:detail", kwargs={"uuid": uuid.uuid4()})
+    assert client.get(missing).status_code == 404
+
+
+def test_the_transcript_page_shows_the_run_sanitised(client, alice, django_user_model):
+    transcript = make_transcript(alice)
+    client.force_login(alice)
+    page = client.get(transcript.get_absolute_url()).content.decode()
+    assert "<strong>Hi</strong>" in page
+    assert "&lt;b&gt;there&lt;/b&gt;" in page
+    assert f"?transcript={transcript.uuid}" in page
+
+    staff = django_user_model.objects.create_user("staff", password="x-staff-42", is_staff=True)
+    client.force_login(staff)
+    assert client.get(transcript.get_absolute_url()).status_code == 200
+
+
+def test_the_model_picker_lists_the_endpoint_models(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("model-options"), {"endpoint": "simulator"}).content.decode()
+    assert '<option value="simulator/chat-fast">' in page
+    assert "3 models listed; or type any id." in page
+    page = client.get(reverse("model-options"), {"endpoint": "nope"}).content.decode()
+    assert "Unknown endpoint." in page
+
+
+def test_accounts_pages_are_styled_like_the_app(client, alice):
+    assert 'href="/static/css/app.css"' in client.get(reverse("login")).content.decode()
+    client.force_login(alice)
+    page = client.get(reverse("password_change")).content.decode()
+    assert "Change your password" in page
+    assert 'href="/static/css/app.css"' in page
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "wonderland-42", "new_password1": "n3w-secret-pass",
+         "new_password2": "n3w-secret-pass"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password("n3w-secret-pass")

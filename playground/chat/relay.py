@@ -1,7 +1,11 @@
-"""Coalesces a run's deltas into frames: at once after a quiet tick, else one frame per tick.
+"""Coalesces a run's deltas into frames: a token after a quiet spell goes out at once, a burst
+goes out as one frame per tick, never one frame per token at high rates.
 
-Coalescing is also the back-pressure: pending text is one growing buffer per choice, so a
-slow socket makes frames bigger, never the queue longer.
+The pacing is a token bucket of frames: it refills one frame per tick and holds at most
+BURST, so a stream that is no faster than the tick is sent as it arrives (jitter included),
+and a faster one is cut into one frame per tick. Coalescing is also the back-pressure: the
+pending text is one growing buffer per choice, so a slow socket makes frames bigger, never the
+queue longer.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any
 
 from . import fragments
 from .state import RunState
+
+BURST = 2.0
 
 
 class Relay:
@@ -28,7 +34,8 @@ class Relay:
         self.request_body = request_body
         self.tick = tick
         self._dirty = asyncio.Event()
-        self._last_frame = 0.0
+        self._allowance = BURST
+        self._refilled = time.monotonic()
         self.frames = 0
 
     def poke(self) -> None:
@@ -38,17 +45,27 @@ class Relay:
     async def run(self) -> None:
         while True:
             await self._dirty.wait()
-            wait = self._last_frame + self.tick - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            self._refill()
+            if self._allowance < 1:
+                await asyncio.sleep((1 - self._allowance) * self.tick)
+                self._refill()
+            self._allowance -= 1
             await self.flush()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        if self.tick > 0:
+            gained = (now - self._refilled) / self.tick
+            self._allowance = min(BURST, self._allowance + gained)
+        else:
+            self._allowance = BURST
+        self._refilled = now
 
     async def flush(self) -> None:
         self._dirty.clear()
         html = fragments.deltas(self.state) + fragments.finished_choices(
             self.state, self.request_body
         )
-        self._last_frame = time.monotonic()
         if html:
             self.frames += 1
             await self.send(html)

@@ -233,6 +233,10 @@ def _endpoints() -> list[dict]:
 
 
 PLAYGROUND_ENDPOINTS = _endpoints()
+# What the model box holds on a fresh page.
+PLAYGROUND_DEFAULT_MODEL = env.str(
+    "PLAYGROUND_DEFAULT_MODEL", default="simulator/chat" if SIMULATOR_ENABLED else ""
+)
 
 # Limits on what one user may ask of the upstream at once.
 PLAYGROUND_MAX_N = env.int("PLAYGROUND_MAX_N", default=8)

@@ -29,7 +29,11 @@ class MessageForm(forms.Form):
     name = forms.CharField(
         required=False, max_length=64, help_text="Optional participant name (letters, digits, _ -)."
     )
-    content = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}))
+    content = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Type a message…"}),
+    )
     tool_call_id = forms.CharField(
         required=False, max_length=128, help_text="The tool call this message answers."
     )
@@ -261,6 +265,7 @@ class RunForm(forms.Form):
         self.fields["endpoint"].choices = [(e.name, e.label or e.name) for e in endpoints]
         if endpoints and not self.is_bound:
             self.fields["endpoint"].initial = endpoints[0].name
+            self.fields["model"].initial = settings.PLAYGROUND_DEFAULT_MODEL
         max_n = settings.PLAYGROUND_MAX_N
         self.fields["n"].validators.append(_at_most(max_n, "n"))
         self.fields["n"].widget.attrs["max"] = max_n

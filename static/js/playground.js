@@ -83,9 +83,10 @@
     saveDraft();
   });
 
-  // Continue and "Add tool results" turn a finished choice into the next turn.
-  document.getElementById("choices").addEventListener("click", (event) => {
-    const button = event.target.closest("button");
+  // Continue and "Add tool results" turn a finished choice into the next turn. The socket
+  // replaces #choices wholesale, so the listener sits on the page around it.
+  page.addEventListener("click", (event) => {
+    const button = event.target.closest(".choice-foot button");
     if (!button) return;
     const footer = button.closest(".choice-foot");
     const content = footer.querySelector(".raw-content").value;
@@ -161,8 +162,8 @@
     action.value = "run";
   });
 
-  document.getElementById("code-panel").addEventListener("click", (event) => {
-    const button = event.target.closest("button.copy");
+  page.addEventListener("click", (event) => {
+    const button = event.target.closest("#code-panel button.copy");
     if (!button) return;
     const text = document.getElementById(button.dataset.copy).textContent;
     navigator.clipboard.writeText(text).then(

@@ -144,3 +144,61 @@ def test_model_output_executes_nothing(page):
         link.click(modifiers=["Control"])  # would run a javascript: URL if one were there
     assert page.evaluate("window.__xss") is None
     assert dialogs == []
+
+
+def test_continue_appends_the_answer_for_the_next_turn(page):
+    fill_message(page, "Start a story")
+    set_model(page, "simulator/chat-fast?tokens=12")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#run-status")).to_have_text("completed")
+    answer = page.locator("#c0 .raw-content").input_value()
+
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
+    expect(page.locator('[name="messages-1-content"]')).to_have_value(answer)
+    expect(page.locator('[name="messages-2-role"]')).to_have_value("user")
+    expect(page.locator('[name="messages-2-content"]')).to_be_focused()
+    page.locator('[name="messages-2-content"]').fill("Go on")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator("#c0-text")).to_contain_text("Simulated reply to “Go on”")
+
+
+def test_a_tool_call_gets_a_result_and_runs_again(page):
+    tools = (
+        '[{"type": "function", "function": {"name": "get_weather", "parameters":'
+        ' {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]'
+    )
+    page.locator("summary", has_text="Tools").click()
+    page.locator("#id_tools").fill(tools)
+    fill_message(page, "What does get_weather say about Oslo?")
+    set_model(page, "simulator/chat-fast")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#c0-finish")).to_have_text("finish: tool_calls")
+    expect(page.locator("#c0-tools")).to_contain_text("get_weather")
+
+    page.get_by_role("button", name="Add tool results").click()
+    expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
+    expect(page.locator('[name="messages-1-tool_calls"]')).to_have_value(
+        re.compile('"get_weather"')
+    )
+    expect(page.locator('[name="messages-2-role"]')).to_have_value("tool")
+    call_id = page.locator('[name="messages-2-tool_call_id"]').input_value()
+    assert call_id.startswith("call_")
+    page.locator('[name="messages-2-content"]').fill("Sunny, 21 C")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator("#c0-text")).to_contain_text("The tool answered: Sunny, 21 C")
+
+
+def test_view_code_shows_the_request_without_the_key(page):
+    fill_message(page, "Hello")
+    set_model(page, "simulator/chat-fast")
+    page.locator("#id_top_k").fill("5")
+    page.get_by_role("button", name="View code").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("extra_body={'top_k': 5}")
+    expect(dialog).to_contain_text("curl -N")
+    expect(dialog).to_contain_text("await fetch(")
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()

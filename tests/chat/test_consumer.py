@@ -285,3 +285,28 @@ async def test_model_output_is_escaped_while_streaming_and_sanitised_after(alice
     assert "<img" not in frames
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in frames
     assert hostile in socket.streamed()
+
+
+SCHEMA = json.dumps(
+    {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "score": {"type": "number"}},
+        "required": ["title", "score"],
+    }
+)
+
+
+async def test_json_mode_output_is_pretty_printed_and_checked_against_the_schema(alice):
+    socket = await connected(alice)
+    await socket.run(form_data(response_format="json_object", response_schema=SCHEMA))
+    await socket.close()
+    frames = "".join(socket.frames)
+    assert "Valid JSON that matches the schema." in frames
+    assert '<pre class="json">{\n  &quot;title&quot;: ' in frames
+
+
+async def test_json_cut_short_by_max_tokens_is_flagged(alice):
+    socket = await connected(alice)
+    await socket.run(form_data(response_format="json_object", response_schema=SCHEMA, max_tokens=3))
+    await socket.close()
+    assert "Not valid JSON: " in "".join(socket.frames)

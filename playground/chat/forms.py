@@ -17,7 +17,7 @@ from django.utils.datastructures import MultiValueDict
 from playground.core.endpoints import all_endpoints, get_endpoint
 from playground.upstream import FIREWORKS_ONLY, Flavour
 
-from .jsontext import is_json_schema_object, parse_json
+from .jsontext import JSONTextField, is_json_schema_object
 
 ROLES = [("system", "system"), ("user", "user"), ("assistant", "assistant"), ("tool", "tool")]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -37,9 +37,10 @@ class MessageForm(forms.Form):
     tool_call_id = forms.CharField(
         required=False, max_length=128, help_text="The tool call this message answers."
     )
-    tool_calls = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+    tool_calls = JSONTextField(
+        what="Tool calls",
+        kind=list,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
         help_text='JSON list: [{"id": ..., "type": "function", "function": {...}}]',
     )
 
@@ -50,12 +51,9 @@ class MessageForm(forms.Form):
         return name
 
     def clean_tool_calls(self) -> list[dict[str, Any]] | None:
-        text = self.cleaned_data["tool_calls"].strip()
-        if not text:
+        calls = self.cleaned_data["tool_calls"]
+        if not calls:
             return None
-        calls = parse_json(text, what="Tool calls")
-        if not isinstance(calls, list) or not calls:
-            raise ValidationError("Tool calls must be a non-empty JSON list.")
         for position, call in enumerate(calls, start=1):
             function = call.get("function") if isinstance(call, dict) else None
             if not isinstance(function, dict) or not call.get("id") or not function.get("name"):
@@ -191,10 +189,8 @@ class RunForm(forms.Form):
         choices=[("", "not set (text)"), ("text", "text"), ("json_object", "json_object")],
         help_text="json_object forces valid JSON; say so in a message too.",
     )
-    response_schema = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Optional JSON schema for json_object.",
+    response_schema = JSONTextField(
+        what="The schema", kind=dict, help_text="Optional JSON schema for json_object."
     )
     prompt_truncate_len = _number(
         integer=True,
@@ -209,8 +205,9 @@ class RunForm(forms.Form):
     user = forms.CharField(
         required=False, max_length=256, help_text="An id for your end user, for abuse checks."
     )
-    tools = forms.CharField(
-        required=False,
+    tools = JSONTextField(
+        what="Tools",
+        kind=list,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
         help_text='JSON list of {"type": "function", "function": {"name", "description",'
         ' "parameters"}}.',
@@ -242,12 +239,16 @@ class RunForm(forms.Form):
         help_text="How hard a reasoning model thinks.",
     )
     echo = _tristate("Echo the prompt back in the response.")
-    extra = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="Any other fields, as a JSON object; merged last.",
+    extra = JSONTextField(
+        what="Extra fields", kind=dict, help_text="Any other fields, as a JSON object; merged last."
     )
 
+    SECTIONS = (
+        ("Sampling", ("max_tokens", "temperature", "top_p", "top_k", "frequency_penalty",
+                      "presence_penalty", "n", "stop")),
+        ("Output", ("response_format", "response_schema", "prompt_truncate_len",
+                    "context_length_exceeded_behavior", "user")),
+    )  # fmt: skip
     ADVANCED = (
         "seed", "min_p", "repetition_penalty", "logprobs", "top_logprobs", "tool_choice",
         "reasoning_effort", "echo", "extra",
@@ -271,6 +272,13 @@ class RunForm(forms.Form):
         self.fields["n"].widget.attrs["max"] = max_n
         self.fields["n"].help_text = f"1 to {max_n} here, default 1. Completions to generate."
 
+    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The parameter panel's groups, in the order the page shows them."""
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
+
+    def advanced_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.ADVANCED]
+
     def clean_model(self) -> str:
         model = self.cleaned_data["model"].strip()
         if any(ch.isspace() for ch in model):
@@ -284,22 +292,10 @@ class RunForm(forms.Form):
         sequences = [_unescape(line) for line in lines]
         return sequences or None
 
-    def clean_response_schema(self) -> dict[str, Any] | None:
-        text = self.cleaned_data["response_schema"].strip()
-        if not text:
-            return None
-        schema = parse_json(text, what="The schema")
-        if not isinstance(schema, dict):
-            raise ValidationError("The schema must be a JSON object.")
-        return schema
-
     def clean_tools(self) -> list[dict[str, Any]] | None:
-        text = self.cleaned_data["tools"].strip()
-        if not text:
+        tools = self.cleaned_data["tools"]
+        if tools is None:
             return None
-        tools = parse_json(text, what="Tools")
-        if not isinstance(tools, list):
-            raise ValidationError("Tools must be a JSON list of tool definitions.")
         problems = [
             f"Tool {position}: {problem}"
             for position, tool in enumerate(tools, start=1)
@@ -313,12 +309,9 @@ class RunForm(forms.Form):
         return tools or None
 
     def clean_extra(self) -> dict[str, Any] | None:
-        text = self.cleaned_data["extra"].strip()
-        if not text:
+        extra = self.cleaned_data["extra"]
+        if not extra:
             return None
-        extra = parse_json(text, what="Extra fields")
-        if not isinstance(extra, dict):
-            raise ValidationError("Extra fields must be a JSON object.")
         owned = sorted(extra.keys() & OWNED_BY_FORM)
         if owned:
             raise ValidationError(

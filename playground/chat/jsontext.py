@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 
 
@@ -14,6 +15,29 @@ def parse_json(text: str, *, what: str) -> Any:
             f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
             code="json",
         ) from None
+
+
+class JSONTextField(forms.CharField):
+    """A text box holding JSON of one kind (an object or a list); cleans to the parsed value,
+    None when blank."""
+
+    KINDS = {dict: "a JSON object", list: "a JSON list"}
+
+    def __init__(self, *, what: str, kind: type, **kwargs):
+        self.what = what
+        self.kind = kind
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        if not text:
+            return None
+        data = parse_json(text, what=self.what)
+        if not isinstance(data, self.kind):
+            raise ValidationError(f"{self.what} must be {self.KINDS[self.kind]}.", code="kind")
+        return data
 
 
 def is_json_schema_object(value: Any) -> bool:

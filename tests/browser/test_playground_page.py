@@ -4,6 +4,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "playground.png"
@@ -49,25 +50,20 @@ def test_tokens_appear_before_the_run_finishes(page):
     expect(page.locator("#run-button")).to_be_enabled()
 
 
-def test_stop_a_slow_run_keeps_the_partial_text(page):
+@pytest.mark.parametrize("how", ["button", "Escape"])
+def test_stop_a_slow_run_keeps_the_partial_text(page, how):
     fill_message(page, "Write a long essay")
     set_model(page, "simulator/chat?tps=8&tokens=400")
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#c0-text")).to_contain_text("Simulated reply")
-    page.get_by_role("button", name="Stop").click()
+    if how == "button":
+        page.get_by_role("button", name="Stop").click()
+    else:
+        page.keyboard.press("Escape")
 
     expect(page.locator("#run-status")).to_have_text("stopped")
     expect(page.locator("#c0-text")).to_contain_text("Simulated reply")
     expect(page.locator("#c0-finish")).to_have_text("finish: stopped")
-
-
-def test_escape_stops_too(page):
-    fill_message(page, "Write a long essay")
-    set_model(page, "simulator/chat?tps=8&tokens=400")
-    page.get_by_role("button", name="Run").click()
-    expect(page.locator("#c0-text")).to_contain_text("Simulated")
-    page.keyboard.press("Escape")
-    expect(page.locator("#run-status")).to_have_text("stopped")
 
 
 def test_an_upstream_error_shows_in_place(page):

@@ -144,7 +144,7 @@ def test_n_is_capped_by_the_server_setting(settings):
     ("tools", "message"),
     [
         ("{not json", "Tools is not valid JSON: Expecting property name enclosed in double quotes"),
-        ('{"type": "function"}', "Tools must be a JSON list of tool definitions."),
+        ('{"type": "function"}', "Tools must be a JSON list."),
         ('[{"type": "retrieval"}]', 'Tool 1: must be an object with "type": "function".'),
         ('[{"type": "function", "function": {}}]', 'Tool 1: needs "function" with a "name".'),
         (

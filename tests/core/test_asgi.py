@@ -36,28 +36,21 @@ def test_pages_carry_a_strict_content_security_policy(daphne_url):
     assert "unsafe-eval" not in policy
 
 
-async def test_the_mounted_simulator_streams(daphne_url, fresh_upstream):
+async def mounted_run(daphne_url: str, model: str, **body) -> list:
     endpoint = Endpoint(name="mounted", base_url=f"{daphne_url}/simulator/v1")
-    body = {
-        "model": "simulator/chat-fast",
-        "messages": [{"role": "user", "content": "Hi"}],
-        "stream": True,
-        "max_tokens": 6,
-    }
-    events = [event async for event in stream_chat(endpoint, body)]
+    body = {"model": model, "messages": [{"role": "user", "content": "Hi"}], "stream": True, **body}
+    return [event async for event in stream_chat(endpoint, body)]
+
+
+async def test_the_mounted_simulator_streams(daphne_url, fresh_upstream):
+    events = await mounted_run(daphne_url, "simulator/chat-fast", max_tokens=6)
     assert text_of(events).startswith("**Simulated reply**")
     assert events[-1] == Usage(events[-1].prompt_tokens, 6, events[-1].prompt_tokens + 6)
 
 
 async def test_a_simulated_drop_under_daphne_ends_the_stream_early(daphne_url, fresh_upstream):
     """Daphne cannot drop a connection for an app, so the mount ends the body instead."""
-    endpoint = Endpoint(name="mounted", base_url=f"{daphne_url}/simulator/v1")
-    body = {
-        "model": "simulator/chat-fast?disconnect_after=3",
-        "messages": [{"role": "user", "content": "Hi"}],
-        "stream": True,
-    }
-    events = [event async for event in stream_chat(endpoint, body)]
+    events = await mounted_run(daphne_url, "simulator/chat-fast?disconnect_after=3")
     assert text_of(events) == "**Simulated reply** to"
     assert events[-1] == ErrorEvent(ErrorKind.PROTOCOL, "The stream ended without data: [DONE].")
     async with httpx.AsyncClient() as client:

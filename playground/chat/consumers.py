@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -14,9 +14,12 @@ from . import fragments, runner
 from .forms import bind
 from .services import RunRefused, build_request, run_prepare
 
+logger = logging.getLogger(__name__)
+
 
 class RunConsumer(AsyncWebsocketConsumer):
     task: asyncio.Task | None = None
+    run: runner.Run | None = None
 
     async def connect(self) -> None:
         if not self.scope["user"].is_authenticated:
@@ -30,20 +33,24 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         try:
             data = json.loads(text_data or "")
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
             await self.send_html(fragments.notice("The message was not a JSON object."))
             return
         action = data.get("action")
-        if action == "run":
-            await self.start(data)
-        elif action == "code":
-            await self.show_code(data)
-        elif action == "stop":
-            await self.stop()
-        else:
+        handlers = {"run": self.start, "code": self.show_code, "stop": self.stop_action}
+        if action not in handlers:
             await self.send_html(fragments.notice(f"Unknown action {action!r}."))
+            return
+        try:
+            await handlers[action](data)
+        except Exception:
+            # The socket stays open, and the page keeps everything typed.
+            logger.exception("The run socket failed on %r", action)
+            await self.send_html(
+                fragments.notice("Something went wrong on the server; please try again.")
+            )
 
     async def start(self, data: dict) -> None:
         if self.task is not None and not self.task.done():
@@ -54,18 +61,27 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.send_html(fragments.form_errors(form, formset))
         if not valid:
             return
+        if not runner.ProcessRuns.reserve(settings.PLAYGROUND_MAX_RUNS_PER_PROCESS):
+            await self.send_html(
+                fragments.notice("The server is at its limit of runs; try again in a moment.")
+            )
+            return
         try:
-            run = await database_sync_to_async(run_prepare)(
+            self.run = await database_sync_to_async(run_prepare)(
                 user=self.scope["user"], form=form, formset=formset
             )
-        except RunRefused as refused:
-            await self.send_html(fragments.notice(str(refused)))
+            await self.send_html(fragments.started(self.run.transcript, self.run.n))
+        except BaseException as exc:
+            runner.ProcessRuns.release()
+            if not isinstance(exc, RunRefused):
+                raise
+            await self.send_html(fragments.notice(str(exc)))
             return
-        await self.send_html(fragments.started(run.transcript, run.n))
         tick = settings.PLAYGROUND_RELAY_TICK
         # The stream runs in its own task: Channels handles one message of a socket at a time,
         # so Stop must not wait behind it.
-        self.task = asyncio.create_task(runner.execute(run, self.send_html, tick=tick))
+        self.task = asyncio.create_task(runner.execute(self.run, self.send_html, tick=tick))
+        self.task.add_done_callback(runner.ProcessRuns.release)
 
     async def show_code(self, data: dict) -> None:
         form, formset = bind(data)
@@ -74,13 +90,20 @@ class RunConsumer(AsyncWebsocketConsumer):
         if valid:
             await self.send_html(fragments.code(*build_request(form, formset)))
 
+    async def stop_action(self, data: dict) -> None:
+        await self.stop()
+
     async def stop(self) -> None:
         task, self.task = self.task, None
-        if task is None or task.done():
+        if task is None:
             return
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise  # this consumer is being cancelled itself, not just its run
+        await runner.finish_unstarted(self.run, self.send_html)
 
     async def send_html(self, html: str) -> None:
         await self.send(text_data=html)

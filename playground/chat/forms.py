@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jsonschema
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -56,7 +57,9 @@ class MessageForm(forms.Form):
             return None
         for position, call in enumerate(calls, start=1):
             function = call.get("function") if isinstance(call, dict) else None
-            if not isinstance(function, dict) or not call.get("id") or not function.get("name"):
+            if not isinstance(function, dict) or not all(
+                isinstance(value, str) and value for value in (call.get("id"), function.get("name"))
+            ):
                 raise ValidationError(f"Tool call {position} needs an id and a function name.")
             if not isinstance(function.get("arguments", ""), str):
                 raise ValidationError(f"Tool call {position}: arguments must be a JSON string.")
@@ -96,6 +99,10 @@ class MessageForm(forms.Form):
 
 
 class BaseMessageFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index):
+        # Every row is a message: an empty one is an error to show, never a row to skip.
+        return {**super().get_form_kwargs(index), "empty_permitted": False}
+
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -292,6 +299,15 @@ class RunForm(forms.Form):
         sequences = [_unescape(line) for line in lines]
         return sequences or None
 
+    def clean_response_schema(self) -> dict[str, Any] | None:
+        schema = self.cleaned_data["response_schema"]
+        if schema is not None:
+            try:
+                jsonschema.validators.validator_for(schema).check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                raise ValidationError(f"Not a valid JSON schema: {exc.message}") from None
+        return schema
+
     def clean_tools(self) -> list[dict[str, Any]] | None:
         tools = self.cleaned_data["tools"]
         if tools is None:
@@ -312,7 +328,12 @@ class RunForm(forms.Form):
         extra = self.cleaned_data["extra"]
         if not extra:
             return None
-        owned = sorted(extra.keys() & OWNED_BY_FORM)
+        owned = OWNED_BY_FORM
+        if self._flavour() == Flavour.OPENAI:
+            # The form refuses these for OpenAI-style servers; a user who knows the server
+            # takes them (vLLM takes top_k) sends them here instead.
+            owned = owned - FIREWORKS_ONLY
+        owned = sorted(extra.keys() & owned)
         if owned:
             raise ValidationError(
                 f"Set {', '.join(owned)} with the form, not here: the form owns those fields."
@@ -342,16 +363,20 @@ class RunForm(forms.Form):
             return
         data["tool_choice"] = {"type": "function", "function": {"name": choice}}
 
+    def _flavour(self) -> Flavour | None:
+        endpoint = get_endpoint(self.cleaned_data.get("endpoint") or "")
+        return endpoint.flavour if endpoint else None
+
     def _clean_for_flavour(self, data: dict[str, Any]) -> None:
-        endpoint = get_endpoint(data.get("endpoint") or "")
-        if endpoint is None or endpoint.flavour != Flavour.OPENAI:
+        if self._flavour() != Flavour.OPENAI:
             return
+        label = get_endpoint(data["endpoint"]).label
         for name in sorted(FIREWORKS_ONLY & set(self.fields)):
-            if data.get(name) is not None:
+            if data.get(name) not in (None, ""):
                 self.add_error(
                     name,
-                    f"{name} is a Fireworks parameter; {endpoint.label} (OpenAI-style)"
-                    " does not take it.",
+                    f"{name} is a Fireworks parameter; {label} (OpenAI-style) does not take"
+                    " it. If this server does, put it in Extra fields.",
                 )
 
     def parameters(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -435,7 +460,7 @@ def bind(data: dict[str, Any]) -> tuple[RunForm, BaseMessageFormSet]:
 
 def _text(value: Any) -> str:
     if isinstance(value, bool):
-        return "on" if value else ""
+        return "true" if value else "false"  # what both checkboxes and true/false selects take
     return "" if value is None else str(value)
 
 

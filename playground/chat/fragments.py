@@ -72,7 +72,7 @@ def _tool_calls(choice: ChoiceState, *, final: bool) -> str:
     for call in choice.as_dict()["tool_calls"]:
         arguments = call["function"]["arguments"]
         if final:
-            with contextlib.suppress(ValueError):  # unfinished JSON is shown as it came
+            with contextlib.suppress(ValueError, RecursionError):  # shown as it came, if not JSON
                 arguments = json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
         calls.append({"id": call["id"], "name": call["function"]["name"], "arguments": arguments})
     return render_to_string(

@@ -15,6 +15,8 @@ def parse_json(text: str, *, what: str) -> Any:
             f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
             code="json",
         ) from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, nesting too deep
+        raise ValidationError(f"{what} is not usable JSON: {exc}.", code="json") from None
 
 
 class JSONTextField(forms.CharField):

@@ -10,6 +10,7 @@ import nh3
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+from referencing.exceptions import Unresolvable
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -57,7 +58,7 @@ def check_json(text: str, schema: dict[str, Any]) -> dict[str, Any]:
     """Pretty-printed JSON and a verdict: valid, not JSON, or which schema rule failed."""
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return {"ok": False, "pretty": text, "verdict": f"Not valid JSON: {exc}"}
     pretty = json.dumps(value, indent=2, ensure_ascii=False)
     if not schema:
@@ -73,6 +74,9 @@ def check_json(text: str, schema: dict[str, Any]) -> dict[str, Any]:
         }
     except jsonschema.SchemaError as exc:
         return {"ok": False, "pretty": pretty, "verdict": f"The schema is invalid: {exc.message}"}
+    except (Unresolvable, RecursionError) as exc:
+        # An unresolvable or endlessly recursive $ref: say so, the answer still shows.
+        return {"ok": False, "pretty": pretty, "verdict": f"The schema cannot be applied: {exc}"}
     return {"ok": True, "pretty": pretty, "verdict": "Valid JSON that matches the schema."}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from . import fragments
 from .relay import Relay
 from .state import RunState
 
+logger = logging.getLogger(__name__)
 Send = Callable[[str], Awaitable[None]]
 
 
@@ -26,6 +28,7 @@ class Run:
     endpoint: Endpoint
     body: dict[str, Any]
     transcript: Transcript
+    finalised: bool = False
 
     @property
     def n(self) -> int:
@@ -33,9 +36,24 @@ class Run:
 
 
 class ProcessRuns:
-    """Counts the runs going in this process, so it can refuse one past its limit."""
+    """The runs going in this process, so that it can refuse one past its limit.
+
+    A slot is taken with no await between the check and the count, so that runs starting at
+    once cannot all slip past the limit; the run's task gives it back when it ends.
+    """
 
     active = 0
+
+    @classmethod
+    def reserve(cls, limit: int) -> bool:
+        if cls.active >= limit:
+            return False
+        cls.active += 1
+        return True
+
+    @classmethod
+    def release(cls, *_) -> None:
+        cls.active -= 1
 
 
 async def execute(run: Run, send: Send, *, tick: float) -> RunState:
@@ -44,7 +62,6 @@ async def execute(run: Run, send: Send, *, tick: float) -> RunState:
     relay = Relay(state, send, run.body, tick)
     flusher = asyncio.create_task(relay.run())
     status = Transcript.Status.ERROR
-    ProcessRuns.active += 1
     try:
         async with aclosing(stream_chat(run.endpoint, run.body)) as events:
             async for event in events:
@@ -55,21 +72,44 @@ async def execute(run: Run, send: Send, *, tick: float) -> RunState:
         status = Transcript.Status.STOPPED
         raise
     finally:
-        ProcessRuns.active -= 1
         flusher.cancel()
-        # Shielded: a stop or a closed tab must still leave a final transcript behind.
-        await asyncio.shield(_finish(run, state, relay, status, send))
+        if flusher.done() and not flusher.cancelled() and flusher.exception():
+            logger.error(
+                "The relay of %s failed", run.transcript.uuid, exc_info=flusher.exception()
+            )
+        # Shielded, and awaited again if cancelled meanwhile: a Stop or a closed tab must
+        # still leave a final transcript behind.
+        finishing = asyncio.ensure_future(_finish(run, state, relay, status, send))
+        try:
+            await asyncio.shield(finishing)
+        except asyncio.CancelledError:
+            await finishing
+            raise
     return state
 
 
+async def finish_unstarted(run: Run, send: Send) -> None:
+    """A run whose task was cancelled before its first step: it still gets its ending."""
+    if not run.finalised:
+        state = RunState(run.n)
+        await _finish(run, state, Relay(state, send, run.body, 0), Transcript.Status.STOPPED, send)
+
+
 async def _finish(run: Run, state: RunState, relay: Relay, status, send: Send) -> None:
+    run.finalised = True
     state.finish()
     for choice in state.choices.values():
         # A stopped or failed choice still gets rendered, with what it received.
         if choice.finish_reason is None and (choice.content or choice.tool_calls):
             choice.finish_reason = status
             choice.finish_unsent = True
-    await relay.flush()
     outcome = state.outcome(status)
-    await database_sync_to_async(transcript_finish)(transcript=run.transcript, outcome=outcome)
-    await send(fragments.finished(state, outcome, run.transcript))
+    try:
+        await database_sync_to_async(transcript_finish)(transcript=run.transcript, outcome=outcome)
+    except Exception:
+        logger.exception("Could not finalise transcript %s", run.transcript.uuid)
+    try:
+        await relay.flush()
+        await send(fragments.finished(state, outcome, run.transcript))
+    except Exception:
+        logger.exception("Could not send the end of run %s to the page", run.transcript.uuid)

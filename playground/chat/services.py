@@ -12,7 +12,7 @@ from playground.transcripts.services import running_count, transcript_start
 from playground.upstream import Endpoint, build_body
 
 from .forms import RunForm, form_state
-from .runner import ProcessRuns, Run
+from .runner import Run
 
 
 class RunRefused(Exception):
@@ -28,8 +28,6 @@ def build_request(form: RunForm, formset) -> tuple[Endpoint, dict[str, Any]]:
 
 def run_prepare(*, user, form: RunForm, formset) -> Run:
     """Build the body from validated forms and create the transcript (status running)."""
-    if ProcessRuns.active >= settings.PLAYGROUND_MAX_RUNS_PER_PROCESS:
-        raise RunRefused("The server is at its limit of runs; try again in a moment.")
     limit = settings.PLAYGROUND_MAX_CONCURRENT_RUNS
     longest_run = timedelta(seconds=settings.UPSTREAM_TOTAL_TIMEOUT + 60)
     if running_count(user=user, within=longest_run) >= limit:

@@ -116,9 +116,9 @@ async def stream_chat(endpoint: Endpoint, body: dict[str, Any]) -> AsyncIterator
         async for event in _request_events(endpoint, body, key):
             yield event
     except _Failed as failed:
-        yield _scrubbed(failed.event, key)
+        yield finished_error(failed.event, key)
     except (httpx.HTTPError, SSEError) as exc:
-        yield _scrubbed(transport_error(exc, endpoint), key)
+        yield finished_error(transport_error(exc, endpoint), key)
     except Exception as exc:  # a bug here must still end the run with a message, not a hang
         logger.exception("Unexpected failure reading from endpoint %s", endpoint.name)
         yield ErrorEvent(ErrorKind.PROTOCOL, f"Unexpected failure: {type(exc).__name__}")
@@ -177,9 +177,9 @@ async def _sse_events(response: httpx.Response, deadline: float) -> AsyncIterato
 def _parse_json(text: str, what: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _Failed(
-            ErrorEvent(ErrorKind.PROTOCOL, f"Malformed {what} (not JSON): {text[:200]!r}")
+            ErrorEvent(ErrorKind.PROTOCOL, f"Malformed {what} (not JSON): {text!r}")
         ) from None
     if not isinstance(data, dict):
         raise _Failed(ErrorEvent(ErrorKind.PROTOCOL, f"Malformed {what}: not a JSON object."))
@@ -202,10 +202,10 @@ def chunk_events(chunk: dict[str, Any]) -> Iterator[Event]:
             delta = choice.get("delta") or {}
             if delta.get("role"):
                 yield RoleDelta(index, delta["role"])
-            if delta.get("reasoning_content"):
-                yield ReasoningDelta(index, delta["reasoning_content"])
-            if delta.get("content"):
-                yield ContentDelta(index, delta["content"])
+            if reasoning := _text(delta.get("reasoning_content"), "reasoning_content"):
+                yield ReasoningDelta(index, reasoning)
+            if content := _text(delta.get("content"), "content"):
+                yield ContentDelta(index, content)
             for call in delta.get("tool_calls") or ():
                 yield _tool_call(index, call)
             if choice.get("finish_reason"):
@@ -226,10 +226,10 @@ def completion_events(data: dict[str, Any]) -> Iterator[Event]:
             index = int(choice.get("index") or 0)
             message = choice.get("message") or {}
             yield RoleDelta(index, message.get("role") or "assistant")
-            if message.get("reasoning_content"):
-                yield ReasoningDelta(index, message["reasoning_content"])
-            if message.get("content"):
-                yield ContentDelta(index, message["content"])
+            if reasoning := _text(message.get("reasoning_content"), "reasoning_content"):
+                yield ReasoningDelta(index, reasoning)
+            if content := _text(message.get("content"), "content"):
+                yield ContentDelta(index, content)
             for position, call in enumerate(message.get("tool_calls") or ()):
                 yield _tool_call(index, {"index": position, **call})
             yield Finish(index, choice.get("finish_reason") or "stop")
@@ -241,21 +241,39 @@ def completion_events(data: dict[str, Any]) -> Iterator[Event]:
         ) from None
 
 
+def _text(value: Any, what: str) -> str:
+    if value is None or isinstance(value, str):
+        return value or ""
+    raise _Failed(ErrorEvent(ErrorKind.PROTOCOL, f"`{what}` in a response is not text."))
+
+
 def _tool_call(choice: int, call: dict[str, Any]) -> ToolCallDelta:
     function = call.get("function") or {}
+    arguments = function.get("arguments") or ""
+    if isinstance(arguments, dict | list):
+        arguments = json.dumps(arguments)  # some servers send the object, not its JSON text
+    call_id, name = call.get("id"), function.get("name")
     return ToolCallDelta(
         choice=choice,
         index=int(call.get("index") or 0),
-        id=call.get("id"),
-        name=function.get("name"),
-        arguments=function.get("arguments") or "",
+        id=None if call_id is None else _text(call_id, "tool_calls.id"),
+        name=None if name is None else _text(name, "tool_calls.function.name"),
+        arguments=_text(arguments, "tool_calls.function.arguments"),
     )
 
 
+MAX_COUNT = 2**31 - 1
+
+
+def _count(value: Any) -> int:
+    """A token count as a database column can hold it, whatever the upstream sent."""
+    return min(max(int(value or 0), 0), MAX_COUNT)
+
+
 def _usage(usage: dict[str, Any]) -> Usage:
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    return Usage(prompt, completion, int(usage.get("total_tokens") or prompt + completion))
+    prompt = _count(usage.get("prompt_tokens"))
+    completion = _count(usage.get("completion_tokens"))
+    return Usage(prompt, completion, _count(usage.get("total_tokens") or prompt + completion))
 
 
 _STATUS_KINDS = {
@@ -277,7 +295,7 @@ def http_error(response: httpx.Response) -> ErrorEvent:
     if isinstance(data, dict):
         event = error_from_body(data, status=response.status_code)
     else:
-        text = response.text.strip()[:500] or response.reason_phrase
+        text = response.text.strip() or response.reason_phrase
         event = ErrorEvent(_kind(response.status_code), text, status=response.status_code)
     retry_after = _retry_after(response.headers.get("retry-after"))
     if retry_after is None:
@@ -288,11 +306,11 @@ def http_error(response: httpx.Response) -> ErrorEvent:
 def error_from_body(data: dict[str, Any], *, status: int | None) -> ErrorEvent:
     error = data.get("error", data)
     if isinstance(error, dict):
-        message = error.get("message") or error.get("detail") or json.dumps(error)[:500]
+        message = error.get("message") or error.get("detail") or json.dumps(error)
         status = status or _int_or_none(error.get("code"))
     else:
         message = str(error)
-    return ErrorEvent(_kind(status), str(message)[:2000], status=status)
+    return ErrorEvent(_kind(status), str(message), status=status)
 
 
 def _kind(status: int | None) -> ErrorKind:
@@ -339,9 +357,15 @@ def transport_error(exc: Exception, endpoint: Endpoint) -> ErrorEvent:
     return ErrorEvent(ErrorKind.TIMEOUT, message)
 
 
-def _scrubbed(event: ErrorEvent, key: str | None) -> ErrorEvent:
-    """Upstreams sometimes echo what they were sent; the key must not travel any further."""
-    if not key or key not in event.message:
+MAX_MESSAGE = 1000
+
+
+def finished_error(event: ErrorEvent, key: str | None) -> ErrorEvent:
+    """The error as it leaves the client: without the key (upstreams sometimes echo what they
+    were sent), then cut to a readable length, in that order so no part of a key survives."""
+    message = event.message.replace(key, "[key]") if key else event.message
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + " …"
+    if message == event.message:
         return event
-    message = event.message.replace(key, "[key]")
     return ErrorEvent(event.kind, message, event.status, event.retry_after)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from .client import get_client, get_config, http_error, transport_error
+from .client import finished_error, get_client, get_config, http_error, transport_error
 from .endpoints import Endpoint
 from .events import ErrorEvent, ErrorKind
 
@@ -50,9 +50,9 @@ async def _fetch(endpoint: Endpoint) -> list[ModelInfo]:
     try:
         response = await get_client().get(endpoint.url("models"), headers=headers)
     except httpx.HTTPError as exc:
-        raise UpstreamUnavailable(transport_error(exc, endpoint)) from None
+        raise UpstreamUnavailable(finished_error(transport_error(exc, endpoint), key)) from None
     if not response.is_success:
-        raise UpstreamUnavailable(http_error(response))
+        raise UpstreamUnavailable(finished_error(http_error(response), key))
     try:
         entries = response.json()["data"]
         models = [

@@ -310,3 +310,23 @@ async def test_json_cut_short_by_max_tokens_is_flagged(alice):
     await socket.run(form_data(response_format="json_object", response_schema=SCHEMA, max_tokens=3))
     await socket.close()
     assert "Not valid JSON: " in "".join(socket.frames)
+
+
+async def test_a_schema_that_cannot_be_applied_still_ends_the_run_cleanly(alice):
+    schema = '{"type": "object", "properties": {"a": {"$ref": "#/definitions/nope"}}}'
+    socket = await connected(alice)
+    status = await socket.run(form_data(response_format="json_object", response_schema=schema))
+    await socket.close()
+    assert status == "completed"
+    assert "The schema cannot be applied" in "".join(socket.frames)
+    assert (await only_transcript()).status == Transcript.Status.COMPLETED
+
+
+async def test_a_hostile_frame_gets_an_answer_and_the_socket_stays_usable(alice):
+    socket = await connected(alice)
+    await socket.communicator.send_to(text_data="[" * 100_000)
+    assert "The message was not a JSON object." in await socket.receive()
+    await socket.send({**form_data(), "messages-0-content": ["a", "b"], "n": {"x": 1}})
+    assert "Enter a whole number." in await socket.receive()
+    assert await socket.run(form_data(max_tokens=3)) == "completed"
+    await socket.close()

@@ -186,7 +186,8 @@ def test_fireworks_parameters_are_refused_for_an_openai_endpoint(settings, simul
     ]
     found = errors(endpoint="vllm", top_k="5", prompt_truncate_len="100", temperature="1")
     assert found["top_k"] == [
-        "top_k is a Fireworks parameter; vLLM (OpenAI-style) does not take it."
+        "top_k is a Fireworks parameter; vLLM (OpenAI-style) does not take it. If this server"
+        " does, put it in Extra fields."
     ]
     assert "prompt_truncate_len" in found
     assert "temperature" not in found
@@ -298,3 +299,55 @@ def test_an_older_state_opens_with_todays_fields_filled_in():
     assert upgrade_state(None)["messages"] == [
         {"role": "user", "name": "", "content": "", "tool_call_id": "", "tool_calls": ""}
     ]
+
+
+def test_an_openai_endpoint_takes_fireworks_parameters_through_extra(settings, simulator_server):
+    settings.PLAYGROUND_ENDPOINTS = [
+        {
+            "name": "vllm",
+            "label": "vLLM",
+            "base_url": simulator_server.base_url,
+            "flavour": "openai",
+        }
+    ]
+    sent = body(endpoint="vllm", extra='{"top_k": 20, "min_p": 0.1}')
+    assert (sent["top_k"], sent["min_p"]) == (20, 0.1)
+    assert sent["stream_options"] == {"include_usage": True}
+
+
+def test_the_fireworks_endpoint_keeps_top_k_on_the_form():
+    assert "Set top_k with the form" in errors(extra='{"top_k": 20}')["extra"][0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("tools", "[" * 100_000, "Tools is not usable JSON"),
+        ("extra", '{"seedling": ' + "9" * 5000 + "}", "Extra fields is not usable JSON"),
+        ("response_schema", '{"type": 12}', "Not a valid JSON schema: 12 is not valid"),
+    ],
+)
+def test_hostile_json_gets_a_message_not_a_crash(field, value, message):
+    fields = {field: value}
+    if field == "response_schema":
+        fields["response_format"] = "json_object"
+    assert errors(**fields)[field][0].startswith(message)
+
+
+def test_a_tool_call_id_must_be_text():
+    calls = '[{"id": ["x"], "type": "function", "function": {"name": "f"}}]'
+    found = errors(messages=[{"role": "assistant", "tool_calls": calls}])
+    assert found["messages-0-tool_calls"] == ["Tool call 1 needs an id and a function name."]
+
+
+def test_an_empty_added_row_is_an_error_not_a_skipped_message():
+    data = form_data(messages=[{"role": "user", "content": "Hi"}, {"role": "user"}])
+    data["messages-INITIAL_FORMS"] = "1"  # what the page renders
+    _, formset = bind(data)
+    assert not formset.is_valid()
+    assert formset.errors[1] == {"content": ["A user message needs some content."]}
+
+
+def test_json_booleans_from_a_socket_client_are_understood():
+    sent = body(logprobs=True, echo=False, stream=True)
+    assert (sent["logprobs"], sent["echo"], sent["stream"]) == (True, False, True)

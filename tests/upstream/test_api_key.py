@@ -5,7 +5,14 @@ import logging
 import pytest
 
 from playground.simulator import Simulator
-from playground.upstream import Endpoint, ErrorEvent, ErrorKind, list_models, stream_chat
+from playground.upstream import (
+    Endpoint,
+    ErrorEvent,
+    ErrorKind,
+    UpstreamUnavailable,
+    list_models,
+    stream_chat,
+)
 
 from ..helpers import ServedApp, text_of
 
@@ -56,21 +63,36 @@ async def test_the_key_appears_in_no_event_repr_or_log_line(endpoint, caplog):
 
 
 async def _echo_app(scope, receive, send):
-    """An upstream that repeats the Authorization header back in its error message."""
+    """An upstream that repeats the Authorization header back in its error message (after
+    990 characters of padding under /padded/, so that a cut at 1000 would split the key)."""
     if scope["type"] != "http":
         return
     await receive()
     auth = dict(scope["headers"]).get(b"authorization", b"")
-    body = b'{"error": {"message": "bad credentials: ' + auth + b'"}}'
+    padding = b"x" * 990 if scope["path"].startswith("/padded/") else b""
+    body = b'{"error": {"message": "' + padding + b"bad credentials: " + auth + b'"}}'
     await send({"type": "http.response.start", "status": 401, "headers": []})
     await send({"type": "http.response.body", "body": body})
 
 
-async def test_a_key_echoed_by_the_upstream_is_scrubbed(monkeypatch):
+@pytest.fixture(scope="module")
+def echo():
+    with ServedApp(_echo_app) as served:
+        yield served
+
+
+@pytest.mark.parametrize("prefix", ["", "/padded"])
+async def test_a_key_echoed_by_the_upstream_is_scrubbed(monkeypatch, echo, prefix):
     monkeypatch.setenv("TEST_UPSTREAM_KEY", KEY)
-    with ServedApp(_echo_app) as echo:
-        endpoint = Endpoint(name="echo", base_url=echo.base_url, key_env="TEST_UPSTREAM_KEY")
-        events = [e async for e in stream_chat(endpoint, {**BODY, "stream": True})]
-    assert events == [
-        ErrorEvent(ErrorKind.UNAUTHORIZED, "bad credentials: Bearer [key]", status=401)
-    ]
+    base_url = f"http://127.0.0.1:{echo.port}{prefix}/v1"
+    endpoint = Endpoint(name="echo", base_url=base_url, key_env="TEST_UPSTREAM_KEY")
+    events = [e async for e in stream_chat(endpoint, {**BODY, "stream": True})]
+    with pytest.raises(UpstreamUnavailable) as listing:
+        await list_models(endpoint)
+
+    for error in (events[-1], listing.value.error):
+        assert error.kind == ErrorKind.UNAUTHORIZED
+        assert "bad credentials: Bearer [key]" in error.message or prefix
+        assert KEY[:8] not in error.message
+        assert len(error.message) <= 1002
+    assert KEY[:8] not in str(listing.value)

@@ -1,6 +1,7 @@
 """Every failure becomes one ErrorEvent after whatever arrived before it; nothing raises."""
 
 import asyncio
+import json
 
 import pytest
 
@@ -10,6 +11,8 @@ from playground.upstream import (
     ErrorEvent,
     ErrorKind,
     ResponseStarted,
+    ToolCallDelta,
+    Usage,
     stream_chat,
 )
 
@@ -175,8 +178,24 @@ async def _error_app(scope, receive, send):
     if scope["type"] != "http":
         return
     await receive()
-    if scope["path"].endswith("/html/chat/completions"):
+    path = scope["path"]
+    if path.endswith("/html/chat/completions"):
         headers, body = [(b"content-type", b"text/html")], b"<html>login</html>"
+    elif "/odd/" in path or "/list/" in path:
+        headers = [(b"content-type", b"text/event-stream")]
+        delta = (
+            b'{"content": [{"type": "text", "text": "Hi"}]}'
+            if "/list/" in path
+            else b'{"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f",'
+            b' "arguments": {"city": "Oslo"}}}]}'
+        )
+        body = (
+            b'data: {"id": "x", "model": "m", "choices": [{"index": 0, "delta": '
+            + delta
+            + b"}]}\n\n"
+            b'data: {"id": "x", "choices": [], "usage": {"prompt_tokens": -5,'
+            b' "completion_tokens": 99999999999999}}\n\ndata: [DONE]\n\n'
+        )
     else:
         headers = [(b"content-type", b"text/event-stream")]
         body = (
@@ -207,3 +226,20 @@ async def test_an_error_event_inside_the_stream(error_server):
     assert text_of(events) == "Hi"
     error = only_error(events)
     assert (error.kind, error.status, error.message) == (ErrorKind.SERVER, 503, "overloaded")
+
+
+async def test_odd_types_from_an_upstream_are_made_safe(error_server):
+    endpoint = Endpoint(name="odd", base_url=f"http://127.0.0.1:{error_server.port}/odd")
+    events = await collect(endpoint, model="m")
+    (call,) = [e for e in events if isinstance(e, ToolCallDelta)]
+    assert json.loads(call.arguments) == {"city": "Oslo"}
+    assert events[-1] == Usage(0, 2**31 - 1, 2**31 - 1)
+
+
+async def test_content_that_is_not_text_is_a_protocol_error(error_server):
+    endpoint = Endpoint(name="odd", base_url=f"http://127.0.0.1:{error_server.port}/list")
+    error = only_error(await collect(endpoint, model="m"))
+    assert (error.kind, error.message) == (
+        ErrorKind.PROTOCOL,
+        "`content` in a response is not text.",
+    )

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "csp",
     "playground.core",
     "playground.transcripts",
+    "playground.presets",
     "playground.chat",
 ]
 

@@ -4,12 +4,15 @@ from django.urls import include, path
 
 from playground.chat import views as chat_views
 from playground.core import views as core_views
+from playground.presets import views as preset_views
 
 urlpatterns = [
     path("", chat_views.playground, name="playground"),
     path("models/", chat_views.model_options, name="model-options"),
     path("endpoints/", core_views.home, name="endpoints"),
     path("transcripts/", include("playground.transcripts.urls")),
+    path("presets/", include("playground.presets.urls")),
+    path("p/<str:slug>/", preset_views.open_preset, name="preset-link"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -59,3 +59,11 @@ async def fresh_upstream():
     yield
     await close_client()
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(request, settings):
+    """Tests make many users; hashing their passwords slowly proves nothing. Browser tests keep
+    the real hasher, since the server they log in to runs in another process."""
+    if request.node.get_closest_marker("browser") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

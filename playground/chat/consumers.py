@@ -68,7 +68,10 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         try:
             self.run = await database_sync_to_async(run_prepare)(
-                user=self.scope["user"], form=form, formset=formset
+                user=self.scope["user"],
+                form=form,
+                formset=formset,
+                preset_slug=str(data.get("preset") or ""),
             )
             await self.send_html(fragments.started(self.run.transcript, self.run.n))
         except BaseException as exc:

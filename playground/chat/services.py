@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 
 from playground.core.endpoints import get_endpoint
+from playground.presets.models import Preset
+from playground.presets.permissions import can_view_preset
 from playground.transcripts.services import running_count, transcript_start
 from playground.upstream import Endpoint, build_body
 
@@ -26,7 +28,7 @@ def build_request(form: RunForm, formset) -> tuple[Endpoint, dict[str, Any]]:
     return endpoint, build_body(endpoint.flavour, params, form.cleaned_data["extra"])
 
 
-def run_prepare(*, user, form: RunForm, formset) -> Run:
+def run_prepare(*, user, form: RunForm, formset, preset_slug: str = "") -> Run:
     """Build the body from validated forms and create the transcript (status running)."""
     limit = settings.PLAYGROUND_MAX_CONCURRENT_RUNS
     longest_run = timedelta(seconds=settings.UPSTREAM_TOTAL_TIMEOUT + 60)
@@ -35,8 +37,12 @@ def run_prepare(*, user, form: RunForm, formset) -> Run:
             f"You have {limit} runs going, the most allowed at once: stop one or let it finish."
         )
     endpoint, body = build_request(form, formset)
+    preset = Preset.objects.filter(slug=preset_slug).first() if preset_slug else None
+    if preset is not None and not can_view_preset(user, preset):
+        preset = None  # a tampered id: the run goes on, unlinked
     transcript = transcript_start(
         user=user,
+        preset=preset,
         endpoint=endpoint.name,
         model=body["model"],
         request_body=body,

@@ -3,6 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from playground.core.endpoints import get_endpoint
+from playground.presets.forms import PresetForm
+from playground.presets.permissions import can_change_preset, get_preset_for_user
 from playground.transcripts.selectors import get_transcript_for_user
 from playground.upstream import UpstreamUnavailable, list_models
 
@@ -11,12 +13,23 @@ from .forms import forms_from_state
 
 @login_required
 def playground(request):
-    """The page; `?transcript=<uuid>` opens a run's form again (and wins over the draft)."""
-    state = None
-    if transcript_id := request.GET.get("transcript"):
+    """The page; `?preset=<slug>` or `?transcript=<uuid>` fills the form (over the draft)."""
+    state, preset = None, None
+    if slug := request.GET.get("preset"):
+        preset = get_preset_for_user(request.user, slug)
+        state = preset.form_state
+    elif transcript_id := request.GET.get("transcript"):
         state = get_transcript_for_user(request.user, transcript_id).form_state
     form, formset = forms_from_state(state)
-    context = {"form": form, "formset": formset, "from_link": state is not None}
+    context = {
+        "form": form,
+        "formset": formset,
+        "from_link": state is not None,
+        "preset": preset,
+        "can_change": preset is not None and can_change_preset(request.user, preset),
+        "preset_form": PresetForm(),
+        "share_url": request.build_absolute_uri(preset.get_absolute_url()) if preset else "",
+    }
     return render(request, "chat/playground.html", context)
 
 

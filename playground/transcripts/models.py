@@ -19,6 +19,9 @@ class Transcript(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transcripts"
     )
+    preset = models.ForeignKey(
+        "presets.Preset", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
     continued_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continuations"
     )

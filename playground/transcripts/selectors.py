@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 
 from .models import Transcript
@@ -6,6 +7,12 @@ from .models import Transcript
 
 def can_view_transcript(user, transcript: Transcript) -> bool:
     return user.is_staff or transcript.user_id == user.pk
+
+
+def transcripts_of_preset(user, preset) -> QuerySet[Transcript]:
+    """The runs made from a preset that this user may see: their own, or all for staff."""
+    runs = Transcript.objects.filter(preset=preset).select_related("user")
+    return runs if user.is_staff else runs.filter(user=user)
 
 
 def get_transcript_for_user(user, uuid) -> Transcript:

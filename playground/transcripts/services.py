@@ -33,10 +33,12 @@ def transcript_start(
     model: str,
     request_body: dict[str, Any],
     form_state: dict[str, Any],
+    preset=None,
     continued_from: Transcript | None = None,
 ) -> Transcript:
     return Transcript.objects.create(
         user=user,
+        preset=preset,
         endpoint=endpoint,
         model=model,
         request_body=request_body,

@@ -118,7 +118,9 @@
     const fields = {};
     for (const element of form.elements) {
       const name = element.name;
-      if (!name || name === "action" || name.startsWith("messages-")) continue;
+      if (!name || name === "action" || name === "preset" || name.startsWith("messages-")) {
+        continue;  // the preset a page came from is the link's business, not the draft's
+      }
       fields[name] = element.type === "checkbox" ? element.checked : element.value;
     }
     const messages = rows().map((row) =>
@@ -160,6 +162,17 @@
     action.value = "code";
     form.requestSubmit();
     action.value = "run";
+  });
+
+  // "Copy link" on the preset bar (which htmx replaces after every save).
+  page.addEventListener("click", (event) => {
+    const button = event.target.closest("button.copy-link");
+    if (!button) return;
+    const input = document.getElementById(button.dataset.copyValue);
+    input.select();
+    navigator.clipboard.writeText(input.value).then(
+      () => { button.textContent = "Copied"; },
+      () => { button.textContent = "Press Ctrl+C"; });
   });
 
   page.addEventListener("click", (event) => {

@@ -1,0 +1,123 @@
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import push_url
+
+from playground.chat.forms import bind, form_state, forms_from_state
+from playground.transcripts.selectors import transcripts_of_preset
+
+from . import services
+from .forms import PresetForm
+from .models import Preset
+from .permissions import can_change_preset, get_preset_for_user
+from .selectors import presets_for_list
+
+
+def playground_url(preset: Preset) -> str:
+    return f"{reverse('playground')}?{urlencode({'preset': preset.slug})}"
+
+
+def open_preset(request, slug):
+    """The share link: the playground for members, a read-only page for signed-out visitors."""
+    if request.user.is_authenticated:
+        return redirect(playground_url(get_preset_for_user(request.user, slug)))
+    preset = Preset.objects.filter(slug=slug, visibility=Preset.Visibility.LINK).first()
+    if preset is None:
+        return redirect_to_login(request.get_full_path())
+    form, formset = forms_from_state(preset.form_state)
+    context = {
+        "preset": preset,
+        "form": form,
+        "formset": formset,
+        "sign_in_next": playground_url(preset),
+    }
+    return render(request, "presets/shared.html", context)
+
+
+def _bar(request, preset, *, form=None, message="", status=200):
+    context = {
+        "preset": preset,
+        "can_change": preset is not None and can_change_preset(request.user, preset),
+        "preset_form": form or PresetForm(),
+        "message": message,
+        "share_url": request.build_absolute_uri(preset.get_absolute_url()) if preset else "",
+    }
+    return render(request, "presets/partials/bar.html", context, status=status)
+
+
+def _state_from_page(request) -> dict:
+    """The form state of what the page holds, as typed (a preset may be a half-filled template)."""
+    return form_state(*bind(request.POST.dict()))
+
+
+@login_required
+@require_POST
+def save_new(request):
+    form = PresetForm(request.POST)
+    if not form.is_valid():
+        return _bar(request, None, form=form, message="Not saved: see below.", status=422)
+    try:
+        preset = services.preset_create(
+            owner=request.user, form_state=_state_from_page(request), **form.cleaned_data
+        )
+    except services.NameTaken as taken:
+        form.add_error("name", str(taken))
+        return _bar(request, None, form=form, message="Not saved: see below.", status=422)
+    return push_url(_bar(request, preset, message="Saved."), playground_url(preset))
+
+
+@login_required
+@require_POST
+def save(request, slug):
+    preset = get_preset_for_user(request.user, slug, change=True)
+    services.preset_update_state(preset=preset, form_state=_state_from_page(request))
+    return _bar(request, preset, message="Saved.")
+
+
+@login_required
+@require_POST
+def fork(request, slug):
+    copy = services.preset_fork(preset=get_preset_for_user(request.user, slug), owner=request.user)
+    return redirect(playground_url(copy))
+
+
+@login_required
+def edit(request, slug):
+    preset = get_preset_for_user(request.user, slug, change=True)
+    form = PresetForm(
+        request.POST or None,
+        initial={"name": preset.name, "description": preset.description,
+                 "visibility": preset.visibility},
+    )  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.preset_update_details(preset=preset, **form.cleaned_data)
+        except services.NameTaken as taken:
+            form.add_error("name", str(taken))
+        else:
+            return redirect("presets:edit", slug=preset.slug)
+    runs = transcripts_of_preset(request.user, preset)[:20]
+    return render(request, "presets/edit.html", {"preset": preset, "form": form, "runs": runs})
+
+
+@login_required
+def delete(request, slug):
+    preset = get_preset_for_user(request.user, slug, change=True)
+    if request.method == "POST":
+        services.preset_delete(preset=preset)
+        return redirect("presets:list")
+    return render(request, "presets/delete.html", {"preset": preset})
+
+
+@login_required
+def preset_list(request):
+    query = request.GET.get("q", "").strip()
+    page = Paginator(presets_for_list(request.user, query=query), 20).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "presets/list.html", {"page": page, "query": query})

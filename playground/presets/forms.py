@@ -8,7 +8,9 @@ class PresetForm(forms.Form):
 
     prefix = "preset"
 
-    name = forms.CharField(max_length=100, help_text="Up to 100 characters; yours must differ.")
+    name = forms.CharField(
+        label="Preset name", max_length=100, help_text="Up to 100 characters; yours must differ."
+    )
     description = forms.CharField(
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

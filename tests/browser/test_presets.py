@@ -1,0 +1,44 @@
+"""Save a preset, open its link as someone else, fork it."""
+
+from playwright.sync_api import expect
+
+from .conftest import signed_in_context
+
+
+def test_save_share_open_as_another_member_and_fork(browser, live_url, page, django_user_model):
+    page.locator('[name="messages-0-content"]').fill("Summarise the release notes")
+    page.locator("#id_model").fill("simulator/chat-fast")
+    page.locator("#id_temperature").fill("0.3")
+    page.locator("#id_top_k").fill("11")
+    page.get_by_text("Save as preset…").click()
+    page.get_by_label("Preset name").fill("Release summary")
+    page.get_by_role("button", name="Save as new").click()
+    expect(page.locator("#preset-bar")).to_contain_text("Preset Release summary")
+    expect(page.locator("#preset-bar .notice")).to_have_text("Saved.")
+    share_url = page.locator("#share-url").input_value()
+    assert share_url.startswith(f"{live_url}/p/")
+    assert "?preset=" in page.url
+
+    bob = django_user_model.objects.create_user("bob", password="builder-42")
+    context = signed_in_context(browser, live_url, bob)
+    other = context.new_page()
+    other.goto(share_url)
+    expect(other.locator('[name="messages-0-content"]')).to_have_value(
+        "Summarise the release notes"
+    )
+    expect(other.locator("#id_temperature")).to_have_value("0.3")
+    expect(other.locator("#id_top_k")).to_have_value("11")
+    expect(other.locator("#preset-bar")).to_contain_text("by alice")
+    expect(other.get_by_role("button", name="Save", exact=True)).to_have_count(0)
+
+    other.get_by_role("button", name="Fork").click()
+    expect(other.locator("#preset-bar")).to_contain_text("Preset Release summary (fork)")
+    expect(other.locator("#preset-bar")).to_contain_text("by bob")
+    expect(other.locator("#id_top_k")).to_have_value("11")
+    other.locator("#id_top_k").fill("12")
+    other.get_by_role("button", name="Save", exact=True).click()
+    expect(other.locator("#preset-bar .notice")).to_have_text("Saved.")
+    context.close()
+
+    page.reload()
+    expect(page.locator("#id_top_k")).to_have_value("11"), "the original is untouched"

@@ -23,6 +23,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py mark_interrupted
 	$(PY) manage.py ensure_admin
 	@echo
 	@echo "  Playground: http://$(HOST):$(PORT)/   (log in with the admin account above)"

@@ -244,6 +244,10 @@ PLAYGROUND_MAX_N = env.int("PLAYGROUND_MAX_N", default=8)
 PLAYGROUND_MAX_CONCURRENT_RUNS = env.int("PLAYGROUND_MAX_CONCURRENT_RUNS", default=3)
 # How often a streaming run sends a frame at most (deltas in between are coalesced).
 PLAYGROUND_RELAY_TICK = env.float("PLAYGROUND_RELAY_TICK", default=0.02)
+# A streaming run saves its text and a heartbeat this often; a running row whose heartbeat is
+# older than the stale limit was left by a server that went away (see mark_interrupted).
+PLAYGROUND_CHECKPOINT_SECONDS = env.float("PLAYGROUND_CHECKPOINT_SECONDS", default=5.0)
+PLAYGROUND_STALE_RUN_SECONDS = env.float("PLAYGROUND_STALE_RUN_SECONDS", default=60.0)
 # One process refuses runs past this; the upstream connection pool is sized to match.
 PLAYGROUND_MAX_RUNS_PER_PROCESS = env.int("PLAYGROUND_MAX_RUNS_PER_PROCESS", default=200)
 

@@ -72,6 +72,7 @@ class RunConsumer(AsyncWebsocketConsumer):
                 form=form,
                 formset=formset,
                 preset_slug=str(data.get("preset") or ""),
+                continued_from=str(data.get("continued_from") or ""),
             )
             await self.send_html(fragments.started(self.run.transcript, self.run.n))
         except BaseException as exc:
@@ -80,10 +81,16 @@ class RunConsumer(AsyncWebsocketConsumer):
                 raise
             await self.send_html(fragments.notice(str(exc)))
             return
-        tick = settings.PLAYGROUND_RELAY_TICK
         # The stream runs in its own task: Channels handles one message of a socket at a time,
         # so Stop must not wait behind it.
-        self.task = asyncio.create_task(runner.execute(self.run, self.send_html, tick=tick))
+        self.task = asyncio.create_task(
+            runner.execute(
+                self.run,
+                self.send_html,
+                tick=settings.PLAYGROUND_RELAY_TICK,
+                checkpoint_every=settings.PLAYGROUND_CHECKPOINT_SECONDS,
+            )
+        )
         self.task.add_done_callback(runner.ProcessRuns.release)
 
     async def show_code(self, data: dict) -> None:

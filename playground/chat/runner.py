@@ -12,7 +12,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from playground.transcripts.models import Transcript
-from playground.transcripts.services import transcript_finish
+from playground.transcripts.services import transcript_checkpoint, transcript_finish
 from playground.upstream import Endpoint, stream_chat
 
 from . import fragments
@@ -56,11 +56,12 @@ class ProcessRuns:
         cls.active -= 1
 
 
-async def execute(run: Run, send: Send, *, tick: float) -> RunState:
+async def execute(run: Run, send: Send, *, tick: float, checkpoint_every: float) -> RunState:
     """Stream the run to `send`; cancelling this task stops the upstream request at once."""
     state = RunState(run.n)
     relay = Relay(state, send, run.body, tick)
     flusher = asyncio.create_task(relay.run())
+    checkpoints = asyncio.create_task(_checkpoints(run, state, checkpoint_every))
     status = Transcript.Status.ERROR
     try:
         async with aclosing(stream_chat(run.endpoint, run.body)) as events:
@@ -73,6 +74,7 @@ async def execute(run: Run, send: Send, *, tick: float) -> RunState:
         raise
     finally:
         flusher.cancel()
+        checkpoints.cancel()
         if flusher.done() and not flusher.cancelled() and flusher.exception():
             logger.error(
                 "The relay of %s failed", run.transcript.uuid, exc_info=flusher.exception()
@@ -86,6 +88,19 @@ async def execute(run: Run, send: Send, *, tick: float) -> RunState:
             await finishing
             raise
     return state
+
+
+async def _checkpoints(run: Run, state: RunState, every: float) -> None:
+    """The text so far and a heartbeat, every few seconds: never a write per token."""
+    while True:
+        await asyncio.sleep(every)
+        choices = state.outcome(Transcript.Status.RUNNING).choices
+        try:
+            await database_sync_to_async(transcript_checkpoint)(
+                transcript=run.transcript, choices=choices
+            )
+        except Exception:
+            logger.exception("Could not checkpoint transcript %s", run.transcript.uuid)
 
 
 async def finish_unstarted(run: Run, send: Send) -> None:

@@ -10,6 +10,7 @@ from django.conf import settings
 from playground.core.endpoints import get_endpoint
 from playground.presets.models import Preset
 from playground.presets.permissions import can_view_preset
+from playground.transcripts.selectors import can_view_transcript, find_transcript
 from playground.transcripts.services import running_count, transcript_start
 from playground.upstream import Endpoint, build_body
 
@@ -28,7 +29,9 @@ def build_request(form: RunForm, formset) -> tuple[Endpoint, dict[str, Any]]:
     return endpoint, build_body(endpoint.flavour, params, form.cleaned_data["extra"])
 
 
-def run_prepare(*, user, form: RunForm, formset, preset_slug: str = "") -> Run:
+def run_prepare(
+    *, user, form: RunForm, formset, preset_slug: str = "", continued_from: str = ""
+) -> Run:
     """Build the body from validated forms and create the transcript (status running)."""
     limit = settings.PLAYGROUND_MAX_CONCURRENT_RUNS
     longest_run = timedelta(seconds=settings.UPSTREAM_TOTAL_TIMEOUT + 60)
@@ -40,9 +43,13 @@ def run_prepare(*, user, form: RunForm, formset, preset_slug: str = "") -> Run:
     preset = Preset.objects.filter(slug=preset_slug).first() if preset_slug else None
     if preset is not None and not can_view_preset(user, preset):
         preset = None  # a tampered id: the run goes on, unlinked
+    earlier = find_transcript(continued_from) if continued_from else None
+    if earlier is not None and not can_view_transcript(user, earlier):
+        earlier = None
     transcript = transcript_start(
         user=user,
         preset=preset,
+        continued_from=earlier,
         endpoint=endpoint.name,
         model=body["model"],
         request_body=body,

@@ -15,6 +15,15 @@ class Transcript(models.Model):
         ERROR = "error"
         INTERRUPTED = "interrupted", "interrupted (the server went away)"
 
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "private (only me and staff)"
+        TEAM = "team", "team (every signed-in member)"
+
+    class Review(models.TextChoices):
+        UNREVIEWED = "unreviewed"
+        APPROVED = "approved"
+        FLAGGED = "flagged"
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transcripts"
@@ -47,13 +56,58 @@ class Transcript(models.Model):
     time_to_first_token_ms = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     tokens_per_second = models.FloatField(null=True, blank=True)
+    # Written every few seconds while streaming; a running row whose heartbeat is stale was
+    # left behind by a server that went away.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    visibility = models.CharField(
+        max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    # Every message and answer as plain text, for the admin's search.
+    search_text = models.TextField(blank=True, editable=False)
+
+    # Review, by staff in the admin.
+    review_state = models.CharField(
+        max_length=12, choices=Review.choices, default=Review.UNREVIEWED, db_index=True
+    )
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(n, str(n)) for n in range(1, 6)]
+    )
+    labels = models.CharField(max_length=500, blank=True, help_text="Comma-separated.")
+    reviewer_note = models.TextField(blank=True)
+    corrected_answer = models.TextField(
+        blank=True, help_text="The ideal answer; the export uses it instead of the model's."
+    )
+    chosen_choice = models.PositiveSmallIntegerField(
+        default=0, help_text="Which choice the export takes when there is no corrected answer."
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "status"])]
+        indexes = [
+            models.Index(fields=["user", "status"]),
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["endpoint"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model} · {self.get_status_display()} · {self.created_at:%Y-%m-%d %H:%M}"
 
     def get_absolute_url(self) -> str:
         return reverse("transcripts:detail", kwargs={"uuid": self.uuid})
+
+    @property
+    def first_user_message(self) -> str:
+        for message in self.request_body.get("messages", ()):
+            if message.get("role") == "user" and isinstance(message.get("content"), str):
+                return message["content"]
+        return ""

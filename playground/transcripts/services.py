@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Transcript
@@ -23,7 +24,14 @@ class RunOutcome:
     time_to_first_token_ms: int | None = None
     duration_ms: int | None = None
     tokens_per_second: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def search_text(request_body: dict[str, Any], choices: list[dict[str, Any]]) -> str:
+    parts = [
+        m["content"] for m in request_body.get("messages", ()) if isinstance(m.get("content"), str)
+    ]
+    parts += [c.get("content") or "" for c in choices]
+    return "\n".join(part for part in parts if part)
 
 
 def transcript_start(
@@ -44,6 +52,17 @@ def transcript_start(
         request_body=request_body,
         form_state=form_state,
         continued_from=continued_from,
+        heartbeat_at=timezone.now(),
+        search_text=search_text(request_body, []),
+    )
+
+
+def transcript_checkpoint(*, transcript: Transcript, choices: list[dict[str, Any]]) -> bool:
+    """Save the text so far and beat the heart, while the run is still running."""
+    return bool(
+        Transcript.objects.filter(pk=transcript.pk, status=Transcript.Status.RUNNING).update(
+            choices=choices, heartbeat_at=timezone.now()
+        )
     )
 
 
@@ -59,11 +78,22 @@ def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
         total_tokens=usage.get("total_tokens"),
         error=outcome.error,
         finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
         time_to_first_token_ms=outcome.time_to_first_token_ms,
         duration_ms=outcome.duration_ms,
         tokens_per_second=outcome.tokens_per_second,
+        search_text=search_text(transcript.request_body, outcome.choices),
     )
     return bool(changed)
+
+
+def transcripts_mark_interrupted(*, stale_after: timedelta) -> int:
+    """Running rows whose heartbeat is older than `stale_after` lost their server: mark them
+    interrupted, keeping the text checkpointed so far. Live runs beat more often than that."""
+    stale = timezone.now() - stale_after
+    return Transcript.objects.filter(
+        status=Transcript.Status.RUNNING, heartbeat_at__lt=stale
+    ).update(status=Transcript.Status.INTERRUPTED, finished_at=timezone.now())
 
 
 def running_count(*, user, within: timedelta) -> int:
@@ -72,3 +102,20 @@ def running_count(*, user, within: timedelta) -> int:
     return Transcript.objects.filter(
         user=user, status=Transcript.Status.RUNNING, created_at__gte=since
     ).count()
+
+
+def transcript_set_visibility(*, transcript: Transcript, visibility: str) -> None:
+    transcript.visibility = visibility
+    transcript.save(update_fields=["visibility"])
+
+
+def transcripts_review(transcripts: QuerySet[Transcript], *, state: str, reviewer) -> int:
+    """Mark many at once (the admin's approve / flag actions)."""
+    return transcripts.update(review_state=state, reviewed_by=reviewer, reviewed_at=timezone.now())
+
+
+def transcript_save_review(*, transcript: Transcript, reviewer, fields: list[str]) -> None:
+    """Save review fields edited in the admin, recording who reviewed and when."""
+    transcript.reviewed_by = reviewer
+    transcript.reviewed_at = timezone.now()
+    transcript.save(update_fields=[*fields, "reviewed_by", "reviewed_at"])

@@ -4,5 +4,7 @@ from . import views
 
 app_name = "transcripts"
 urlpatterns = [
+    path("", views.my_runs, name="list"),
     path("<uuid:uuid>/", views.detail, name="detail"),
+    path("<uuid:uuid>/visibility/", views.set_visibility, name="visibility"),
 ]

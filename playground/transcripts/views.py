@@ -1,9 +1,31 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from playground.chat.rendering import render_choice_html
 
-from .selectors import get_transcript_for_user
+from . import services
+from .forms import MyRunsFilter, VisibilityForm
+from .selectors import (
+    can_change_transcript,
+    get_transcript_for_user,
+    my_models,
+    my_transcripts,
+    thread_of,
+)
+
+
+@login_required
+def my_runs(request):
+    filters = MyRunsFilter(request.GET or None, models=my_models(request.user))
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    runs = my_transcripts(request.user, **{k: v for k, v in chosen.items() if v})
+    page = Paginator(runs, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filters": filters, "page": page, "query": query.urlencode()}
+    return render(request, "transcripts/list.html", context)
 
 
 @login_required
@@ -13,8 +35,24 @@ def detail(request, uuid):
         {**choice, "html": render_choice_html(choice, transcript.request_body)}
         for choice in transcript.choices
     ]
-    return render(
-        request,
-        "transcripts/detail.html",
-        {"transcript": transcript, "choices": choices},
-    )
+    context = {
+        "transcript": transcript,
+        "choices": choices,
+        "earlier": thread_of(request.user, transcript),
+        "later": transcript.continuations.filter(user=request.user).order_by("created_at"),
+        "can_change": can_change_transcript(request.user, transcript),
+        "visibility_form": VisibilityForm(initial={"visibility": transcript.visibility}),
+    }
+    return render(request, "transcripts/detail.html", context)
+
+
+@login_required
+@require_POST
+def set_visibility(request, uuid):
+    transcript = get_transcript_for_user(request.user, uuid, change=True)
+    form = VisibilityForm(request.POST)
+    if form.is_valid():
+        services.transcript_set_visibility(
+            transcript=transcript, visibility=form.cleaned_data["visibility"]
+        )
+    return redirect(transcript)

@@ -90,6 +90,8 @@
     if (!button) return;
     const footer = button.closest(".choice-foot");
     const content = footer.querySelector(".raw-content").value;
+    // The next run continues this one: its transcript joins the thread.
+    document.getElementById("continued-from").value = document.getElementById("current-run").value;
     if (button.classList.contains("continue")) {
       addRow({ role: "assistant", content });
       field(addRow({ role: "user" }), "content").focus();
@@ -118,8 +120,9 @@
     const fields = {};
     for (const element of form.elements) {
       const name = element.name;
-      if (!name || name === "action" || name === "preset" || name.startsWith("messages-")) {
-        continue;  // the preset a page came from is the link's business, not the draft's
+      if (!name || ["action", "preset", "continued_from"].includes(name) ||
+          name.startsWith("messages-")) {
+        continue;  // where a page came from is the link's business, not the draft's
       }
       fields[name] = element.type === "checkbox" ? element.checked : element.value;
     }

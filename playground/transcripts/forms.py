@@ -1,0 +1,24 @@
+from django import forms
+
+from .models import Transcript
+
+
+class MyRunsFilter(forms.Form):
+    model = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(
+        required=False, choices=[("", "any status"), *Transcript.Status.choices]
+    )
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, models: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "any model"), *((m, m) for m in models)]
+
+
+class VisibilityForm(forms.Form):
+    visibility = forms.ChoiceField(choices=Transcript.Visibility.choices)

@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+from channels.db import database_sync_to_async
+from django.db import connections
 
 from playground.simulator import Simulator
 from playground.upstream import Endpoint, close_client
@@ -55,10 +57,13 @@ def sim_endpoints_setting(settings, simulator_server):
 
 @pytest.fixture
 async def fresh_upstream():
-    """Each test has its own event loop, hence its own client: close it with the loop."""
+    """Each test has its own event loop, hence its own client: close it with the loop. The
+    ORM ran in the sync worker thread too: close that thread's connection, or PostgreSQL
+    keeps it open and the test database cannot be dropped at the end."""
     yield
     await close_client()
     clear_cache()
+    await database_sync_to_async(connections.close_all)()
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 
 
 class RunConsumer(AsyncWebsocketConsumer):
+    # Frames go straight to this socket (a channel-layer hop would add latency, and
+    # channels_redis drops messages past its capacity), so it listens on no layer channel.
+    channel_layer_alias = None
     task: asyncio.Task | None = None
     run: runner.Run | None = None
 

@@ -1,0 +1,151 @@
+"""Staff review transcripts here: read the run, rate and correct it, approve or flag it, export."""
+
+import json
+
+from django.contrib import admin
+from django.http import StreamingHttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from playground.chat.rendering import render_choice_html
+
+from . import services
+from .export import csv_lines, jsonl_lines
+from .models import Transcript
+
+REVIEW_FIELDS = [
+    "review_state", "rating", "labels", "reviewer_note", "corrected_answer", "chosen_choice",
+]  # fmt: skip
+
+
+RUN_FIELDS = [
+    "user", "endpoint", "model", "status", "visibility", "preset", "continued_from", "response_id",
+]  # fmt: skip
+TIMING_FIELDS = ["created_at", "finished_at", "timings", "usage", "error_message"]
+
+
+class HasErrorFilter(admin.SimpleListFilter):
+    title = "has error"
+    parameter_name = "has_error"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "with an error"), ("no", "without")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(error__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Transcript)
+class TranscriptAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at", "user", "model", "status", "total_tokens", "latency", "review_state",
+    ]  # fmt: skip
+    list_filter = [
+        "status", "review_state", HasErrorFilter, "endpoint", "model", "user", "created_at",
+    ]  # fmt: skip
+    search_fields = ["search_text"]
+    list_select_related = ["user"]
+    list_per_page = 50
+    # Counting every row for "N of M" is the slow part of a changelist at 100k rows.
+    show_full_result_count = False
+    actions = ["approve", "flag", "export_jsonl", "export_csv"]
+    readonly_fields = [
+        "user", "endpoint", "model", "status", "created_at", "finished_at", "usage",
+        "timings", "error_message", "preset", "continued_from", "response_id", "visibility",
+        "conversation", "answers", "request_json", "reviewed_by", "reviewed_at",
+    ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": RUN_FIELDS}),
+        ("When and how much", {"fields": TIMING_FIELDS}),
+        ("Conversation", {"fields": ["conversation", "answers"]}),
+        ("Review", {"fields": [*REVIEW_FIELDS, "reviewed_by", "reviewed_at"]}),
+        ("As sent", {"classes": ["collapse"], "fields": ["request_json"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False  # transcripts come from runs
+
+    @admin.display(description="latency", ordering="duration_ms")
+    def latency(self, transcript):
+        return "–" if transcript.duration_ms is None else f"{transcript.duration_ms} ms"
+
+    @admin.display(description="usage (prompt / completion / total)")
+    def usage(self, transcript):
+        if transcript.total_tokens is None:
+            return "–"
+        t = transcript
+        return f"{t.prompt_tokens} / {t.completion_tokens} / {t.total_tokens}"
+
+    @admin.display(description="timings")
+    def timings(self, transcript):
+        return (
+            f"first token {transcript.time_to_first_token_ms} ms · total"
+            f" {transcript.duration_ms} ms · {transcript.tokens_per_second} tokens/s"
+        )
+
+    @admin.display(description="error")
+    def error_message(self, transcript):
+        error = transcript.error or {}
+        return (
+            f"{error.get('title')} ({error.get('status')}): {error.get('message')}"
+            if error
+            else "–"
+        )
+
+    @admin.display(description="messages")
+    def conversation(self, transcript):
+        return render_to_string(
+            "transcripts/partials/messages.html", {"messages": transcript.request_body["messages"]}
+        )
+
+    @admin.display(description="answers")
+    def answers(self, transcript):
+        choices = [
+            {**c, "html": render_choice_html(c, transcript.request_body)}
+            for c in transcript.choices
+        ]
+        return render_to_string("transcripts/partials/answers.html", {"choices": choices})
+
+    @admin.display(description="request body")
+    def request_json(self, transcript):
+        return render_to_string(
+            "transcripts/partials/json.html",
+            {"text": json.dumps(transcript.request_body, indent=2, ensure_ascii=False)},
+        )
+
+    def save_model(self, request, obj, form, change):
+        changed = [name for name in form.changed_data if name in REVIEW_FIELDS]
+        if changed:
+            services.transcript_save_review(transcript=obj, reviewer=request.user, fields=changed)
+
+    @admin.action(description="Mark approved")
+    def approve(self, request, queryset):
+        count = services.transcripts_review(
+            queryset, state=Transcript.Review.APPROVED, reviewer=request.user
+        )
+        self.message_user(request, f"{count} transcript(s) approved.")
+
+    @admin.action(description="Mark flagged")
+    def flag(self, request, queryset):
+        count = services.transcripts_review(
+            queryset, state=Transcript.Review.FLAGGED, reviewer=request.user
+        )
+        self.message_user(request, f"{count} transcript(s) flagged.")
+
+    @admin.action(description="Export as fine-tuning JSONL")
+    def export_jsonl(self, request, queryset):
+        return _download(jsonl_lines(queryset.iterator()), "jsonl", "application/jsonl")
+
+    @admin.action(description="Export as CSV")
+    def export_csv(self, request, queryset):
+        rows = csv_lines(queryset.select_related("user").iterator())
+        return _download(rows, "csv", "text/csv")
+
+
+def _download(lines, extension: str, content_type: str) -> StreamingHttpResponse:
+    name = f"transcripts-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
+    response = StreamingHttpResponse(lines, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

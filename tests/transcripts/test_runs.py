@@ -1,0 +1,64 @@
+"""Runs through the socket: checkpoints while streaming, and many runs at once."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+
+from playground.transcripts.models import Transcript
+from playground.transcripts.services import transcripts_mark_interrupted
+
+from ..chat.conftest import Socket, form_data
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream"),
+]
+
+
+@database_sync_to_async
+def running_row() -> Transcript:
+    return Transcript.objects.get(status=Transcript.Status.RUNNING)
+
+
+async def test_a_live_run_checkpoints_its_text_and_is_never_marked_interrupted(alice, settings):
+    settings.PLAYGROUND_CHECKPOINT_SECONDS = 0.1
+    socket = Socket(alice)
+    await socket.connect()
+    await socket.send(form_data(model="simulator/chat?tps=20&tokens=400"))
+    await socket.until(r'beforeend:#c0-text">')
+    row = await running_row()
+    async with asyncio.timeout(5):
+        while not (row.choices and row.choices[0]["content"]):
+            await asyncio.sleep(0.05)
+            row = await running_row()
+    assert row.choices[0]["content"].startswith("**Simulated")
+    marked = await database_sync_to_async(transcripts_mark_interrupted)(
+        stale_after=timedelta(seconds=2)
+    )
+    assert marked == 0
+    await socket.close()
+    row = await database_sync_to_async(Transcript.objects.get)(pk=row.pk)
+    assert row.status == Transcript.Status.STOPPED
+
+
+async def test_many_runs_at_once_each_keep_their_complete_text(alice, settings):
+    settings.PLAYGROUND_MAX_CONCURRENT_RUNS = 100
+    sockets = [Socket(alice) for _ in range(20)]
+    for socket in sockets:
+        await socket.connect()
+    statuses = await asyncio.gather(
+        *(
+            socket.run(form_data(model="simulator/chat?tps=100&tokens=60", seed=n))
+            for n, socket in enumerate(sockets)
+        )
+    )
+    for socket in sockets:
+        await socket.close()
+    assert statuses == ["completed"] * 20
+    rows = await database_sync_to_async(list)(Transcript.objects.order_by("pk"))
+    assert len(rows) == 20
+    streamed = sorted(socket.streamed() for socket in sockets)
+    assert sorted(row.choices[0]["content"] for row in rows) == streamed
+    assert all(len(text.split()) >= 55 for text in streamed)

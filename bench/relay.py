@@ -17,54 +17,19 @@ import json
 import os
 import re
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import websockets
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tests.helpers import DaphneServer, free_port, wait_until  # noqa: E402
+from common import run_form, served_app
 
 DELTA = re.compile(r'<div hx-swap-oob="beforeend:#c0-text">(.*?)</div>', re.S)
 TOKEN = re.compile(r" (\d+)@(\d+\.\d+)")
 FINAL = re.compile(r'class="status (completed|stopped|error)" id="run-status"')
 
 
-def prepare_database(url: str) -> str:
-    """Migrate a throwaway database and return a session cookie for a benchmark user."""
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.test import Client
-
-    call_command("migrate", verbosity=0)
-    user = get_user_model().objects.create_user("bench", password="bench-password-1")
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 def form(tokens: int, tps: float) -> dict:
-    return {
-        "action": "run",
-        "endpoint": "simulator",
-        "model": f"simulator/chat?bench=1&tps={tps:g}&tokens={tokens}",
-        "stream": True,
-        "messages-TOTAL_FORMS": "1",
-        "messages-INITIAL_FORMS": "0",
-        "messages-MIN_NUM_FORMS": "1",
-        "messages-MAX_NUM_FORMS": "500",
-        "messages-0-role": "user",
-        "messages-0-content": "benchmark",
-    }
+    return run_form(f"simulator/chat?bench=1&tps={tps:g}&tokens={tokens}")
 
 
 async def one_run(url: str, cookie: str, tokens: int, tps: float) -> dict:
@@ -129,57 +94,19 @@ def main() -> None:
     parser.add_argument("--tps", type=float, default=50, help="tokens per second per run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
     args = parser.parse_args()
+    with served_app() as (server, cookie):
+        from django.conf import settings
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-relay-"))
-    database = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    cookie = prepare_database(database)
-    simulator_port = free_port()
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "playground.simulator", "--port", str(simulator_port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    endpoints = [
-        {
-            "name": "simulator",
-            "base_url": f"http://127.0.0.1:{simulator_port}/v1",
-            "simulated": True,
-        }
-    ]
-    env = {
-        "DATABASE_URL": database,
-        "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
-        "SIMULATOR_ENABLED": "false",
-        "SIMULATOR_MOUNTED": "false",
-        "PLAYGROUND_MAX_CONCURRENT_RUNS": "1000",
-        "LOG_LEVEL": "WARNING",
-    }
-    try:
-        with DaphneServer(**env) as server:
-            wait_until(lambda: _listening(simulator_port), timeout=15)
-            from django.conf import settings
-
-            print(
-                f"{os.cpu_count()} cores; {args.tps:g} tokens/s per run, {args.tokens} tokens"
-                f" per run; relay tick {settings.PLAYGROUND_RELAY_TICK * 1000:g} ms"
-            )
-            url = server.url.replace("http", "ws") + "/ws/run/"
-            # Warm-up: imports, templates and connections, left out of the figures.
-            asyncio.run(one_run(url, cookie, 20, 200))
-            for concurrency in args.concurrency:
-                asyncio.run(
-                    phase(url, cookie, concurrency, args.tokens, args.tps, server.process.pid)
-                )
-    finally:
-        simulator.terminate()
-        simulator.wait()
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        print(
+            f"{os.cpu_count()} cores; {args.tps:g} tokens/s per run, {args.tokens} tokens"
+            f" per run; relay tick {settings.PLAYGROUND_RELAY_TICK * 1000:g} ms"
+        )
+        url = server.url.replace("http", "ws") + "/ws/run/"
+        # Warm-up: imports, templates and connections, left out of the figures.
+        asyncio.run(one_run(url, cookie, 20, 200))
+        for concurrency in args.concurrency:
+            pid = server.process.pid
+            asyncio.run(phase(url, cookie, concurrency, args.tokens, args.tps, pid))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,105 @@
+"""What the benchmarks share: a simulator in its own process, the app in Daphne, a user."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import DaphneServer, free_port, wait_until  # noqa: E402
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the PostgreSQL database a benchmark names, if it is not there yet."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    server = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(server, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if exists.fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def prepare_database(url: str) -> str:
+    """Migrate the database at `url` and return a session cookie for a benchmark user."""
+    if url.startswith(("postgres://", "postgresql://")):
+        ensure_postgres_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True})
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def run_form(model: str, **fields) -> dict:
+    """What the page sends over the socket for one run."""
+    return {
+        "action": "run",
+        "endpoint": "simulator",
+        "model": model,
+        "stream": True,
+        "messages-TOTAL_FORMS": "1",
+        "messages-INITIAL_FORMS": "0",
+        "messages-MIN_NUM_FORMS": "1",
+        "messages-MAX_NUM_FORMS": "500",
+        "messages-0-role": "user",
+        "messages-0-content": "benchmark",
+        **fields,
+    }
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextlib.contextmanager
+def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]]:
+    """The simulator alone and the app in Daphne; yields the server and a session cookie."""
+    database = database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'db.sqlite3'}"
+    cookie = prepare_database(database)
+    port = free_port()
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "playground.simulator", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    endpoints = [{"name": "simulator", "base_url": f"http://127.0.0.1:{port}/v1"}]
+    env = {
+        "DATABASE_URL": database,
+        "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
+        "SIMULATOR_ENABLED": "false",
+        "SIMULATOR_MOUNTED": "false",
+        "PLAYGROUND_MAX_CONCURRENT_RUNS": "1000",
+        "LOG_LEVEL": "WARNING",
+    }
+    try:
+        with DaphneServer(**env) as server:
+            wait_until(lambda: _listening(port), timeout=15)
+            yield server, cookie
+    finally:
+        simulator.terminate()
+        simulator.wait()

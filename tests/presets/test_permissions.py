@@ -116,3 +116,11 @@ def test_a_tampered_slug_is_a_clear_404(client, alice):
         response = client.get(url)
         assert response.status_code == 404
         assert b"Not Found" in response.content or b"not" in response.content
+
+
+def test_a_404_says_what_happened_in_the_apps_own_page(client, bob, alice, make_preset):
+    preset = make_preset(alice, Preset.Visibility.PRIVATE)
+    client.force_login(bob)
+    page = client.get(preset.get_absolute_url()).content.decode()
+    assert "No such preset, or it is not shared with you." in page
+    assert 'href="/static/css/app.css"' in page

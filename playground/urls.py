@@ -12,7 +12,7 @@ urlpatterns = [
     path("endpoints/", core_views.home, name="endpoints"),
     path("transcripts/", include("playground.transcripts.urls")),
     path("presets/", include("playground.presets.urls")),
-    path("p/<str:slug>/", preset_views.open_preset, name="preset-link"),
+    path("p/<slug:slug>/", preset_views.open_preset, name="preset-link"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

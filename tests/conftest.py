@@ -24,6 +24,23 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.path.relative_to(root).parts[0] == "browser")
 
 
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="wonderland-42")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password="builder-42")
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user(
+        "staff", password="staff-42-x", is_staff=True, is_superuser=True
+    )
+
+
 @pytest.fixture(scope="session")
 def simulator_server():
     """The simulator on a real socket, for the whole session."""

@@ -450,7 +450,7 @@ def bind(data: dict[str, Any]) -> tuple[RunForm, BaseMessageFormSet]:
     """Bind the page's (or the socket's) flat field values to the form and the formset."""
     values = MultiValueDict(
         {
-            key: [str(v) for v in value] if isinstance(value, list) else [_text(value)]
+            key: [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
             for key, value in data.items()
             if key != "HEADERS"
         }
@@ -461,7 +461,8 @@ def bind(data: dict[str, Any]) -> tuple[RunForm, BaseMessageFormSet]:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"  # what both checkboxes and true/false selects take
-    return "" if value is None else str(value)
+    # NUL cannot be stored in PostgreSQL text or JSON; nobody types it on purpose.
+    return "" if value is None else str(value).replace("\x00", "")
 
 
 def form_state(form: RunForm, formset: BaseMessageFormSet) -> dict[str, Any]:

@@ -34,8 +34,8 @@ def run_prepare(
 ) -> Run:
     """Build the body from validated forms and create the transcript (status running)."""
     limit = settings.PLAYGROUND_MAX_CONCURRENT_RUNS
-    longest_run = timedelta(seconds=settings.UPSTREAM_TOTAL_TIMEOUT + 60)
-    if running_count(user=user, within=longest_run) >= limit:
+    stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)
+    if running_count(user=user, stale_after=stale_after) >= limit:
         raise RunRefused(
             f"You have {limit} runs going, the most allowed at once: stop one or let it finish."
         )

@@ -34,13 +34,22 @@ class ChoiceState:
     finish_unsent: bool = False
 
     def as_dict(self) -> dict[str, Any]:
+        calls = [
+            {**call, "function": {k: storable(v) for k, v in call["function"].items()}}
+            for call in (self.tool_calls[key] for key in sorted(self.tool_calls))
+        ]
         return {
             "index": self.index,
-            "content": "".join(self.content),
-            "reasoning": "".join(self.reasoning),
-            "tool_calls": [self.tool_calls[key] for key in sorted(self.tool_calls)],
+            "content": storable("".join(self.content)),
+            "reasoning": storable("".join(self.reasoning)),
+            "tool_calls": calls,
             "finish_reason": self.finish_reason,
         }
+
+
+def storable(text: str) -> str:
+    """Model output as PostgreSQL can store it: NUL is the one character it refuses."""
+    return text.replace("\x00", "\ufffd")
 
 
 class RunState:
@@ -119,7 +128,7 @@ class RunState:
             error = {
                 "kind": str(self.error.kind),
                 "title": self.error.title,
-                "message": self.error.message,
+                "message": storable(self.error.message),
                 "status": self.error.status,
                 "retry_after": self.error.retry_after,
             }

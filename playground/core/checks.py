@@ -11,6 +11,22 @@ from .endpoints import REQUIRED_KEYS
 
 
 @register()
+def check_run_timings(app_configs, **kwargs):
+    """A live run beats every CHECKPOINT seconds; STALE must leave room for a few misses,
+    or cleanup would mark live runs interrupted."""
+    checkpoint = settings.PLAYGROUND_CHECKPOINT_SECONDS
+    if 3 * checkpoint > settings.PLAYGROUND_STALE_RUN_SECONDS:
+        return [
+            Error(
+                f"PLAYGROUND_STALE_RUN_SECONDS must be at least 3 x"
+                f" PLAYGROUND_CHECKPOINT_SECONDS ({3 * checkpoint:g}).",
+                id="core.E007",
+            )
+        ]
+    return []
+
+
+@register()
 def check_endpoints(app_configs, **kwargs):
     errors = []
     names = set()

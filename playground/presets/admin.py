@@ -9,5 +9,8 @@ class PresetAdmin(admin.ModelAdmin):
     list_filter = ["visibility", "owner", "model"]
     search_fields = ["name", "description", "model", "owner__username"]
     list_select_related = ["owner"]
-    readonly_fields = ["slug", "created_at", "updated_at", "forked_from"]
+    # The state is the form's business: edited here, it would drift from model and endpoint.
+    readonly_fields = [
+        "slug", "form_state", "endpoint", "model", "created_at", "updated_at", "forked_from",
+    ]  # fmt: skip
     date_hierarchy = "created_at"

@@ -14,7 +14,7 @@ class Preset(models.Model):
     """Everything on the playground form, saved under a name and shared by link."""
 
     class Visibility(models.TextChoices):
-        PRIVATE = "private", "private (only me)"
+        PRIVATE = "private", "private (me and staff)"
         TEAM = "team", "team (every signed-in member)"
         LINK = "link", "anyone with the link (read-only when signed out)"
 

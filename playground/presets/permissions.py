@@ -1,8 +1,12 @@
 """Who may see or change a preset: the views, the consumer and the admin all ask here."""
 
+import re
+
 from django.http import Http404
 
 from .models import Preset
+
+SLUG = re.compile(r"[-\w]{1,32}")
 
 
 def can_view_preset(user, preset: Preset) -> bool:
@@ -22,7 +26,11 @@ def can_change_preset(user, preset: Preset) -> bool:
 def get_preset_for_user(user, slug: str, *, change: bool = False) -> Preset:
     """The preset if this user may see it (or change it); otherwise a 404, never a 403, so a
     private preset's existence is not given away."""
-    preset = Preset.objects.select_related("owner").filter(slug=slug).first()
+    preset = (
+        Preset.objects.select_related("owner").filter(slug=slug).first()
+        if SLUG.fullmatch(slug)
+        else None  # a tampered id (even one with a NUL) is simply not found
+    )
     allowed = can_change_preset if change else can_view_preset
     if preset is None or not allowed(user, preset):
         raise Http404("No such preset, or it is not shared with you.")

@@ -68,21 +68,27 @@ def preset_update_details(
     return _saved(preset, ["name", "description", "visibility", "updated_at"])
 
 
-def preset_fork(*, preset: Preset, owner) -> Preset:
-    """A copy owned by `owner`, named after the original with a free suffix."""
-    taken = set(Preset.objects.filter(owner=owner).values_list("name", flat=True))
+def preset_fork(*, preset: Preset, owner, form_state: dict[str, Any] | None = None) -> Preset:
+    """A private copy owned by `owner` (of `form_state` when given: what the page holds),
+    named after the original with the first free suffix."""
     base = f"{preset.name} (fork)"[:92]
-    name, number = base, 2
-    while name in taken:
-        name, number = f"{base} {number}", number + 1
-    return preset_create(
-        owner=owner,
-        name=name,
-        description=preset.description,
-        visibility=Preset.Visibility.PRIVATE,
-        form_state=preset.form_state,
-        forked_from=preset,
-    )
+    taken = set(Preset.objects.filter(owner=owner).values_list("name", flat=True))
+    for number in range(1, 1000):
+        name = base if number == 1 else f"{base} {number}"
+        if name in taken:
+            continue
+        try:
+            return preset_create(
+                owner=owner,
+                name=name,
+                description=preset.description,
+                visibility=Preset.Visibility.PRIVATE,
+                form_state=form_state or preset.form_state,
+                forked_from=preset,
+            )
+        except NameTaken:  # a fork made at the same moment took it: try the next
+            taken.add(name)
+    raise NameTaken(f"You have too many forks of {preset.name!r}.")
 
 
 def preset_delete(*, preset: Preset) -> None:

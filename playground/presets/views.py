@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import push_url
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from playground.chat.forms import bind, form_state, forms_from_state
 from playground.transcripts.selectors import transcripts_of_preset
@@ -32,8 +32,8 @@ def open_preset(request, slug):
     form, formset = forms_from_state(preset.form_state)
     context = {
         "preset": preset,
-        "form": form,
         "formset": formset,
+        "parameters": [(f.label, f.value()) for f in form if f.value() not in (None, "")],
         "sign_in_next": playground_url(preset),
     }
     return render(request, "presets/shared.html", context)
@@ -82,7 +82,16 @@ def save(request, slug):
 @login_required
 @require_POST
 def fork(request, slug):
-    copy = services.preset_fork(preset=get_preset_for_user(request.user, slug), owner=request.user)
+    """Fork what the page holds (unsaved edits included), or the saved preset."""
+    preset = get_preset_for_user(request.user, slug)
+    from_page = "messages-TOTAL_FORMS" in request.POST
+    copy = services.preset_fork(
+        preset=preset,
+        owner=request.user,
+        form_state=_state_from_page(request) if from_page else None,
+    )
+    if request.htmx:
+        return HttpResponseClientRedirect(playground_url(copy))
     return redirect(playground_url(copy))
 
 
@@ -99,6 +108,7 @@ def edit(request, slug):
             services.preset_update_details(preset=preset, **form.cleaned_data)
         except services.NameTaken as taken:
             form.add_error("name", str(taken))
+            preset.refresh_from_db()  # the page shows the name it still has
         else:
             return redirect("presets:edit", slug=preset.slug)
     runs = transcripts_of_preset(request.user, preset)[:20]
@@ -116,7 +126,7 @@ def delete(request, slug):
 
 @login_required
 def preset_list(request):
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     page = Paginator(presets_for_list(request.user, query=query), 20).get_page(
         request.GET.get("page")
     )

@@ -2,6 +2,7 @@
 
 import json
 
+from django import forms
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
@@ -49,8 +50,24 @@ class HasErrorFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReviewForm(forms.ModelForm):
+    class Meta:
+        model = Transcript
+        fields = REVIEW_FIELDS
+
+    def clean_chosen_choice(self) -> int:
+        chosen = self.cleaned_data["chosen_choice"]
+        indexes = [choice.get("index") for choice in self.instance.choices]
+        if indexes and chosen not in indexes:
+            raise forms.ValidationError(
+                f"This run has choices {', '.join(map(str, indexes))}; pick one of them."
+            )
+        return chosen
+
+
 @admin.register(Transcript)
 class TranscriptAdmin(admin.ModelAdmin):
+    form = ReviewForm
     list_display = [
         "created_at", "user", "model", "status", "total_tokens", "latency", "review_state",
     ]  # fmt: skip
@@ -133,14 +150,14 @@ class TranscriptAdmin(admin.ModelAdmin):
         if changed:
             services.transcript_save_review(transcript=obj, reviewer=request.user, fields=changed)
 
-    @admin.action(description="Mark approved")
+    @admin.action(description="Mark approved", permissions=["change"])
     def approve(self, request, queryset):
         count = services.transcripts_review(
             queryset, state=Transcript.Review.APPROVED, reviewer=request.user
         )
         self.message_user(request, f"{count} transcript(s) approved.")
 
-    @admin.action(description="Mark flagged")
+    @admin.action(description="Mark flagged", permissions=["change"])
     def flag(self, request, queryset):
         count = services.transcripts_review(
             queryset, state=Transcript.Review.FLAGGED, reviewer=request.user

@@ -25,7 +25,9 @@ def answer_message(transcript: Transcript) -> dict[str, Any] | None:
     choices = transcript.choices or []
     if not choices:
         return None
-    chosen = next((c for c in choices if c.get("index") == transcript.chosen_choice), choices[0])
+    chosen = next((c for c in choices if c.get("index") == transcript.chosen_choice), None)
+    if chosen is None:
+        return None  # the reviewer's pick is not among the choices: leave it out, not guess
     message: dict[str, Any] = {"role": "assistant", "content": chosen.get("content") or None}
     if chosen.get("tool_calls"):
         message["tool_calls"] = chosen["tool_calls"]
@@ -42,6 +44,13 @@ def finetune_record(transcript: Transcript) -> dict[str, Any] | None:
     if transcript.request_body.get("tools"):
         record["tools"] = transcript.request_body["tools"]
     return record
+
+
+def _cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula is written as plain text (a leading ')."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def jsonl_lines(transcripts: Iterable[Transcript]) -> Iterator[str]:
@@ -66,12 +75,12 @@ def csv_lines(transcripts: Iterable[Transcript]) -> Iterator[str]:
     for transcript in transcripts:
         answer = answer_message(transcript) or {}
         writer.writerow(
-            [
+            map(_cell, [
                 transcript.uuid, transcript.created_at.isoformat(), transcript.user.get_username(),
                 transcript.endpoint, transcript.model, transcript.status,
                 transcript.review_state, transcript.rating or "", transcript.labels,
                 transcript.first_user_message, answer.get("content") or "",
                 transcript.prompt_tokens, transcript.completion_tokens, transcript.duration_ms,
-            ]
+            ])
         )  # fmt: skip
         yield take()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import Transcript
@@ -67,9 +67,14 @@ def transcript_checkpoint(*, transcript: Transcript, choices: list[dict[str, Any
 
 
 def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
-    """Finalise a running transcript once; a second call changes nothing and returns False."""
+    """Finalise a running transcript once; a second call changes nothing and returns False.
+
+    A row that was marked interrupted (its server seemed gone) still takes the run's real
+    ending, should the run turn out to have been alive after all.
+    """
     usage = outcome.usage or {}
-    changed = Transcript.objects.filter(pk=transcript.pk, status=Transcript.Status.RUNNING).update(
+    unfinished = [Transcript.Status.RUNNING, Transcript.Status.INTERRUPTED]
+    changed = Transcript.objects.filter(pk=transcript.pk, status__in=unfinished).update(
         status=outcome.status,
         choices=outcome.choices,
         response_id=outcome.response_id[:256],
@@ -92,15 +97,17 @@ def transcripts_mark_interrupted(*, stale_after: timedelta) -> int:
     interrupted, keeping the text checkpointed so far. Live runs beat more often than that."""
     stale = timezone.now() - stale_after
     return Transcript.objects.filter(
-        status=Transcript.Status.RUNNING, heartbeat_at__lt=stale
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale),
+        status=Transcript.Status.RUNNING,
     ).update(status=Transcript.Status.INTERRUPTED, finished_at=timezone.now())
 
 
-def running_count(*, user, within: timedelta) -> int:
-    """The user's runs still going; rows older than the longest possible run are dead ones."""
-    since = timezone.now() - within
+def running_count(*, user, stale_after: timedelta) -> int:
+    """The user's runs still going: running rows whose heartbeat is fresh (a run whose server
+    died stops counting once its heartbeat goes stale, without waiting for a cleanup)."""
+    fresh = timezone.now() - stale_after
     return Transcript.objects.filter(
-        user=user, status=Transcript.Status.RUNNING, created_at__gte=since
+        user=user, status=Transcript.Status.RUNNING, heartbeat_at__gte=fresh
     ).count()
 
 

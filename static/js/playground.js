@@ -173,7 +173,10 @@
     if (!button) return;
     const input = document.getElementById(button.dataset.copyValue);
     input.select();
-    navigator.clipboard.writeText(input.value).then(
+    // The clipboard API exists only on secure origins; elsewhere the link stays selected.
+    const copied = navigator.clipboard ? navigator.clipboard.writeText(input.value)
+      : Promise.reject(new Error("no clipboard"));
+    copied.then(
       () => { button.textContent = "Copied"; },
       () => { button.textContent = "Press Ctrl+C"; });
   });
@@ -182,7 +185,9 @@
     const button = event.target.closest("#code-panel button.copy");
     if (!button) return;
     const text = document.getElementById(button.dataset.copy).textContent;
-    navigator.clipboard.writeText(text).then(
+    const copied = navigator.clipboard ? navigator.clipboard.writeText(text)
+      : Promise.reject(new Error("no clipboard"));
+    copied.then(
       () => { button.textContent = "Copied"; },
       () => { button.textContent = "Select and copy"; });
   });

@@ -3,7 +3,6 @@ import html
 import json
 import re
 
-import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -34,16 +33,6 @@ def form_data(messages=None, **fields) -> dict:
     if data["stream"] is False:
         del data["stream"]  # an unticked checkbox sends nothing
     return data
-
-
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="wonderland-42")
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="builder-42")
 
 
 def session_cookie(user) -> str:

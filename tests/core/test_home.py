@@ -6,11 +6,6 @@ from playground.simulator import MODELS
 from ..helpers import free_port
 
 
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="wonderland-42")
-
-
 @pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get(reverse("endpoints"))

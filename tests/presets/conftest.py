@@ -7,21 +7,6 @@ from playground.presets.services import preset_create
 from ..chat.conftest import form_data
 
 
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="wonderland-42")
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="builder-42")
-
-
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_user("staff", password="staff-42-x", is_staff=True)
-
-
 def state(**fields) -> dict:
     return form_state(*bind(form_data(**fields)))
 

@@ -184,3 +184,56 @@ def test_the_admin_lists_searches_and_filters_presets(client, staff, alice, make
     assert "Findable" in client.get(url, {"q": "findable"}).content.decode()
     assert "Findable" in client.get(url, {"visibility__exact": "team"}).content.decode()
     assert "Findable" not in client.get(url, {"visibility__exact": "private"}).content.decode()
+
+
+def test_fork_from_the_page_keeps_unsaved_edits(client, alice, bob, make_preset):
+    preset = make_preset(alice, temperature="0.1")
+    client.force_login(bob)
+    response = client.post(
+        reverse("presets:fork", args=[preset.slug]), form_data(temperature="1.4"),
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    copy = Preset.objects.get(owner=bob)
+    assert response.headers["HX-Redirect"] == f"/?preset={copy.slug}"
+    assert copy.form_state["fields"]["temperature"] == "1.4"
+    assert Preset.objects.get(pk=preset.pk).form_state["fields"]["temperature"] == "0.1"
+
+
+def test_a_second_fork_gets_the_next_free_name(client, bob, alice, make_preset):
+    preset = make_preset(alice)
+    client.force_login(bob)
+    for _ in range(3):
+        client.post(reverse("presets:fork", args=[preset.slug]))
+    names = sorted(Preset.objects.filter(owner=bob).values_list("name", flat=True))
+    assert names == ["Terse (fork)", "Terse (fork) 2", "Terse (fork) 3"]
+
+
+def test_a_refused_rename_shows_the_name_it_still_has(client, alice, make_preset):
+    make_preset(alice, name="Taken")
+    preset = make_preset(alice, name="Mine")
+    client.force_login(alice)
+    page = client.post(
+        reverse("presets:edit", args=[preset.slug]),
+        {"preset-name": "Taken", "preset-visibility": "team"},
+    ).content.decode()
+    assert "<h1>Preset “Mine”</h1>" in page
+
+
+def test_nul_characters_get_a_404_or_a_page_never_a_500(client, alice, make_preset):
+    preset = make_preset(alice)
+    assert client.get("/p/a%00b/").status_code == 404
+    client.force_login(alice)
+    assert client.get("/?preset=%00").status_code == 404
+    assert client.get("/presets/", {"q": "a\x00b"}).status_code == 200
+    response = save_new(client, name="With NUL", temperature="0.5\x00")
+    assert response.status_code == 200
+    assert Preset.objects.get(name="With NUL").form_state["fields"]["temperature"] == "0.5"
+    assert preset.slug
+
+
+def test_the_read_only_page_lists_the_parameters_that_are_set(client, alice, make_preset):
+    preset = make_preset(alice, "link", temperature="0.6")
+    page = client.get(preset.get_absolute_url()).content.decode()
+    assert "<dt>Temperature</dt><dd><code>0.6</code></dd>" in page
+    assert "<dt>Stream</dt><dd><code>True</code></dd>" in page
+    assert "<dt>Top k</dt>" not in page

@@ -2,16 +2,6 @@ import pytest
 
 from playground.transcripts.models import Transcript
 
-from ..chat.conftest import alice, bob  # noqa: F401  (the same named users)
-
-
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_user(
-        "staff", password="staff-42-x", is_staff=True, is_superuser=True
-    )
-
-
 CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}
 
 

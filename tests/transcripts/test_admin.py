@@ -114,3 +114,27 @@ def test_the_review_form_shows_the_conversation_and_records_the_review(
     assert (transcript.corrected_answer, transcript.chosen_choice) == ("Paris.", 1)
     assert transcript.reviewed_by == staff
     assert transcript.choices[0]["content"].startswith("Answer with"), "the run is untouched"
+
+
+def test_staff_who_may_only_view_cannot_approve(client, django_user_model, alice, make_transcript):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", password="v-42-xyz", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_transcript"))
+    transcript = make_transcript(alice)
+    client.force_login(viewer)
+    assert client.get(LIST).status_code == 200
+    client.post(LIST, {"action": "approve", "_selected_action": [transcript.pk]})
+    transcript.refresh_from_db()
+    assert transcript.review_state == "unreviewed"
+    assert transcript.reviewed_by is None
+
+
+def test_the_chosen_choice_must_be_one_of_the_runs(admin_client, alice, make_transcript):
+    transcript = make_transcript(alice)
+    url = reverse("admin:transcripts_transcript_change", args=[transcript.pk])
+    response = admin_client.post(url, {"review_state": "approved", "chosen_choice": "7"})
+    assert response.status_code == 200
+    assert "This run has choices 0, 1; pick one of them." in response.content.decode()
+    transcript.refresh_from_db()
+    assert transcript.review_state == "unreviewed"

@@ -85,3 +85,15 @@ def test_the_command_exports_every_approved_transcript(alice, make_transcript, t
     assert [json.loads(line)["messages"][-1]["content"] for line in lines] == ["Yes"]
     call_command("export_transcripts", "--format", "csv", "--output", str(target))
     assert [r["uuid"] for r in csv.DictReader(target.open())] == [str(approved.uuid)]
+
+
+def test_a_pick_that_is_not_among_the_choices_is_left_out(alice, make_transcript):
+    assert records([make_transcript(alice, chosen_choice=5)]) == []
+
+
+def test_csv_cells_cannot_smuggle_a_spreadsheet_formula(alice, make_transcript):
+    body = {"model": "m", "messages": [{"role": "user", "content": '=HYPERLINK("http://x")'}]}
+    transcript = make_transcript(alice, request_body=body, content="@SUM(A1)")
+    (row,) = csv.DictReader(io.StringIO("".join(csv_lines([transcript]))))
+    assert row["first_user_message"] == '\'=HYPERLINK("http://x")'
+    assert row["answer"] == "'@SUM(A1)"

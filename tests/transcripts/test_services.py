@@ -4,16 +4,20 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.checks import run_checks
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from playground.chat.state import RunState
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import (
     RunOutcome,
+    running_count,
     transcript_checkpoint,
     transcript_finish,
     transcripts_mark_interrupted,
 )
+from playground.upstream import ContentDelta
 
 pytestmark = pytest.mark.django_db
 S = Transcript.Status
@@ -61,3 +65,48 @@ def test_stale_running_rows_become_interrupted_keeping_their_text(alice, make_tr
     assert live.status == S.RUNNING
     assert finished.status == S.COMPLETED
     assert transcripts_mark_interrupted(stale_after=timedelta(seconds=60)) == 0
+
+
+def test_a_run_marked_interrupted_by_mistake_still_takes_its_real_ending(alice, make_transcript):
+    transcript = make_transcript(alice, status=S.INTERRUPTED, choices=[])
+    outcome = RunOutcome(status=S.COMPLETED, choices=[{"index": 0, "content": "all of it"}])
+    assert transcript_finish(transcript=transcript, outcome=outcome)
+    transcript.refresh_from_db()
+    assert (transcript.status, transcript.choices[0]["content"]) == (S.COMPLETED, "all of it")
+
+
+def test_a_row_without_a_heartbeat_counts_by_its_age(alice, make_transcript):
+    old = make_transcript(alice, status=S.RUNNING, heartbeat_at=None)
+    Transcript.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    fresh = make_transcript(alice, status=S.RUNNING, heartbeat_at=None)
+    assert transcripts_mark_interrupted(stale_after=timedelta(seconds=60)) == 1
+    assert Transcript.objects.get(pk=fresh.pk).status == S.RUNNING
+
+
+def test_the_cleanup_refuses_a_limit_that_would_catch_live_runs(settings):
+    settings.PLAYGROUND_CHECKPOINT_SECONDS = 5
+    with pytest.raises(CommandError, match="at least 15 s"):
+        call_command("mark_interrupted", "--stale-after", "10")
+
+
+def test_the_timing_settings_are_checked_at_start(settings):
+    settings.PLAYGROUND_CHECKPOINT_SECONDS = 30
+    settings.PLAYGROUND_STALE_RUN_SECONDS = 60
+    assert [e.id for e in run_checks()] == ["core.E007"]
+
+
+def test_a_dead_run_stops_counting_against_its_user(alice, make_transcript):
+    old = timezone.now() - timedelta(minutes=5)
+    for _ in range(3):
+        make_transcript(alice, status=S.RUNNING, heartbeat_at=old)
+    make_transcript(alice, status=S.RUNNING, heartbeat_at=timezone.now())
+    assert running_count(user=alice, stale_after=timedelta(seconds=60)) == 1
+
+
+def test_model_output_with_nul_is_stored(alice, make_transcript):
+    state = RunState(1)
+    state.apply(ContentDelta(0, "a\x00b"))
+    transcript = make_transcript(alice, status=S.RUNNING, choices=[])
+    assert transcript_finish(transcript=transcript, outcome=state.outcome(S.COMPLETED))
+    transcript.refresh_from_db()
+    assert transcript.choices[0]["content"] == "a\ufffdb"

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from playground.transcripts.services import transcripts_mark_interrupted
 
@@ -21,5 +21,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, stale_after: float, **options):
+        floor = 3 * settings.PLAYGROUND_CHECKPOINT_SECONDS
+        if stale_after < floor:
+            raise CommandError(
+                f"--stale-after must be at least {floor:g} s (3 heartbeats), or live runs"
+                " would be marked interrupted."
+            )
         count = transcripts_mark_interrupted(stale_after=timedelta(seconds=stale_after))
         self.stdout.write(f"Marked {count} stale run{'s' if count != 1 else ''} interrupted.")

@@ -130,4 +130,5 @@ def preset_list(request):
     page = Paginator(presets_for_list(request.user, query=query), 20).get_page(
         request.GET.get("page")
     )
-    return render(request, "presets/list.html", {"page": page, "query": query})
+    context = {"page": page, "query": urlencode({"q": query}), "search": query}
+    return render(request, "presets/list.html", context)

@@ -1,20 +1,14 @@
 """Who may open, save, fork, rename and delete a preset, for every visibility."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from playground.presets.models import Preset
 
+from ..helpers import client_for
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
 V = Preset.Visibility
-
-
-def as_user(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -36,7 +30,7 @@ OPEN = {
 @pytest.mark.parametrize(("visibility", "who"), list(OPEN))
 def test_the_share_link(people, make_preset, visibility, who):
     preset = make_preset(people["owner"], visibility)
-    response = as_user(people[who]).get(preset.get_absolute_url())
+    response = client_for(people[who]).get(preset.get_absolute_url())
     expected = OPEN[(visibility, who)]
     if expected == "playground":
         assert response.status_code == 302
@@ -57,7 +51,7 @@ def test_the_share_link(people, make_preset, visibility, who):
 @pytest.mark.parametrize("who", ["owner", "member", "staff"])
 def test_the_playground_page_with_a_preset(people, make_preset, visibility, who):
     preset = make_preset(people["owner"], visibility, temperature="0.4")
-    response = as_user(people[who]).get(reverse("playground"), {"preset": preset.slug})
+    response = client_for(people[who]).get(reverse("playground"), {"preset": preset.slug})
     may_view = who != "member" or visibility != V.PRIVATE
     assert response.status_code == (200 if may_view else 404)
     if may_view:
@@ -70,7 +64,7 @@ def test_the_playground_page_with_a_preset(people, make_preset, visibility, who)
 @pytest.mark.parametrize("who", ["owner", "member", "staff", "anonymous"])
 def test_who_may_change_and_delete(people, make_preset, visibility, who):
     preset = make_preset(people["owner"], visibility)
-    client = as_user(people[who])
+    client = client_for(people[who])
     may_change = who in ("owner", "staff")
     urls = {
         "save": reverse("presets:save", args=[preset.slug]),
@@ -100,7 +94,7 @@ def test_who_may_change_and_delete(people, make_preset, visibility, who):
 @pytest.mark.parametrize("visibility", list(V))
 def test_others_may_fork_what_they_can_see(people, make_preset, visibility):
     preset = make_preset(people["owner"], visibility)
-    response = as_user(people["member"]).post(reverse("presets:fork", args=[preset.slug]))
+    response = client_for(people["member"]).post(reverse("presets:fork", args=[preset.slug]))
     if visibility == V.PRIVATE:
         assert response.status_code == 404
         return

@@ -1,20 +1,14 @@
 """Members see their own and shared transcripts; another member's private one is a 404."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from playground.transcripts.models import Transcript
 
+from ..helpers import client_for
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
 V = Transcript.Visibility
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize(

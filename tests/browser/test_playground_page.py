@@ -198,3 +198,16 @@ def test_view_code_shows_the_request_without_the_key(page):
     expect(dialog).to_contain_text("await fetch(")
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_be_hidden()
+
+
+def test_messages_can_be_added_reordered_and_removed(page):
+    fill_message(page, "first")
+    page.get_by_role("button", name="Add message").click()
+    fill_message(page, "second", index=1)
+    page.locator("li.message").nth(1).get_by_role("button", name="↑ Up").click()
+    expect(page.locator('[name="messages-0-content"]')).to_have_value("second")
+    expect(page.locator('[name="messages-1-content"]')).to_have_value("first")
+    page.locator("li.message").nth(0).get_by_role("button", name="✕ Remove").click()
+    expect(page.locator("li.message")).to_have_count(1)
+    expect(page.locator('[name="messages-0-content"]')).to_have_value("first")
+    expect(page.locator('[name="messages-TOTAL_FORMS"]')).to_have_value("1")

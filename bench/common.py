@@ -77,29 +77,36 @@ def _listening(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]]:
-    """The simulator alone and the app in Daphne; yields the server and a session cookie."""
-    database = database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'db.sqlite3'}"
-    cookie = prepare_database(database)
+def simulator_process() -> Iterator[str]:
+    """The simulator alone in its own process, as in production; yields its base URL."""
     port = free_port()
     simulator = subprocess.Popen(
         [sys.executable, "-m", "playground.simulator", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
-    endpoints = [{"name": "simulator", "base_url": f"http://127.0.0.1:{port}/v1"}]
-    env = {
-        "DATABASE_URL": database,
-        "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
-        "SIMULATOR_ENABLED": "false",
-        "SIMULATOR_MOUNTED": "false",
-        "PLAYGROUND_MAX_CONCURRENT_RUNS": "1000",
-        "LOG_LEVEL": "WARNING",
-    }
     try:
-        with DaphneServer(**env) as server:
-            wait_until(lambda: _listening(port), timeout=15)
-            yield server, cookie
+        wait_until(lambda: _listening(port), timeout=15)
+        yield f"http://127.0.0.1:{port}/v1"
     finally:
         simulator.terminate()
         simulator.wait()
+
+
+@contextlib.contextmanager
+def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]]:
+    """The simulator alone and the app in Daphne; yields the server and a session cookie."""
+    database = database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'db.sqlite3'}"
+    cookie = prepare_database(database)
+    with simulator_process() as base_url:
+        endpoints = [{"name": "simulator", "base_url": base_url}]
+        env = {
+            "DATABASE_URL": database,
+            "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
+            "SIMULATOR_ENABLED": "false",
+            "SIMULATOR_MOUNTED": "false",
+            "PLAYGROUND_MAX_CONCURRENT_RUNS": "1000",
+            "LOG_LEVEL": "WARNING",
+        }
+        with DaphneServer(**env) as server:
+            yield server, cookie

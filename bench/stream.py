@@ -10,32 +10,11 @@ import argparse
 import asyncio
 import os
 import resource
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import simulator_process
 
 from playground.upstream import ContentDelta, Endpoint, ErrorEvent, stream_chat
-
-
-def start_simulator(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "playground.simulator", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/v1/models")
-            return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the simulator did not start")
 
 
 async def one_run(endpoint: Endpoint, tokens: int, choices: int) -> tuple[int, float, float]:
@@ -67,11 +46,9 @@ async def main() -> None:
     parser.add_argument("--tokens", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--choices", type=int, default=1)
-    parser.add_argument("--port", type=int, default=9187)
     args = parser.parse_args()
-    simulator = start_simulator(args.port)
-    endpoint = Endpoint(name="bench", base_url=f"http://127.0.0.1:{args.port}/v1")
-    try:
+    with simulator_process() as base_url:
+        endpoint = Endpoint(name="bench", base_url=base_url)
         await one_run(endpoint, 200, 1)  # warm-up: connection, imports
         print(f"machine: {os.cpu_count()} cores; one stream, n={args.choices}, unpaced")
         for run in range(1, args.runs + 1):
@@ -80,9 +57,6 @@ async def main() -> None:
                 f"run {run}: {received} tokens in {elapsed:.2f} s = {received / elapsed:,.0f}"
                 f" tokens/s; client CPU {cpu / received * 1e6:.1f} µs/token"
             )
-    finally:
-        simulator.terminate()
-        simulator.wait()
     print(f"simulator process CPU in all: {children_cpu():.2f} s")
 
 

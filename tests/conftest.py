@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from django.db import connections
 
 from playground.simulator import Simulator
-from playground.upstream import Endpoint, close_client
+from playground.upstream import Endpoint, UpstreamConfig, close_client, configure, get_config
 from playground.upstream.models import clear_cache
 
 from .helpers import ServedApp
@@ -70,6 +70,18 @@ def sim_endpoints_setting(settings, simulator_server):
         }
     ]
     return settings.PLAYGROUND_ENDPOINTS
+
+
+@pytest.fixture
+def upstream_config():
+    """Change pool size or timeouts for one test."""
+    original = get_config()
+
+    def apply(**changes):
+        configure(UpstreamConfig(**{**original.__dict__, **changes}))
+
+    yield apply
+    configure(original)
 
 
 @pytest.fixture

@@ -36,7 +36,6 @@ class Relay:
         self._dirty = asyncio.Event()
         self._allowance = BURST
         self._refilled = time.monotonic()
-        self.frames = 0
 
     def poke(self) -> None:
         """Something arrived: make sure a frame goes out within one tick."""
@@ -67,5 +66,4 @@ class Relay:
             self.state, self.request_body
         )
         if html:
-            self.frames += 1
             await self.send(html)

@@ -80,6 +80,11 @@ def check_json(text: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "pretty": pretty, "verdict": "Valid JSON that matches the schema."}
 
 
+def rendered_choices(choices: list[dict[str, Any]], request_body: dict[str, Any]) -> list[dict]:
+    """A transcript's choices, each with its answer as shown (for its page and the admin)."""
+    return [{**choice, "html": render_choice_html(choice, request_body)} for choice in choices]
+
+
 def render_choice_html(choice: dict[str, Any], request_body: dict[str, Any]) -> SafeString:
     """A finished choice's answer as it is shown: checked JSON in JSON mode, else Markdown."""
     content = choice.get("content") or ""

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from playground.chat.rendering import render_choice_html
+from playground.chat.rendering import rendered_choices
 
 from . import services
 from .export import csv_lines, jsonl_lines
@@ -132,10 +132,7 @@ class TranscriptAdmin(admin.ModelAdmin):
 
     @admin.display(description="answers")
     def answers(self, transcript):
-        choices = [
-            {**c, "html": render_choice_html(c, transcript.request_body)}
-            for c in transcript.choices
-        ]
+        choices = rendered_choices(transcript.choices, transcript.request_body)
         return render_to_string("transcripts/partials/answers.html", {"choices": choices})
 
     @admin.display(description="request body")

@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from playground.chat.rendering import render_choice_html
+from playground.chat.rendering import rendered_choices
 
 from . import services
 from .forms import MyRunsFilter, VisibilityForm
@@ -31,13 +31,9 @@ def my_runs(request):
 @login_required
 def detail(request, uuid):
     transcript = get_transcript_for_user(request.user, uuid)
-    choices = [
-        {**choice, "html": render_choice_html(choice, transcript.request_body)}
-        for choice in transcript.choices
-    ]
     context = {
         "transcript": transcript,
-        "choices": choices,
+        "choices": rendered_choices(transcript.choices, transcript.request_body),
         "earlier": thread_of(request.user, transcript),
         "later": transcript.continuations.filter(user=request.user).order_by("created_at"),
         "can_change": can_change_transcript(request.user, transcript),

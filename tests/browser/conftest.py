@@ -5,10 +5,9 @@ import os
 
 import pytest
 from django.db import connection
-from django.test import Client
 from playwright.sync_api import sync_playwright
 
-from ..helpers import DaphneServer, database_url
+from ..helpers import DaphneServer, client_for, database_url
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -72,12 +71,9 @@ def alice(transactional_db, django_user_model):
 
 
 def signed_in_context(browser, live_url, user):
-    client = Client()
-    client.force_login(user)
+    cookie = client_for(user).cookies["sessionid"].value
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_url}]
-    )
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_url}])
     return context
 
 

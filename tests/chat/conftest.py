@@ -5,10 +5,11 @@ import re
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from playground.asgi import application
 from playground.chat.forms import MESSAGE_FIELDS, RunForm
+
+from ..helpers import client_for
 
 FINAL = re.compile(r'class="status (completed|stopped|error)" id="run-status"')
 
@@ -36,9 +37,7 @@ def form_data(messages=None, **fields) -> dict:
 
 
 def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
+    return client_for(user).cookies["sessionid"].value
 
 
 class Socket:

@@ -214,17 +214,11 @@ async def test_upstream_errors_show_in_place_with_what_arrived(alice, model, tit
     assert transcript.choices[0]["content"] == kept
 
 
-async def test_a_timeout_is_an_error_in_place(alice, settings):
-    from playground.upstream import UpstreamConfig, configure, get_config
-
-    original = get_config()
-    configure(UpstreamConfig(**{**original.__dict__, "read_timeout": 0.3}))
-    try:
-        socket = await connected(alice)
-        status = await socket.run(form_data(model="simulator/chat?first_token_delay=5"))
-        await socket.close()
-    finally:
-        configure(original)
+async def test_a_timeout_is_an_error_in_place(alice, upstream_config):
+    upstream_config(read_timeout=0.3)
+    socket = await connected(alice)
+    status = await socket.run(form_data(model="simulator/chat?first_token_delay=5"))
+    await socket.close()
     assert status == "error"
     assert "The endpoint timed out" in "".join(socket.frames)
     assert "Nothing arrived for 0.3 s." in "".join(socket.frames)

@@ -5,11 +5,14 @@ import os
 
 import pytest
 from django.db import connection
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from ..helpers import DaphneServer, client_for, database_url
 
 CHROMIUM = "/usr/bin/chromium"
+# Two cores run the server, the simulator, Chromium and the tests at once: give the page the
+# same 10 s to get there that actions have, rather than Playwright's 5 s default.
+expect.set_options(timeout=10_000)
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",

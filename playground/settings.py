@@ -254,3 +254,7 @@ PLAYGROUND_MAX_RUNS_PER_PROCESS = env.int("PLAYGROUND_MAX_RUNS_PER_PROCESS", def
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=10.0)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=60.0)
 UPSTREAM_TOTAL_TIMEOUT = env.float("UPSTREAM_TOTAL_TIMEOUT", default=600.0)
+# A run whose every watching socket has closed is stopped after this many seconds (0: at once).
+PLAYGROUND_ORPHAN_GRACE = env.float("PLAYGROUND_ORPHAN_GRACE", default=0.0)
+# The longest wait for a finished answer's Markdown or schema check, off the event loop.
+PLAYGROUND_RENDER_TIMEOUT = env.float("PLAYGROUND_RENDER_TIMEOUT", default=5.0)

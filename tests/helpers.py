@@ -158,3 +158,21 @@ def client_for(user):
     if user is not None:
         client.force_login(user)
     return client
+
+
+async def ended_transcript(pk: int | None = None, within: float = 10):
+    """The transcript (`pk`, or the only one) once its run has ended: a socket that closes
+    does not wait for its run's ending, so a test waits for the row instead."""
+    import asyncio
+
+    from channels.db import database_sync_to_async
+
+    from playground.transcripts.models import Transcript
+
+    rows = Transcript.objects.all() if pk is None else Transcript.objects.filter(pk=pk)
+    async with asyncio.timeout(within):
+        while True:
+            row = await database_sync_to_async(rows.get)()
+            if row.status != "running":
+                return row
+            await asyncio.sleep(0.02)  # the row is in another thread's database: poll it

@@ -1,18 +1,22 @@
-"""The run socket: the page sends the form, gets HTML fragments back as tokens arrive."""
+"""The run socket: the page sends the form, gets HTML fragments back as tokens arrive.
+
+The consumer only translates frames. Runs belong to the process's registry; this socket holds
+the ids of the runs it watches, and never waits for a run to end (Daphne cancels a consumer
+10 s after its socket closes, and every consumer at once on SIGTERM).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+import uuid
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
-from . import fragments, runner
+from . import fragments
 from .forms import bind
-from .services import RunRefused, build_request, run_prepare
+from .registry import ProcessFull, get_registry
+from .services import build_request, run_spec
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +25,10 @@ class RunConsumer(AsyncWebsocketConsumer):
     # Frames go straight to this socket (a channel-layer hop would add latency, and
     # channels_redis drops messages past its capacity), so it listens on no layer channel.
     channel_layer_alias = None
-    task: asyncio.Task | None = None
-    run: runner.Run | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
 
     async def connect(self) -> None:
         if not self.scope["user"].is_authenticated:
@@ -31,7 +37,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        await self.stop()  # a closed tab stops its run like the Stop button
+        registry = get_registry()
+        for run_id in self.watching:
+            registry.detach(run_id, self)
+        self.watching.clear()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         try:
@@ -42,7 +51,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.send_html(fragments.notice("The message was not a JSON object."))
             return
         action = data.get("action")
-        handlers = {"run": self.start, "code": self.show_code, "stop": self.stop_action}
+        handlers = {"run": self.start, "code": self.show_code, "stop": self.stop}
         if action not in handlers:
             await self.send_html(fragments.notice(f"Unknown action {action!r}."))
             return
@@ -55,8 +64,13 @@ class RunConsumer(AsyncWebsocketConsumer):
                 fragments.notice("Something went wrong on the server; please try again.")
             )
 
+    def _running(self) -> list[uuid.UUID]:
+        registry = get_registry()
+        self.watching = {run_id for run_id in self.watching if registry.get(run_id)}
+        return list(self.watching)
+
     async def start(self, data: dict) -> None:
-        if self.task is not None and not self.task.done():
+        if self._running():
             await self.send_html(fragments.notice("A run is going: stop it first."))
             return
         form, formset = bind(data)
@@ -64,37 +78,18 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.send_html(fragments.form_errors(form, formset))
         if not valid:
             return
-        if not runner.ProcessRuns.reserve(settings.PLAYGROUND_MAX_RUNS_PER_PROCESS):
-            await self.send_html(
-                fragments.notice("The server is at its limit of runs; try again in a moment.")
-            )
-            return
-        try:
-            self.run = await database_sync_to_async(run_prepare)(
-                user=self.scope["user"],
-                form=form,
-                formset=formset,
-                preset_slug=str(data.get("preset") or ""),
-                continued_from=str(data.get("continued_from") or ""),
-            )
-            await self.send_html(fragments.started(self.run.transcript, self.run.n))
-        except BaseException as exc:
-            runner.ProcessRuns.release()
-            if not isinstance(exc, RunRefused):
-                raise
-            await self.send_html(fragments.notice(str(exc)))
-            return
-        # The stream runs in its own task: Channels handles one message of a socket at a time,
-        # so Stop must not wait behind it.
-        self.task = asyncio.create_task(
-            runner.execute(
-                self.run,
-                self.send_html,
-                tick=settings.PLAYGROUND_RELAY_TICK,
-                checkpoint_every=settings.PLAYGROUND_CHECKPOINT_SECONDS,
-            )
+        spec = run_spec(
+            form,
+            formset,
+            preset_slug=str(data.get("preset") or ""),
+            continued_from=str(data.get("continued_from") or ""),
         )
-        self.task.add_done_callback(runner.ProcessRuns.release)
+        try:
+            session = get_registry().start(spec, user=self.scope["user"], watcher=self)
+        except ProcessFull as full:
+            await self.send_html(fragments.notice(str(full)))
+            return
+        self.watching.add(session.id)
 
     async def show_code(self, data: dict) -> None:
         form, formset = bind(data)
@@ -103,20 +98,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         if valid:
             await self.send_html(fragments.code(*build_request(form, formset)))
 
-    async def stop_action(self, data: dict) -> None:
-        await self.stop()
-
-    async def stop(self) -> None:
-        task, self.task = self.task, None
-        if task is None:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if asyncio.current_task().cancelling():
-                raise  # this consumer is being cancelled itself, not just its run
-        await runner.finish_unstarted(self.run, self.send_html)
+    async def stop(self, data: dict) -> None:
+        registry = get_registry()
+        for run_id in self._running():
+            registry.stop(run_id)
 
     async def send_html(self, html: str) -> None:
         await self.send(text_data=html)

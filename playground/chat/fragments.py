@@ -8,14 +8,14 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.html import escape
+from django.utils.safestring import SafeString
 
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import RunOutcome
 from playground.upstream import Endpoint
 
 from .code import snippets
-from .rendering import render_choice_html
-from .state import ChoiceState, RunState
+from .state import ChoicePending
 
 
 def controls(*, running: bool) -> str:
@@ -28,60 +28,50 @@ def started(transcript: Transcript, n: int) -> str:
     ) + controls(running=True)
 
 
-def deltas(state: RunState) -> str:
-    """Text that arrived since the last frame, escaped; the page appends it."""
+def deltas(pending: list[ChoicePending]) -> str:
+    """What arrived since the last frame, escaped: the page appends the text, and replaces a
+    choice's tool calls with their latest form."""
     parts = []
-    for choice in state.choices.values():
-        if choice.new_reasoning:
-            text = escape("".join(choice.new_reasoning))
+    for choice in pending:
+        if choice.reasoning:
+            text = escape(choice.reasoning)
             parts.append(f'<div hx-swap-oob="beforeend:#c{choice.index}-reasoning">{text}</div>')
-            choice.new_reasoning.clear()
-        if choice.new_content:
-            text = escape("".join(choice.new_content))
+        if choice.content:
+            text = escape(choice.content)
             parts.append(f'<div hx-swap-oob="beforeend:#c{choice.index}-text">{text}</div>')
-            choice.new_content.clear()
-        if choice.tools_changed:
-            parts.append(_tool_calls(choice, final=False))
-            choice.tools_changed = False
+        if choice.tool_calls is not None and choice.finished is None:
+            parts.append(_tool_calls(choice.index, choice.tool_calls, final=False))
     return "".join(parts)
 
 
-def finished_choices(state: RunState, request_body: dict[str, Any]) -> str:
-    """Each choice that finished since the last frame: rendered, with its actions."""
-    parts = []
-    for choice in state.choices.values():
-        if choice.finish_unsent:
-            parts.append(choice_done(choice, request_body))
-            choice.finish_unsent = False
-    return "".join(parts)
-
-
-def choice_done(choice: ChoiceState, request_body: dict[str, Any]) -> str:
-    data = choice.as_dict()
+def choice_done(choice: dict[str, Any], html: SafeString) -> str:
+    """A finished choice: its answer as rendered (`html`), its finish reason and actions."""
     context = {
-        "choice": data,
-        "html": render_choice_html(data, request_body),
-        "tool_calls_json": json.dumps(data["tool_calls"]) if data["tool_calls"] else "",
+        "choice": choice,
+        "html": html,
+        "tool_calls_json": json.dumps(choice["tool_calls"]) if choice["tool_calls"] else "",
     }
     html = render_to_string("chat/partials/choice_done.html", context)
-    return html + (_tool_calls(choice, final=True) if choice.tool_calls else "")
+    if choice["tool_calls"]:
+        html += _tool_calls(choice["index"], choice["tool_calls"], final=True)
+    return html
 
 
-def _tool_calls(choice: ChoiceState, *, final: bool) -> str:
+def _tool_calls(index: int, tool_calls: list[dict[str, Any]], *, final: bool) -> str:
     calls = []
-    for call in choice.as_dict()["tool_calls"]:
+    for call in tool_calls:
         arguments = call["function"]["arguments"]
         if final:
             with contextlib.suppress(ValueError, RecursionError):  # shown as it came, if not JSON
                 arguments = json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
         calls.append({"id": call["id"], "name": call["function"]["name"], "arguments": arguments})
     return render_to_string(
-        "chat/partials/tool_calls.html", {"index": choice.index, "calls": calls, "final": final}
+        "chat/partials/tool_calls.html", {"index": index, "calls": calls, "final": final}
     )
 
 
-def finished(state: RunState, outcome: RunOutcome, transcript: Transcript) -> str:
-    context = {"outcome": outcome, "transcript": transcript, "state": state}
+def finished(outcome: RunOutcome, transcript: Transcript) -> str:
+    context = {"outcome": outcome, "transcript": transcript}
     return render_to_string("chat/partials/finished.html", context) + controls(running=False)
 
 

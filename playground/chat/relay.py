@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from playground.output.offloop import render_choice
+
 from . import fragments
 from .state import RunState
 
@@ -26,14 +28,18 @@ class Relay:
         self,
         state: RunState,
         send: Callable[[str], Awaitable[None]],
-        request_body: dict[str, Any],
+        *,
+        schema: dict[str, Any] | None,
         tick: float,
+        render_timeout: float,
     ):
         self.state = state
         self.send = send
-        self.request_body = request_body
+        self.schema = schema
         self.tick = tick
+        self.render_timeout = render_timeout
         self._dirty = asyncio.Event()
+        self._closing = False
         self._allowance = BURST
         self._refilled = time.monotonic()
 
@@ -41,15 +47,21 @@ class Relay:
         """Something arrived: make sure a frame goes out within one tick."""
         self._dirty.set()
 
+    def close(self) -> None:
+        """Send what is left at once, then stop: `run` returns after its last frame."""
+        self._closing = True
+        self._dirty.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._closing:
             await self._dirty.wait()
             self._refill()
-            if self._allowance < 1:
+            if self._allowance < 1 and not self._closing:
                 await asyncio.sleep((1 - self._allowance) * self.tick)
                 self._refill()
             self._allowance -= 1
-            await self.flush()
+            await self._flush()
+        await self._flush()
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -60,10 +72,16 @@ class Relay:
             self._allowance = BURST
         self._refilled = now
 
-    async def flush(self) -> None:
+    async def _flush(self) -> None:
         self._dirty.clear()
-        html = fragments.deltas(self.state) + fragments.finished_choices(
-            self.state, self.request_body
-        )
-        if html:
-            await self.send(html)
+        pending = self.state.take_pending()
+        if not pending:
+            return
+        html = fragments.deltas(pending)
+        for choice in pending:
+            if choice.finished is not None:
+                rendered = await render_choice(
+                    choice.finished["content"], self.schema, limit=self.render_timeout
+                )
+                html += fragments.choice_done(choice.finished, rendered)
+        await self.send(html)

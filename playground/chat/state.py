@@ -1,4 +1,9 @@
-"""What a run has received so far, built from the upstream's typed events."""
+"""The reducer of a run: typed upstream events in, the run's whole state out.
+
+Only `apply` and `end` change the state. What the page has been sent is an offset per part,
+advanced by `take_pending`, which hands out a snapshot of what is new: the renderers are pure
+functions of that snapshot, and each piece of text is kept once.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,17 @@ from playground.upstream import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ChoicePending:
+    """What one choice gained since the last snapshot."""
+
+    index: int
+    reasoning: str = ""
+    content: str = ""
+    tool_calls: list[dict[str, Any]] | None = None  # all of them, when any changed
+    finished: dict[str, Any] | None = None  # the whole choice, once it has finished
+
+
 @dataclass
 class ChoiceState:
     index: int
@@ -27,11 +43,12 @@ class ChoiceState:
     reasoning: list[str] = field(default_factory=list)
     tool_calls: dict[int, dict[str, Any]] = field(default_factory=dict)
     finish_reason: str | None = None
-    # What the page has not been sent yet.
-    new_content: list[str] = field(default_factory=list)
-    new_reasoning: list[str] = field(default_factory=list)
-    tools_changed: bool = False
-    finish_unsent: bool = False
+    # How far the page has been given each part (pieces of text, tool-call changes, finish).
+    content_sent: int = 0
+    reasoning_sent: int = 0
+    tools_version: int = 0
+    tools_sent: int = 0
+    finish_sent: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         calls = [
@@ -45,6 +62,22 @@ class ChoiceState:
             "tool_calls": calls,
             "finish_reason": self.finish_reason,
         }
+
+    def take_pending(self) -> ChoicePending | None:
+        reasoning = "".join(self.reasoning[self.reasoning_sent :])
+        content = "".join(self.content[self.content_sent :])
+        self.reasoning_sent, self.content_sent = len(self.reasoning), len(self.content)
+        tool_calls = None
+        if self.tools_sent != self.tools_version:
+            tool_calls = self.as_dict()["tool_calls"]
+            self.tools_sent = self.tools_version
+        finished = None
+        if self.finish_reason is not None and not self.finish_sent:
+            finished = self.as_dict()
+            self.finish_sent = True
+        if not (reasoning or content or tool_calls is not None or finished is not None):
+            return None
+        return ChoicePending(self.index, reasoning, content, tool_calls, finished)
 
 
 def storable(text: str) -> str:
@@ -73,17 +106,14 @@ class RunState:
             case ContentDelta(choice=index, text=text):
                 self._token()
                 self.choice(index).content.append(text)
-                self.choice(index).new_content.append(text)
             case ReasoningDelta(choice=index, text=text):
                 self._token()
                 self.choice(index).reasoning.append(text)
-                self.choice(index).new_reasoning.append(text)
             case ToolCallDelta():
                 self._token()
                 self._tool_fragment(event)
             case Finish(choice=index, reason=reason):
                 self.choice(index).finish_reason = reason
-                self.choice(index).finish_unsent = True
             case Usage():
                 self.usage = event
             case ResponseStarted(id=response_id):
@@ -106,10 +136,21 @@ class RunState:
         if event.name:
             call["function"]["name"] += event.name
         call["function"]["arguments"] += event.arguments
-        choice.tools_changed = True
+        choice.tools_version += 1
 
-    def finish(self) -> None:
+    def end(self, status: Transcript.Status) -> None:
+        """The run is over: a choice cut short by a stop or an error still finishes (and is
+        rendered) with what it received, its finish reason saying how it ended."""
+        if self.finished_at is not None:
+            return
         self.finished_at = time.monotonic()
+        for choice in self.choices.values():
+            if choice.finish_reason is None and (choice.content or choice.tool_calls):
+                choice.finish_reason = status
+
+    def take_pending(self) -> list[ChoicePending]:
+        """What is new since the last call, choice by choice; the offsets move past it."""
+        return [p for c in self.choices.values() if (p := c.take_pending()) is not None]
 
     def timings(self) -> dict[str, Any]:
         end = self.finished_at or time.monotonic()
@@ -122,7 +163,7 @@ class RunState:
             "tokens_per_second": round(tokens / generating, 1) if generating > 0 else None,
         }
 
-    def outcome(self, status: Transcript.Status) -> RunOutcome:
+    def outcome(self, status: Transcript.Status, end_reason: str = "") -> RunOutcome:
         error = None
         if self.error is not None:
             error = {
@@ -141,6 +182,7 @@ class RunState:
             }
         return RunOutcome(
             status=status,
+            end_reason=end_reason,
             choices=[self.choices[i].as_dict() for i in sorted(self.choices)],
             response_id=self.response_id,
             usage=usage,

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from playground.chat.rendering import rendered_choices
+from playground.output import rendered_choices
 
 from . import services
 from .export import csv_lines, jsonl_lines
@@ -22,7 +22,8 @@ REVIEW_FIELDS = [
 
 
 RUN_FIELDS = [
-    "user", "endpoint", "model", "status", "visibility", "preset", "continued_from", "response_id",
+    "user", "endpoint", "model", "status", "end_reason", "visibility", "preset", "continued_from",
+    "response_id",
 ]  # fmt: skip
 TIMING_FIELDS = ["created_at", "finished_at", "timings", "usage", "error_message"]
 
@@ -82,7 +83,7 @@ class TranscriptAdmin(admin.ModelAdmin):
     paginator = CappedPaginator
     actions = ["approve", "flag", "export_jsonl", "export_csv"]
     readonly_fields = [
-        "user", "endpoint", "model", "status", "created_at", "finished_at", "usage",
+        "user", "endpoint", "model", "status", "end_reason", "created_at", "finished_at", "usage",
         "timings", "error_message", "preset", "continued_from", "response_id", "visibility",
         "conversation", "answers", "request_json", "reviewed_by", "reviewed_at",
     ]  # fmt: skip

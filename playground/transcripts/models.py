@@ -11,9 +11,13 @@ class Transcript(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running"
         COMPLETED = "completed"
-        STOPPED = "stopped", "stopped by the user"
+        STOPPED = "stopped"
         ERROR = "error"
         INTERRUPTED = "interrupted", "interrupted (the server went away)"
+
+    class EndReason(models.TextChoices):
+        USER = "user", "by the user"
+        NO_WATCHER = "no_watcher", "(no watcher: every page showing it had closed)"
 
     class Visibility(models.TextChoices):
         PRIVATE = "private", "private (only me and staff)"
@@ -39,6 +43,7 @@ class Transcript(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True
     )
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
     # Exactly what went upstream (never the key, which only ever travels in a header).
     request_body = models.JSONField()
     # Everything on the form, so the run can be opened in the playground again.
@@ -100,10 +105,16 @@ class Transcript(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.model} · {self.get_status_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.model} · {self.status_text} · {self.created_at:%Y-%m-%d %H:%M}"
 
     def get_absolute_url(self) -> str:
         return reverse("transcripts:detail", kwargs={"uuid": self.uuid})
+
+    @property
+    def status_text(self) -> str:
+        """The status as a sentence: "stopped by the user", "stopped (no watcher: ...)"."""
+        status = self.get_status_display()
+        return f"{status} {self.get_end_reason_display()}" if self.end_reason else status
 
     @property
     def first_user_message(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -18,6 +19,7 @@ class RunOutcome:
 
     status: Transcript.Status
     choices: list[dict[str, Any]]
+    end_reason: str = ""  # why a stopped run stopped (Transcript.EndReason)
     response_id: str = ""
     usage: dict[str, int] | None = None
     error: dict[str, Any] | None = None
@@ -43,8 +45,10 @@ def transcript_start(
     form_state: dict[str, Any],
     preset=None,
     continued_from: Transcript | None = None,
+    uuid: UUID | None = None,
 ) -> Transcript:
     return Transcript.objects.create(
+        uuid=uuid or uuid4(),
         user=user,
         preset=preset,
         endpoint=endpoint,
@@ -76,6 +80,7 @@ def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
     unfinished = [Transcript.Status.RUNNING, Transcript.Status.INTERRUPTED]
     changed = Transcript.objects.filter(pk=transcript.pk, status__in=unfinished).update(
         status=outcome.status,
+        end_reason=outcome.end_reason,
         choices=outcome.choices,
         response_id=outcome.response_id[:256],
         prompt_tokens=usage.get("prompt_tokens"),

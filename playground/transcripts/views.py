@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from playground.chat.rendering import rendered_choices
+from playground.output import rendered_choices
 
 from . import services
 from .forms import MyRunsFilter, VisibilityForm

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 
 from playground.transcripts.models import Transcript
 
-from ..helpers import wait_until
+from ..helpers import ended_transcript, wait_until
 from .conftest import Socket, form_data
 
 pytestmark = [
@@ -165,14 +165,16 @@ async def test_stop_cancels_the_upstream_request_and_keeps_the_partial_text(alic
     assert record.tokens_sent < 100
 
 
-async def test_closing_the_tab_stops_the_run_too(alice, simulator):
+async def test_closing_the_tab_stops_the_run_too(alice, simulator, settings):
+    settings.PLAYGROUND_ORPHAN_GRACE = 0
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
     await socket.until(r'beforeend:#c0-text">')
     await socket.close()
 
-    transcript = await only_transcript()
+    transcript = await ended_transcript()
     assert transcript.status == Transcript.Status.STOPPED
+    assert transcript.end_reason == Transcript.EndReason.NO_WATCHER
     record = next(r for r in simulator.requests if r.id == transcript.response_id)
     await asyncio.to_thread(wait_until, lambda: record.outcome != "running")
     assert record.outcome == "client_closed"

@@ -10,6 +10,7 @@ from playground.transcripts.models import Transcript
 from playground.transcripts.services import transcripts_mark_interrupted
 
 from ..chat.conftest import Socket, form_data
+from ..helpers import ended_transcript
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -24,6 +25,7 @@ def running_row() -> Transcript:
 
 async def test_a_live_run_checkpoints_its_text_and_is_never_marked_interrupted(alice, settings):
     settings.PLAYGROUND_CHECKPOINT_SECONDS = 0.1
+    settings.PLAYGROUND_ORPHAN_GRACE = 0
     socket = Socket(alice)
     await socket.connect()
     await socket.send(form_data(model="simulator/chat?tps=20&tokens=400"))
@@ -39,7 +41,7 @@ async def test_a_live_run_checkpoints_its_text_and_is_never_marked_interrupted(a
     )
     assert marked == 0
     await socket.close()
-    row = await database_sync_to_async(Transcript.objects.get)(pk=row.pk)
+    row = await ended_transcript(row.pk)
     assert row.status == Transcript.Status.STOPPED
 
 

@@ -1,0 +1,190 @@
+"""One run's whole life, owned by one object: its task, its process slot, its transcript's
+ending. Whatever ends a run (it finishes, fails, is stopped, loses its last watcher, or is
+stopped before it began), the ending happens here, exactly once.
+
+A session is reached only through the process's registry (`registry.py`); sockets are its
+watchers and hold nothing but its id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import uuid
+from contextlib import aclosing
+from typing import Protocol
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from playground.transcripts.models import Transcript
+from playground.transcripts.services import transcript_checkpoint, transcript_finish
+from playground.upstream import stream_chat
+
+from . import fragments
+from .relay import Relay
+from .services import RunRefused, RunSpec, run_open
+from .state import RunState
+
+logger = logging.getLogger(__name__)
+EndReason = Transcript.EndReason
+
+
+class Watcher(Protocol):
+    """A socket that shows the run: the session sends it HTML frames."""
+
+    async def send_html(self, html: str) -> None: ...
+
+
+class Phase(enum.Enum):
+    NEW = "new"  # the task has not taken its first step
+    OPENING = "opening"  # writing the transcript row: not cancelled, the row must exist
+    STREAMING = "streaming"  # reading the upstream: a stop cancels the read at once
+    ENDING = "ending"  # finalising: never cancelled
+    DONE = "done"
+
+
+class RunSession:
+    def __init__(self, *, spec: RunSpec, user, watcher: Watcher):
+        self.id = uuid.uuid4()
+        self.spec = spec
+        self.user = user
+        self.watchers: list[Watcher] = [watcher]
+        self.phase = Phase.NEW
+        self.stop_reason: str | None = None
+        self.state = RunState(spec.n)
+        self.transcript: Transcript | None = None
+        self._orphan_timer: asyncio.TimerHandle | None = None
+        self.task = asyncio.create_task(self._life(), name=f"run {self.id}")
+
+    @property
+    def running(self) -> bool:
+        return self.phase is not Phase.DONE
+
+    def stop(self, reason: str = EndReason.USER) -> None:
+        """End the run with what has arrived. Only the upstream read is ever cancelled; a stop
+        before it (or while the row is written) is seen by the task when it gets there."""
+        if self.stop_reason is not None or not self.running:
+            return
+        self.stop_reason = reason
+        if self.phase is Phase.STREAMING:
+            self.task.cancel()
+
+    def detach(self, watcher: Watcher) -> None:
+        """A socket went away. The run outlives its last watcher by the orphan grace only."""
+        if watcher in self.watchers:
+            self.watchers.remove(watcher)
+        if self.watchers or not self.running:
+            return
+        grace = settings.PLAYGROUND_ORPHAN_GRACE
+        if grace <= 0:
+            self.stop(EndReason.NO_WATCHER)
+        elif self._orphan_timer is None:
+            self._orphan_timer = asyncio.get_running_loop().call_later(grace, self._orphaned)
+
+    def _orphaned(self) -> None:
+        self._orphan_timer = None
+        if not self.watchers:
+            self.stop(EndReason.NO_WATCHER)
+
+    async def _life(self) -> None:
+        try:
+            self.phase = Phase.OPENING
+            try:
+                self.transcript = await database_sync_to_async(run_open)(
+                    spec=self.spec, user=self.user, run_id=self.id
+                )
+            except RunRefused as refused:
+                await self._emit(fragments.notice(str(refused)) + fragments.controls(running=False))
+                return
+            await self._emit(fragments.started(self.transcript, self.spec.n))
+            status = Transcript.Status.STOPPED
+            if self.stop_reason is None:
+                status = await self._stream()
+            self.phase = Phase.ENDING
+            await self._end(status)
+        except Exception:
+            logger.exception("Run %s failed", self.id)
+            await self._emit(
+                fragments.notice("The run failed on the server; please try again.")
+                + fragments.controls(running=False)
+            )
+        finally:
+            self.phase = Phase.DONE
+            if self._orphan_timer is not None:
+                self._orphan_timer.cancel()
+
+    async def _stream(self) -> Transcript.Status:
+        relay = Relay(
+            self.state,
+            self._emit,
+            schema=self.spec.schema,
+            tick=settings.PLAYGROUND_RELAY_TICK,
+            render_timeout=settings.PLAYGROUND_RENDER_TIMEOUT,
+        )
+        flusher = asyncio.create_task(relay.run(), name=f"run {self.id} relay")
+        checkpoints = asyncio.create_task(self._checkpoints(), name=f"run {self.id} checkpoints")
+        self.phase = Phase.STREAMING
+        status = Transcript.Status.ERROR
+        try:
+            status = await self._read(relay)
+        finally:
+            self.phase = Phase.ENDING
+            checkpoints.cancel()
+            # Choices cut short finish now, so that the relay's last frame renders them.
+            self.state.end(status)
+            relay.close()
+            await asyncio.gather(flusher, checkpoints, return_exceptions=True)
+            if not flusher.cancelled() and flusher.exception():
+                logger.error("The relay of run %s failed", self.id, exc_info=flusher.exception())
+        return status
+
+    async def _read(self, relay: Relay) -> Transcript.Status:
+        try:
+            async with aclosing(stream_chat(self.spec.endpoint, self.spec.body)) as events:
+                async for event in events:
+                    self.state.apply(event)
+                    relay.poke()
+        except asyncio.CancelledError:
+            if self.stop_reason is None:
+                raise  # not our own stop: let whoever cancelled the task see it
+            self.task.uncancel()
+            return Transcript.Status.STOPPED
+        except Exception:
+            logger.exception("Reading run %s failed", self.id)
+            return Transcript.Status.ERROR
+        return Transcript.Status.ERROR if self.state.error else Transcript.Status.COMPLETED
+
+    async def _checkpoints(self) -> None:
+        """The text so far and a heartbeat, every few seconds: never a write per token."""
+        while True:
+            await asyncio.sleep(settings.PLAYGROUND_CHECKPOINT_SECONDS)
+            choices = self.state.outcome(Transcript.Status.RUNNING).choices
+            try:
+                await database_sync_to_async(transcript_checkpoint)(
+                    transcript=self.transcript, choices=choices
+                )
+            except Exception:
+                logger.exception("Could not checkpoint the transcript of run %s", self.id)
+
+    async def _end(self, status: Transcript.Status) -> None:
+        self.state.end(status)
+        end_reason = self.stop_reason if status == Transcript.Status.STOPPED else ""
+        outcome = self.state.outcome(status, end_reason or "")
+        try:
+            await database_sync_to_async(transcript_finish)(
+                transcript=self.transcript, outcome=outcome
+            )
+        except Exception:
+            logger.exception("Could not finalise the transcript of run %s", self.id)
+        await self._emit(fragments.finished(outcome, self.transcript))
+
+    async def _emit(self, html: str) -> None:
+        """Send a frame to every watcher; one that fails is dropped, never the run."""
+        for watcher in list(self.watchers):
+            try:
+                await watcher.send_html(html)
+            except Exception:
+                logger.debug("Dropping a watcher of run %s that failed", self.id, exc_info=True)
+                self.detach(watcher)

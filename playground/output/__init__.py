@@ -1,0 +1,48 @@
+"""How a model's answer is shown: Markdown sanitised, or JSON checked against its schema.
+
+Shared by the live page, the transcript page and the admin, so all three show one answer
+the same way. Everything here is a pure function of plain data (no model instances), so the
+run socket can call it on a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from .jsoncheck import check_json
+from .markdown import render_markdown
+
+
+def json_schema_of(request_body: dict[str, Any]) -> dict[str, Any] | None:
+    """{} in plain JSON mode, the schema when given, None outside JSON mode."""
+    response_format = request_body.get("response_format") or {}
+    if response_format.get("type") == "json_object":
+        return response_format.get("schema") or {}
+    if response_format.get("type") == "json_schema":
+        return (response_format.get("json_schema") or {}).get("schema") or {}
+    return None
+
+
+def render_choice_html(content: str, schema: dict[str, Any] | None) -> SafeString:
+    """A finished choice's answer as shown: checked JSON in JSON mode, else Markdown."""
+    if schema is not None and content:
+        checked = check_json(content, schema)
+        return format_html(
+            '<p class="verdict {}">{}</p><pre class="json">{}</pre>',
+            "ok" if checked["ok"] else "bad",
+            checked["verdict"],
+            checked["pretty"],
+        )
+    return render_markdown(content)
+
+
+def rendered_choices(choices: list[dict[str, Any]], request_body: dict[str, Any]) -> list[dict]:
+    """A transcript's choices, each with its answer as shown (for its page and the admin)."""
+    schema = json_schema_of(request_body)
+    return [
+        {**choice, "html": render_choice_html(choice.get("content") or "", schema)}
+        for choice in choices
+    ]

@@ -1,0 +1,39 @@
+"""Model output is untrusted: Markdown without raw HTML, then sanitised; images become links."""
+
+from __future__ import annotations
+
+import nh3
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li",
+    "a", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "code": {"class"}}
+
+
+def _image_as_link(renderer, tokens, index, options, env) -> str:
+    """An image from elsewhere could carry data out in its URL, so it is shown as a link."""
+    token = tokens[index]
+    alt = "".join(child.content for child in token.children or ()) or token.attrGet("src")
+    return str(format_html('<a href="{}">[image: {}]</a>', token.attrGet("src") or "", alt))
+
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+    ["table", "strikethrough"]
+)
+_markdown.add_render_rule("image", _image_as_link)
+
+
+def render_markdown(text: str) -> SafeString:
+    html = _markdown.render(text)
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(clean)  # nh3 has just sanitised it

@@ -1,3 +1,4 @@
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,17 @@ def _fast_passwords(request, settings):
     the real hasher, since the server they log in to runs in another process."""
     if request.node.get_closest_marker("browser") is None:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+async def run_registry():
+    """This test loop's run registry. A test that fails mid-run leaves sessions behind: they
+    are stopped and awaited here, so no run, slot or task leaks into the next test."""
+    from playground.chat.registry import get_registry
+
+    registry = get_registry()
+    yield registry
+    leftovers = list(registry.sessions.values())
+    for session in leftovers:
+        session.stop()
+    await asyncio.gather(*(session.task for session in leftovers), return_exceptions=True)

@@ -13,7 +13,7 @@ from .conftest import Socket, form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream"),
+    pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream", "run_registry"),
 ]
 
 

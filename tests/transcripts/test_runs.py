@@ -14,7 +14,7 @@ from ..helpers import ended_transcript
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream"),
+    pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream", "run_registry"),
 ]
 
 

@@ -41,6 +41,7 @@ TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell com
 test: $(VENV)/.dev $(TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory test-services
 

@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-services lint format lock curl nodejs
+.PHONY: run test quick test-services lint format lock curl nodejs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -44,6 +44,10 @@ test: $(VENV)/.dev $(TOOLS)
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory test-services
+
+# The edit loop: the SQLite pass without the browser tests and those that start servers.
+quick: $(VENV)/.dev
+	$(PY) -m pytest -m "not browser and not multiprocess"
 
 # The same suite on PostgreSQL with Redis as the channel layer, less the Django-free tests.
 test-services: $(VENV)/.dev

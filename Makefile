@@ -7,18 +7,19 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-services lint format curl nodejs
+.PHONY: run test quick test-services lint format lock curl nodejs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.runtime: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
+# requirements-dev.txt holds the runtime dependencies too, at the same versions.
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.runtime
@@ -40,8 +41,13 @@ TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell com
 test: $(VENV)/.dev $(TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory test-services
+
+# The edit loop: the SQLite pass without the browser tests and those that start servers.
+quick: $(VENV)/.dev
+	$(PY) -m pytest -m "not browser and not multiprocess"
 
 # The same suite on PostgreSQL with Redis as the channel layer, less the Django-free tests.
 test-services: $(VENV)/.dev
@@ -62,3 +68,13 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Regenerates both locks from the .in files, with hashes for every platform's files (an arm64
+# image installs from the same lock). Pins already in a lock are kept unless its .in file
+# changed; LOCK_ARGS=--upgrade moves everything to the newest releases.
+LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
+lock: $(VENV)/.dev
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt

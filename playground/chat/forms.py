@@ -490,9 +490,11 @@ def upgrade_state(state: Any) -> dict[str, Any]:
     if isinstance(state, dict):
         saved = state.get("fields") if isinstance(state.get("fields"), dict) else {}
         fields.update({k: v for k, v in saved.items() if k in fields})
-        for message in state.get("messages") or ():
-            if isinstance(message, dict):
-                messages.append({name: message.get(name, "") for name in MESSAGE_FIELDS})
+        messages = [
+            {name: message.get(name, "") for name in MESSAGE_FIELDS}
+            for message in state.get("messages") or ()
+            if isinstance(message, dict)
+        ]
     if not messages:
         messages = [{**dict.fromkeys(MESSAGE_FIELDS, ""), "role": "user"}]
     return {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}

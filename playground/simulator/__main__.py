@@ -1,8 +1,7 @@
 """Run the simulator alone: python -m playground.simulator --port 9100"""
 
 import argparse
-
-import uvicorn
+import sys
 
 from .app import Simulator
 
@@ -14,6 +13,14 @@ def main() -> None:
     parser.add_argument("--tps", type=float, help="tokens/s for every model (0: unpaced)")
     parser.add_argument("--api-key", help="accept only this Bearer token")
     args = parser.parse_args()
+    # uvicorn is a dev dependency: production serves the simulator mounted in Daphne.
+    try:
+        import uvicorn
+    except ModuleNotFoundError:
+        sys.exit(
+            "The standalone simulator needs uvicorn, a dev dependency: "
+            "pip install --require-hashes -r requirements-dev.txt"
+        )
     app = Simulator(tps=args.tps, api_key=args.api_key)
     print(f"Simulator at http://{args.host}:{args.port}/v1", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off")

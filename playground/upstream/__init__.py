@@ -1,7 +1,7 @@
 """Client for OpenAI-compatible chat-completion APIs (Fireworks first). No Django in here."""
 
 from .body import FIREWORKS_ONLY, build_body
-from .client import UpstreamConfig, close_client, configure, get_client, get_config, stream_chat
+from .client import UpstreamConfig, close_client, configure, get_client, get_config
 from .endpoints import Endpoint, Flavour
 from .events import (
     ContentDelta,
@@ -16,6 +16,7 @@ from .events import (
     Usage,
 )
 from .models import ModelInfo, UpstreamUnavailable, list_models
+from .stream import stream_chat
 
 __all__ = [
     "FIREWORKS_ONLY",

@@ -58,6 +58,7 @@ class Options:
     malformed_after: int | None = None  # send a broken event after K tokens
     disconnect_after: int | None = None  # drop the connection after K tokens
     no_done: bool = False  # end the stream without data: [DONE]
+    keepalive_only: bool = False  # after the role chunk, only `: keep-alive` comments
     bench: bool = False  # numbered tokens, each carrying its emission time
 
     @classmethod

@@ -14,7 +14,7 @@ class UpstreamConfig:
     pool_size: int = 100
     connect_timeout: float = 10.0
     read_timeout: float = 60.0  # the longest quiet gap between two events
-    total_timeout: float = 600.0  # the whole request, checked between events
+    total_timeout: float = 600.0  # the whole request, streamed or not
     models_cache_seconds: float = 60.0
 
 

@@ -7,9 +7,10 @@ upstream connection at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -34,9 +35,12 @@ def _headers(key: str | None, *, stream: bool = False) -> dict[str, str]:
 async def stream_chat(endpoint: Endpoint, body: dict[str, Any]) -> AsyncIterator[Event]:
     """Send one chat-completion request and yield its events, streamed or not alike."""
     key = endpoint.api_key()
+    total = get_config().total_timeout
+    deadline = asyncio.get_running_loop().time() + total
     try:
-        async for event in _request_events(endpoint, body, key):
-            yield event
+        async with aclosing(_request_events(endpoint, body, key)) as events:
+            while (event := await _next_before(deadline, total, events)) is not None:
+                yield event
     except Failed as failed:
         yield finished_error(failed.event, key)
     except (httpx.HTTPError, SSEError) as exc:
@@ -46,10 +50,27 @@ async def stream_chat(endpoint: Endpoint, body: dict[str, Any]) -> AsyncIterator
         yield ErrorEvent(ErrorKind.PROTOCOL, f"Unexpected failure: {type(exc).__name__}")
 
 
+async def _next_before(deadline: float, total: float, events: AsyncIterator[Event]) -> Event | None:
+    """The next event (None at the end), or Failed once the run's deadline has passed.
+
+    The deadline bounds every wait on the upstream, so keep-alive comments or one endless line
+    cannot hold a run. It is set around each wait and never across a `yield`: left open there,
+    it would cancel whatever the reader happened to be awaiting.
+    """
+    scope = asyncio.timeout_at(deadline)
+    try:
+        async with scope:
+            return await anext(events, None)
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        message = f"The response took longer than {total:g} s in all."
+        raise Failed(ErrorEvent(ErrorKind.TIMEOUT, message)) from None
+
+
 async def _request_events(
     endpoint: Endpoint, body: dict[str, Any], key: str | None
-) -> AsyncIterator[Event]:
-    deadline = time.monotonic() + get_config().total_timeout
+) -> AsyncGenerator[Event, None]:
     streaming = bool(body.get("stream"))
     async with get_client().stream(
         "POST",
@@ -62,7 +83,7 @@ async def _request_events(
             raise Failed(http_error(response))
         content_type = response.headers.get("content-type", "")
         if streaming and not content_type.startswith("application/json"):
-            async for event in _sse_events(response, deadline):
+            async for event in _sse_events(response):
                 yield event
         else:
             # Some servers answer a streaming request with one JSON body: treat both alike.
@@ -71,7 +92,7 @@ async def _request_events(
                 yield event
 
 
-async def _sse_events(response: httpx.Response, deadline: float) -> AsyncIterator[Event]:
+async def _sse_events(response: httpx.Response) -> AsyncIterator[Event]:
     started = False
     async for sse in EventSource(response).aiter_sse():
         if sse.data == "[DONE]":
@@ -86,11 +107,4 @@ async def _sse_events(response: httpx.Response, deadline: float) -> AsyncIterato
             yield response_started(chunk)
         for event in chunk_events(chunk):
             yield event
-        if time.monotonic() > deadline:
-            raise Failed(
-                ErrorEvent(
-                    ErrorKind.TIMEOUT,
-                    f"The response took longer than {get_config().total_timeout:g} s in all.",
-                )
-            )
     raise Failed(ErrorEvent(ErrorKind.PROTOCOL, "The stream ended without data: [DONE]."))

@@ -9,7 +9,8 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .completion import MODELS, BadRequest, ChoiceRun, SimRequest, parse_request
+from .completion import ChoiceRun
+from .request import MODELS, BadRequest, SimRequest, parse_request
 
 MAX_BODY = 8 * 1024 * 1024
 KEEPALIVE_EVERY = 0.05  # seconds between two keep-alive comments

@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from playground.upstream import json_schema_of
+
 from .generate import (
     Sampling,
     WordSampler,
@@ -118,7 +120,7 @@ def _pieces(request: SimRequest, index: int) -> Iterator[Piece]:
             for fragment in argument_fragments(arguments):
                 yield "arguments", (call_index, fragment)
         return "tool_calls"
-    schema = _json_schema(body.get("response_format"))
+    schema = json_schema_of(body)
     if schema is not None:
         value = example_value(schema or _ANSWER_SCHEMA, sampler)
         for token in json_tokens(value):
@@ -156,14 +158,3 @@ def _called_tools(body: dict[str, Any]) -> list[dict[str, Any]]:
     if not named and choice in ("required", "any"):
         return functions[:1]
     return named
-
-
-def _json_schema(response_format: Any) -> dict[str, Any] | None:
-    """{} for plain JSON mode, the schema when one is given, None when not in JSON mode."""
-    if not isinstance(response_format, dict):
-        return None
-    if response_format.get("type") == "json_object":
-        return response_format.get("schema") or {}
-    if response_format.get("type") == "json_schema":
-        return (response_format.get("json_schema") or {}).get("schema") or {}
-    return None

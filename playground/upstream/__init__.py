@@ -1,6 +1,6 @@
 """Client for OpenAI-compatible chat-completion APIs (Fireworks first). No Django in here."""
 
-from .body import FIREWORKS_ONLY, build_body
+from .body import FIREWORKS_ONLY, build_body, json_schema_of
 from .client import UpstreamConfig, close_client, configure, get_client, get_config
 from .endpoints import Endpoint, Flavour
 from .events import (
@@ -40,6 +40,7 @@ __all__ = [
     "configure",
     "get_client",
     "get_config",
+    "json_schema_of",
     "list_models",
     "stream_chat",
 ]

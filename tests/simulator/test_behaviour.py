@@ -146,3 +146,15 @@ def test_runs_alone_from_the_command_line():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_simulator_imports_without_django():
+    """It runs alone, and may use the upstream package only while that stays Django-free."""
+    code = (
+        "import sys, playground.simulator, playground.upstream;"
+        " print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert result.stdout.strip() == "[]"

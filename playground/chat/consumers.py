@@ -10,8 +10,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from playground.runform import bind
+
 from . import fragments, runner
-from .forms import bind
 from .services import RunRefused, build_request, run_prepare
 
 logger = logging.getLogger(__name__)

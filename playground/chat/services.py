@@ -10,11 +10,11 @@ from django.conf import settings
 from playground.core.endpoints import get_endpoint
 from playground.presets.models import Preset
 from playground.presets.permissions import can_view_preset
+from playground.runform import RunForm, form_state
 from playground.transcripts.selectors import can_view_transcript, find_transcript
 from playground.transcripts.services import running_count, transcript_start
 from playground.upstream import Endpoint, build_body
 
-from .forms import RunForm, form_state
 from .runner import Run
 
 

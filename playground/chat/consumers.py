@@ -13,8 +13,9 @@ import uuid
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from playground.runform import bind
+
 from . import fragments
-from .forms import bind
 from .registry import ProcessFull, get_registry
 from .services import build_request, run_spec
 

@@ -10,15 +10,13 @@ from typing import Any
 from django.conf import settings
 
 from playground.core.endpoints import get_endpoint
-from playground.output import json_schema_of
 from playground.presets.models import Preset
 from playground.presets.permissions import can_view_preset
+from playground.runform import RunForm, form_state
 from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import can_view_transcript, find_transcript
 from playground.transcripts.services import running_count, transcript_start
-from playground.upstream import Endpoint, build_body
-
-from .forms import RunForm, form_state
+from playground.upstream import Endpoint, build_body, json_schema_of
 
 
 class RunRefused(Exception):

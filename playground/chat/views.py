@@ -5,10 +5,9 @@ from django.shortcuts import render
 from playground.core.endpoints import get_endpoint
 from playground.presets.forms import PresetForm
 from playground.presets.permissions import can_change_preset, get_preset_for_user
+from playground.runform import forms_from_state
 from playground.transcripts.selectors import get_transcript_for_user
 from playground.upstream import UpstreamUnavailable, list_models
-
-from .forms import forms_from_state
 
 
 @login_required

@@ -12,18 +12,10 @@ from typing import Any
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from playground.upstream import json_schema_of
+
 from .jsoncheck import check_json
 from .markdown import render_markdown
-
-
-def json_schema_of(request_body: dict[str, Any]) -> dict[str, Any] | None:
-    """{} in plain JSON mode, the schema when given, None outside JSON mode."""
-    response_format = request_body.get("response_format") or {}
-    if response_format.get("type") == "json_object":
-        return response_format.get("schema") or {}
-    if response_format.get("type") == "json_schema":
-        return (response_format.get("json_schema") or {}).get("schema") or {}
-    return None
 
 
 def render_choice_html(content: str, schema: dict[str, Any] | None) -> SafeString:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from playground.chat.forms import upgrade_state
+from playground.runform import upgrade_state
 
 from .models import Preset
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from playground.chat.forms import bind, form_state, forms_from_state
+from playground.runform import bind, form_state, forms_from_state
 from playground.transcripts.selectors import transcripts_of_preset
 
 from . import services

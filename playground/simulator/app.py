@@ -9,9 +9,14 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .completion import MODELS, BadRequest, ChoiceRun, SimRequest, parse_request
+from .completion import ChoiceRun
+from .request import MODELS, BadRequest, SimRequest, parse_request
 
 MAX_BODY = 8 * 1024 * 1024
+KEEPALIVE_EVERY = 0.05  # seconds between two keep-alive comments
+# How long `keepalive_only` holds a stream: a client without a deadline of its own must not
+# hold a simulator task forever.
+KEEPALIVE_LIMIT = 120.0
 
 
 class SimulatedDisconnect(Exception):
@@ -26,7 +31,8 @@ class RequestRecord:
     model: str
     stream: bool
     n: int
-    outcome: str = "running"  # completed | client_closed | dropped | malformed
+    # completed | client_closed | dropped | malformed | stalled (keep-alive only, to the limit)
+    outcome: str = "running"
     tokens_sent: int = 0
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
@@ -132,6 +138,9 @@ class _Stream:
         )
         choices = [ChoiceRun(request, index) for index in range(request.n)]
         await self._write([self._chunk(c.index, {"role": "assistant"}) for c in choices])
+        if options.keepalive_only:
+            await self._keep_alive()
+            return
         if options.first_token_delay and await self._pause(options.first_token_delay):
             return
         if not await self._steps(choices):
@@ -175,6 +184,18 @@ class _Stream:
                 if delay > 0 and await self._pause(delay):
                     return False
         return True
+
+    async def _keep_alive(self) -> None:
+        """Comments only, as a server sends while it has nothing to say, until the client goes
+        or KEEPALIVE_LIMIT; then the body ends without [DONE]."""
+        until = time.monotonic() + KEEPALIVE_LIMIT
+        while time.monotonic() < until:
+            body = {"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True}
+            await self.send(body)
+            if await self._pause(KEEPALIVE_EVERY):
+                return
+        self.record.end("stalled")
+        await self._write([], more=False)
 
     def _delta(self, kind: str, value: Any) -> dict[str, Any]:
         if kind == "reasoning":

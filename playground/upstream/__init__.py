@@ -1,7 +1,7 @@
 """Client for OpenAI-compatible chat-completion APIs (Fireworks first). No Django in here."""
 
-from .body import FIREWORKS_ONLY, build_body
-from .client import UpstreamConfig, close_client, configure, get_client, get_config, stream_chat
+from .body import FIREWORKS_ONLY, build_body, json_schema_of
+from .client import UpstreamConfig, close_client, configure, get_client, get_config
 from .endpoints import Endpoint, Flavour
 from .events import (
     ContentDelta,
@@ -16,6 +16,7 @@ from .events import (
     Usage,
 )
 from .models import ModelInfo, UpstreamUnavailable, list_models
+from .stream import stream_chat
 
 __all__ = [
     "FIREWORKS_ONLY",
@@ -39,6 +40,7 @@ __all__ = [
     "configure",
     "get_client",
     "get_config",
+    "json_schema_of",
     "list_models",
     "stream_chat",
 ]

@@ -44,14 +44,38 @@ def build_body(
     return body
 
 
+def json_schema_of(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """{} in plain JSON mode, the schema when given, None outside JSON mode.
+
+    Reads both spellings: Fireworks' {"type": "json_object", "schema": ...} and OpenAI's
+    {"type": "json_schema", "json_schema": {"schema": ...}}. A schema that is not an object
+    counts as none.
+    """
+    response_format = body.get("response_format")
+    if not isinstance(response_format, dict):
+        return None
+    if response_format.get("type") == "json_object":
+        schema = response_format.get("schema")
+    elif response_format.get("type") == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+    else:
+        return None
+    return schema if isinstance(schema, dict) else {}
+
+
 def _to_openai_dialect(body: dict[str, Any]) -> None:
     if body["stream"]:
         # OpenAI-style servers send usage in streams only when asked.
         body["stream_options"] = {"include_usage": True}
-    response_format = body.get("response_format")
-    if response_format and response_format.get("schema") is not None:
+    schema = json_schema_of(body)
+    if schema:
         # Fireworks takes {"type": "json_object", "schema": ...}; OpenAI spells it json_schema.
         body["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "response", "schema": response_format["schema"]},
+            "json_schema": {"name": "response", "schema": schema},
         }
+    elif schema is not None:
+        # An empty schema asks for nothing more than plain JSON mode, which OpenAI spells
+        # without a `schema` key (its json_schema mode refuses an empty schema).
+        body["response_format"] = {"type": "json_object"}

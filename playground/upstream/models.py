@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from .client import finished_error, get_client, get_config, http_error, transport_error
+from .client import get_client, get_config
 from .endpoints import Endpoint
+from .errors import finished_error, http_error, transport_error
 from .events import ErrorEvent, ErrorKind
 
 

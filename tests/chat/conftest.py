@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from playground.asgi import application
-from playground.chat.forms import MESSAGE_FIELDS, RunForm
+from playground.runform import MESSAGE_FIELDS, RunForm
 
 from ..helpers import client_for
 

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from playground.chat.code import snippets
-from playground.chat.forms import bind
 from playground.chat.services import build_request
+from playground.runform import bind
 from playground.simulator import Simulator
 from playground.upstream import Endpoint
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from playground.chat.forms import bind, form_state, forms_from_state, upgrade_state
 from playground.chat.services import build_request
+from playground.runform import bind, form_state, forms_from_state, upgrade_state
 
 from .conftest import form_data
 
@@ -38,34 +38,37 @@ def test_only_model_messages_and_stream_are_sent_when_nothing_else_is_set():
     }
 
 
+TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+EVERY_PARAMETER = {
+    "max_tokens": "50",
+    "temperature": "0",
+    "top_p": "0.9",
+    "top_k": "40",
+    "frequency_penalty": "-1.5",
+    "presence_penalty": "2",
+    "n": "2",
+    "stop": "END\\n\nSTOP",
+    "response_format": "json_object",
+    "response_schema": '{"type": "object", "required": ["a"]}',
+    "prompt_truncate_len": "1500",
+    "context_length_exceeded_behavior": "error",
+    "user": "u-1",
+    "tools": json.dumps(TOOLS),
+    "seed": "7",
+    "min_p": "0.05",
+    "repetition_penalty": "1.1",
+    "logprobs": "true",
+    "top_logprobs": "3",
+    "tool_choice": "f",
+    "reasoning_effort": "low",
+    "echo": "false",
+    "extra": '{"logit_bias": {"50256": -100}}',
+    "stream": False,
+}
+
+
 def test_every_parameter_goes_into_the_body_when_set():
-    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
-    sent = body(
-        max_tokens="50",
-        temperature="0",
-        top_p="0.9",
-        top_k="40",
-        frequency_penalty="-1.5",
-        presence_penalty="2",
-        n="2",
-        stop="END\\n\nSTOP",
-        response_format="json_object",
-        response_schema='{"type": "object", "required": ["a"]}',
-        prompt_truncate_len="1500",
-        context_length_exceeded_behavior="error",
-        user="u-1",
-        tools=json.dumps(tools),
-        seed="7",
-        min_p="0.05",
-        repetition_penalty="1.1",
-        logprobs="true",
-        top_logprobs="3",
-        tool_choice="f",
-        reasoning_effort="low",
-        echo="false",
-        extra='{"logit_bias": {"50256": -100}}',
-        stream=False,
-    )
+    sent = body(**EVERY_PARAMETER)
     assert sent == {
         "model": "simulator/chat-fast",
         "messages": [{"role": "user", "content": "Hello"}],
@@ -82,7 +85,7 @@ def test_every_parameter_goes_into_the_body_when_set():
         "prompt_truncate_len": 1500,
         "context_length_exceeded_behavior": "error",
         "user": "u-1",
-        "tools": tools,
+        "tools": TOOLS,
         "seed": 7,
         "min_p": 0.05,
         "repetition_penalty": 1.1,
@@ -313,6 +316,14 @@ def test_an_openai_endpoint_takes_fireworks_parameters_through_extra(settings, s
     sent = body(endpoint="vllm", extra='{"top_k": 20, "min_p": 0.1}')
     assert (sent["top_k"], sent["min_p"]) == (20, 0.1)
     assert sent["stream_options"] == {"include_usage": True}
+
+
+def test_the_extra_box_refuses_every_field_the_form_sends():
+    decided = body(**EVERY_PARAMETER).keys() - {"logit_bias"} | {"stream_options"}
+    for key in sorted(decided):
+        assert errors(extra=json.dumps({key: 1}))["extra"] == [
+            f"Set {key} with the form, not here: the form owns those fields."
+        ], key
 
 
 def test_the_fireworks_endpoint_keeps_top_k_on_the_form():

@@ -8,8 +8,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from playground.chat import session as session_module
-from playground.chat.forms import bind
 from playground.chat.services import run_spec
+from playground.runform import bind
 from playground.transcripts.models import Transcript
 
 from ..helpers import ended_transcript, record_of, wait_until

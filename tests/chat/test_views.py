@@ -1,9 +1,10 @@
+import re
 import uuid
 
 import pytest
 from django.urls import reverse
 
-from playground.chat.forms import bind, form_state
+from playground.runform import bind, form_state
 from playground.transcripts.models import Transcript
 
 from .conftest import form_data
@@ -45,6 +46,29 @@ def test_the_page_shows_every_parameter_with_a_label_and_its_help(client, alice)
     assert "0 to 2, default 1." in page
     assert 'ws-connect="/ws/run/"' in page
     assert 'data-from-link="0"' in page
+
+
+def test_the_parameters_panel_shows_its_sections_in_order(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("playground")).content.decode()
+    panel = page[page.index('<aside class="parameters"') : page.index("</aside>")]
+    layout: dict[str, list[str]] = {}
+    for heading, summary, field in re.findall(
+        r'<h2>(.*?)</h2>|<summary>(.*?)</summary>|<label for="id_(\w+)"', panel
+    ):
+        if heading or summary:
+            layout[heading or summary] = []
+        else:
+            layout[list(layout)[-1]].append(field)
+    assert list(layout.items()) == [
+        ("Model", ["endpoint", "model", "stream"]),
+        ("Sampling", ["max_tokens", "temperature", "top_p", "top_k", "frequency_penalty",
+                      "presence_penalty", "n", "stop"]),
+        ("Output", ["response_format", "response_schema", "prompt_truncate_len",
+                    "context_length_exceeded_behavior", "user"]),
+        ("Advanced", ["seed", "min_p", "repetition_penalty", "logprobs", "top_logprobs",
+                      "tool_choice", "reasoning_effort", "echo", "extra"]),
+    ]  # fmt: skip
 
 
 def test_open_in_playground_refills_the_form_from_a_transcript(client, alice):

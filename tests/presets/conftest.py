@@ -1,8 +1,8 @@
 import pytest
 
-from playground.chat.forms import bind, form_state
 from playground.presets.models import Preset
 from playground.presets.services import preset_create
+from playground.runform import bind, form_state
 
 from ..chat.conftest import form_data
 

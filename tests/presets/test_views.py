@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from playground.chat.forms import RunForm
 from playground.presets.models import Preset
+from playground.runform import RunForm
 from playground.transcripts.models import Transcript
 
 from ..chat.conftest import form_data

@@ -1,5 +1,6 @@
 """What the simulated model does with the request's parameters, and how it refuses bad ones."""
 
+import json
 import re
 import subprocess
 import sys
@@ -7,6 +8,8 @@ import time
 
 import httpx
 import pytest
+
+from playground.simulator import app
 
 from ..helpers import free_port, wait_until
 
@@ -102,6 +105,23 @@ def test_benchmark_mode_numbers_tokens_and_stamps_their_emission(post):
     assert before <= times[0] <= time.time()
 
 
+def test_keepalive_only_sends_comments_until_its_limit(simulator_server, monkeypatch):
+    monkeypatch.setattr(app, "KEEPALIVE_LIMIT", 0.3)
+    body = {"model": "simulator/chat?keepalive_only=1", "messages": HELLO, "stream": True}
+    url = f"{simulator_server.base_url}/chat/completions"
+    with httpx.stream("POST", url, json=body, timeout=10) as response:
+        lines = [line for line in response.iter_lines() if line]
+
+    role_chunk, *rest = lines
+    assert json.loads(role_chunk.removeprefix("data: "))["choices"][0]["delta"] == {
+        "role": "assistant"
+    }
+    assert len(rest) >= 3
+    assert set(rest) == {": keep-alive"}, "comments only, and no [DONE] at the limit"
+    record = simulator_server.app.requests[-1]
+    assert (record.outcome, record.tokens_sent) == ("stalled", 0)
+
+
 def test_runs_alone_from_the_command_line():
     port = free_port()
     process = subprocess.Popen(
@@ -126,3 +146,15 @@ def test_runs_alone_from_the_command_line():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_simulator_imports_without_django():
+    """It runs alone, and may use the upstream package only while that stays Django-free."""
+    code = (
+        "import sys, playground.simulator, playground.upstream;"
+        " print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert result.stdout.strip() == "[]"

@@ -1,4 +1,6 @@
-from playground.upstream import FIREWORKS_ONLY, Flavour, build_body
+import pytest
+
+from playground.upstream import FIREWORKS_ONLY, Flavour, build_body, json_schema_of
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 UNSET = {
@@ -52,6 +54,34 @@ def test_a_json_schema_is_spelled_the_openai_way_for_openai_servers():
         build_body(Flavour.FIREWORKS, params(response_format=response_format))["response_format"]
         == response_format
     )
+
+
+def test_plain_json_mode_stays_json_object_for_openai_servers():
+    for response_format in ({"type": "json_object"}, {"type": "json_object", "schema": {}}):
+        body = build_body(Flavour.OPENAI, params(response_format=response_format))
+        assert body["response_format"] == {"type": "json_object"}
+
+
+SCHEMA = {"type": "object", "required": ["a"]}
+
+
+@pytest.mark.parametrize(
+    ("response_format", "schema"),
+    [
+        (None, None),
+        ("json_object", None),
+        ({"type": "text"}, None),
+        ({"type": "json_object"}, {}),
+        ({"type": "json_object", "schema": None}, {}),
+        ({"type": "json_object", "schema": SCHEMA}, SCHEMA),
+        ({"type": "json_schema", "json_schema": {"name": "r", "schema": SCHEMA}}, SCHEMA),
+        ({"type": "json_schema", "json_schema": {"name": "r"}}, {}),
+        ({"type": "json_schema", "json_schema": "r"}, {}),
+        ({"type": "json_object", "schema": True}, {}),
+    ],
+)
+def test_the_json_schema_is_read_from_either_spelling(response_format, schema):
+    assert json_schema_of({"response_format": response_format}) == schema
 
 
 def test_extra_fields_are_merged_last():

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -11,6 +12,7 @@ from playground.upstream import (
     ErrorEvent,
     ErrorKind,
     ResponseStarted,
+    RoleDelta,
     ToolCallDelta,
     Usage,
     stream_chat,
@@ -146,6 +148,49 @@ async def test_the_whole_request_has_a_deadline(sim_endpoint, upstream_config):
     assert error.message == "The response took longer than 0.3 s in all."
 
 
+async def outcome_of(record) -> str:
+    """The simulator's verdict on a request, once the connection's end has reached it."""
+    for _ in range(200):
+        if record.outcome != "running":
+            break
+        await asyncio.sleep(0.01)
+    return record.outcome
+
+
+async def test_keep_alive_comments_alone_end_at_the_deadline(
+    sim_endpoint, simulator, upstream_config
+):
+    # Comments every 0.05 s keep the read timeout from ever firing: only the total deadline
+    # can end this stream.
+    upstream_config(total_timeout=1.0, read_timeout=0.3)
+    started = time.monotonic()
+    events = await collect(sim_endpoint, model="simulator/chat?keepalive_only=1")
+    elapsed = time.monotonic() - started
+
+    assert isinstance(events[0], ResponseStarted)
+    assert events[1] == RoleDelta(0, "assistant")
+    error = only_error(events)
+    assert (error.kind, error.message) == (
+        ErrorKind.TIMEOUT,
+        "The response took longer than 1 s in all.",
+    )
+    assert 1.0 <= elapsed < 3.0
+    record = record_of(simulator, events[0].id)
+    assert await outcome_of(record) == "client_closed"
+    assert record.tokens_sent == 0
+
+
+async def test_a_whole_response_has_the_same_deadline(sim_endpoint, simulator, upstream_config):
+    upstream_config(total_timeout=0.3)
+    started = time.monotonic()
+    events = await collect(sim_endpoint, model="simulator/chat?first_token_delay=5", stream=False)
+    elapsed = time.monotonic() - started
+
+    assert events == [ErrorEvent(ErrorKind.TIMEOUT, "The response took longer than 0.3 s in all.")]
+    assert 0.3 <= elapsed < 2.0
+    assert await outcome_of(simulator.requests[-1]) == "client_closed"
+
+
 async def test_cancelling_the_reader_closes_the_upstream_connection(sim_endpoint, simulator):
     seen: list = []
     first_token = asyncio.Event()
@@ -165,11 +210,7 @@ async def test_cancelling_the_reader_closes_the_upstream_connection(sim_endpoint
         await task
 
     record = record_of(simulator, seen[0].id)
-    for _ in range(200):
-        if record.outcome != "running":
-            break
-        await asyncio.sleep(0.01)
-    assert record.outcome == "client_closed"
+    assert await outcome_of(record) == "client_closed"
     assert record.tokens_sent < 10
 
 

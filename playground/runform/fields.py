@@ -1,0 +1,108 @@
+"""The run form's kinds of field, and where each one shows on the page and goes in the body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+FieldT = TypeVar("FieldT", bound=forms.Field)
+
+
+def placed(field: FieldT, section: str | None) -> FieldT:
+    """Show a field in the page's `section` of the parameter panel (None: the template places
+    it by hand)."""
+    field.section = section  # type: ignore[attr-defined]
+    return field
+
+
+def parameter(
+    field: FieldT,
+    section: str | None = None,
+    *,
+    sent_as_is: bool = True,
+    body_key: str | None = None,
+) -> FieldT:
+    """Mark a field as part of the request: its cleaned value goes into the body under its
+    own name (`sent_as_is`), or the form composes it into `body_key` (its own name when not
+    given)."""
+    field.sent_as_is = sent_as_is  # type: ignore[attr-defined]
+    field.body_key = body_key  # type: ignore[attr-defined]
+    return placed(field, section)
+
+
+def section_of(field: forms.Field) -> str | None:
+    return getattr(field, "section", None)
+
+
+def is_sent_as_is(field: forms.Field) -> bool:
+    return getattr(field, "sent_as_is", False)
+
+
+def body_key_of(name: str, field: forms.Field) -> str | None:
+    """The body field that a form field decides; None for a field that is not a parameter."""
+    if not hasattr(field, "sent_as_is"):
+        return None
+    return getattr(field, "body_key", None) or name
+
+
+def number_field(*, help_text: str, min_value=None, max_value=None, integer=False, **attrs):
+    field_class = forms.IntegerField if integer else forms.FloatField
+    widget_attrs = {"step": "1" if integer else "any", **attrs}
+    return field_class(
+        required=False,
+        min_value=min_value,
+        max_value=max_value,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs=widget_attrs),
+    )
+
+
+def tristate_field(help_text: str) -> forms.NullBooleanField:
+    return forms.NullBooleanField(
+        required=False,
+        help_text=help_text,
+        widget=forms.Select(choices=[("", "not set"), ("true", "true"), ("false", "false")]),
+    )
+
+
+def parse_json(text: str, *, what: str) -> Any:
+    """JSON typed into a text box: parsed, or a message that says where it broke."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
+            code="json",
+        ) from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, nesting too deep
+        raise ValidationError(f"{what} is not usable JSON: {exc}.", code="json") from None
+
+
+class JSONTextField(forms.CharField):
+    """A text box holding JSON of one kind (an object or a list); cleans to the parsed value,
+    None when blank."""
+
+    KINDS = {dict: "a JSON object", list: "a JSON list"}
+
+    def __init__(self, *, what: str, kind: type, **kwargs):
+        self.what = what
+        self.kind = kind
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        if not text:
+            return None
+        data = parse_json(text, what=self.what)
+        if not isinstance(data, self.kind):
+            raise ValidationError(f"{self.what} must be {self.KINDS[self.kind]}.", code="kind")
+        return data
+
+
+def is_json_schema_object(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type", "object") == "object"

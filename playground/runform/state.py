@@ -1,0 +1,85 @@
+"""The form state: the serialisable picture of everything on the run form, kept with
+transcripts and presets and as the browser's draft, and the forms bound to or rebuilt from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.datastructures import MultiValueDict
+
+from .form import RunForm
+from .messages import MESSAGES_PREFIX, BaseMessageFormSet, MessageForm, MessageFormSet
+
+FORM_STATE_VERSION = 1
+MESSAGE_FIELDS = tuple(MessageForm.base_fields)
+
+
+def bind(data: dict[str, Any]) -> tuple[RunForm, BaseMessageFormSet]:
+    """Bind the page's (or the socket's) flat field values to the form and the formset."""
+    values = MultiValueDict(
+        {
+            key: [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
+            for key, value in data.items()
+            if key != "HEADERS"
+        }
+    )
+    return RunForm(values), MessageFormSet(values, prefix=MESSAGES_PREFIX)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # what both checkboxes and true/false selects take
+    # NUL cannot be stored in PostgreSQL text or JSON; nobody types it on purpose.
+    return "" if value is None else str(value).replace("\x00", "")
+
+
+def form_state(form: RunForm, formset: BaseMessageFormSet) -> dict[str, Any]:
+    """Everything on the form as typed, unset fields included; JSON-serialisable."""
+    fields = {name: _raw(form, name) for name in form.fields}
+    messages = [{name: _raw(row, name) for name in MESSAGE_FIELDS} for row in formset.forms]
+    return {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}
+
+
+def _raw(form: forms.Form, name: str) -> Any:
+    field = form.fields[name]
+    value = field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name))
+    if isinstance(field, forms.BooleanField) and not isinstance(field, forms.NullBooleanField):
+        return bool(value)
+    if isinstance(field, forms.NullBooleanField):
+        return str(value).lower() if value in (True, False, "true", "false") else ""
+    return "" if value is None else value
+
+
+def upgrade_state(state: Any) -> dict[str, Any]:
+    """A state from any earlier version, with every field of today's form (defaults filled)."""
+    defaults = RunForm()
+    fields = {name: _initial(defaults, name) for name in defaults.fields}
+    messages: list[dict[str, Any]] = []
+    if isinstance(state, dict):
+        saved = state.get("fields") if isinstance(state.get("fields"), dict) else {}
+        fields.update({k: v for k, v in saved.items() if k in fields})
+        messages = [
+            {name: message.get(name, "") for name in MESSAGE_FIELDS}
+            for message in state.get("messages") or ()
+            if isinstance(message, dict)
+        ]
+    if not messages:
+        messages = [{**dict.fromkeys(MESSAGE_FIELDS, ""), "role": "user"}]
+    return {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}
+
+
+def _initial(form: RunForm, name: str) -> Any:
+    value = form[name].initial
+    if isinstance(form.fields[name], forms.BooleanField):
+        return bool(value)
+    return "" if value is None else value
+
+
+def forms_from_state(state: Any) -> tuple[RunForm, BaseMessageFormSet]:
+    """Unbound forms showing a saved state: a preset, a transcript, a Continue."""
+    state = upgrade_state(state)
+    return (
+        RunForm(initial=state["fields"]),
+        MessageFormSet(initial=state["messages"], prefix=MESSAGES_PREFIX),
+    )

@@ -1,0 +1,124 @@
+"""Response bodies and stream chunks read into typed events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import Failed
+from .events import (
+    ContentDelta,
+    ErrorEvent,
+    ErrorKind,
+    Event,
+    Finish,
+    ReasoningDelta,
+    ResponseStarted,
+    RoleDelta,
+    ToolCallDelta,
+    Usage,
+)
+
+
+def parse_object(text: str, what: str) -> dict[str, Any]:
+    """A JSON object, or Failed saying that `what` is malformed."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Failed(
+            ErrorEvent(ErrorKind.PROTOCOL, f"Malformed {what} (not JSON): {text!r}")
+        ) from None
+    if not isinstance(data, dict):
+        raise Failed(ErrorEvent(ErrorKind.PROTOCOL, f"Malformed {what}: not a JSON object."))
+    return data
+
+
+def response_started(data: dict[str, Any]) -> ResponseStarted:
+    return ResponseStarted(
+        id=str(data.get("id") or ""),
+        model=str(data.get("model") or ""),
+        created=data.get("created") if isinstance(data.get("created"), int) else None,
+    )
+
+
+def chunk_events(chunk: dict[str, Any]) -> Iterator[Event]:
+    """The events in one `chat.completion.chunk`."""
+    try:
+        for choice in chunk.get("choices") or ():
+            index = int(choice.get("index") or 0)
+            delta = choice.get("delta") or {}
+            if delta.get("role"):
+                yield RoleDelta(index, delta["role"])
+            if reasoning := _text(delta.get("reasoning_content"), "reasoning_content"):
+                yield ReasoningDelta(index, reasoning)
+            if content := _text(delta.get("content"), "content"):
+                yield ContentDelta(index, content)
+            for call in delta.get("tool_calls") or ():
+                yield _tool_call(index, call)
+            if choice.get("finish_reason"):
+                yield Finish(index, choice["finish_reason"])
+        if chunk.get("usage"):
+            yield _usage(chunk["usage"])
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise Failed(
+            ErrorEvent(ErrorKind.PROTOCOL, f"Unexpected shape in a stream event ({exc}).")
+        ) from None
+
+
+def completion_events(data: dict[str, Any]) -> Iterator[Event]:
+    """The same events as a stream would give, from a non-streaming `chat.completion` body."""
+    yield response_started(data)
+    try:
+        for choice in data.get("choices") or ():
+            index = int(choice.get("index") or 0)
+            message = choice.get("message") or {}
+            yield RoleDelta(index, message.get("role") or "assistant")
+            if reasoning := _text(message.get("reasoning_content"), "reasoning_content"):
+                yield ReasoningDelta(index, reasoning)
+            if content := _text(message.get("content"), "content"):
+                yield ContentDelta(index, content)
+            for position, call in enumerate(message.get("tool_calls") or ()):
+                yield _tool_call(index, {"index": position, **call})
+            yield Finish(index, choice.get("finish_reason") or "stop")
+        if data.get("usage"):
+            yield _usage(data["usage"])
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise Failed(
+            ErrorEvent(ErrorKind.PROTOCOL, f"Unexpected shape in the response ({exc}).")
+        ) from None
+
+
+def _text(value: Any, what: str) -> str:
+    if value is None or isinstance(value, str):
+        return value or ""
+    raise Failed(ErrorEvent(ErrorKind.PROTOCOL, f"`{what}` in a response is not text."))
+
+
+def _tool_call(choice: int, call: dict[str, Any]) -> ToolCallDelta:
+    function = call.get("function") or {}
+    arguments = function.get("arguments") or ""
+    if isinstance(arguments, dict | list):
+        arguments = json.dumps(arguments)  # some servers send the object, not its JSON text
+    call_id, name = call.get("id"), function.get("name")
+    return ToolCallDelta(
+        choice=choice,
+        index=int(call.get("index") or 0),
+        id=None if call_id is None else _text(call_id, "tool_calls.id"),
+        name=None if name is None else _text(name, "tool_calls.function.name"),
+        arguments=_text(arguments, "tool_calls.function.arguments"),
+    )
+
+
+MAX_COUNT = 2**31 - 1
+
+
+def _count(value: Any) -> int:
+    """A token count as a database column can hold it, whatever the upstream sent."""
+    return min(max(int(value or 0), 0), MAX_COUNT)
+
+
+def _usage(usage: dict[str, Any]) -> Usage:
+    prompt = _count(usage.get("prompt_tokens"))
+    completion = _count(usage.get("completion_tokens"))
+    return Usage(prompt, completion, _count(usage.get("total_tokens") or prompt + completion))

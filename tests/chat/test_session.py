@@ -165,3 +165,20 @@ async def test_a_closed_socket_run_goes_on_for_the_orphan_grace(
     assert 1 <= took < 5
     transcript = await ended_transcript()
     assert record_of(simulator, transcript.response_id).outcome == "client_closed"
+
+
+async def test_the_total_deadline_ends_a_stream_of_keep_alives(
+    alice, run_registry, finishes, simulator, upstream_config
+):
+    upstream_config(total_timeout=1.0, read_timeout=0.3)
+    socket = await connected(alice)
+    status = await socket.run(form_data(model="simulator/chat?keepalive_only=1"), within=10)
+    await ended_once(run_registry, finishes, ("error", ""))
+    await socket.close()
+    assert status == "error"
+    assert "The response took longer than 1 s in all." in "".join(socket.frames)
+    transcript = await ended_transcript()
+    assert transcript.error["kind"] == "timeout"
+    record = record_of(simulator, transcript.response_id)
+    await asyncio.to_thread(wait_until, lambda: record.outcome != "running")
+    assert record.outcome == "client_closed"

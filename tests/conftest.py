@@ -14,13 +14,16 @@ DJANGO_FREE = ("upstream", "simulator")
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the Django-free tests (left out of the PostgreSQL + Redis pass), and run the
-    browser tests last: Playwright keeps an event loop running in this thread once it starts,
-    which the async tests after it could not share."""
+    """Mark the Django-free tests (left out of the PostgreSQL + Redis pass) and the browser
+    tests by their folder, and run the browser tests last: Playwright keeps an event loop
+    running in this thread once it starts, which the async tests after it could not share."""
     root = Path(__file__).parent
     for item in items:
-        if item.path.relative_to(root).parts[0] in DJANGO_FREE:
+        folder = item.path.relative_to(root).parts[0]
+        if folder in DJANGO_FREE:
             item.add_marker(pytest.mark.django_free)
+        elif folder == "browser":
+            item.add_marker(pytest.mark.browser)
     items.sort(key=lambda item: item.path.relative_to(root).parts[0] == "browser")
 
 

@@ -7,6 +7,8 @@ from playground.upstream import Endpoint, ErrorEvent, ErrorKind, Usage, stream_c
 
 from ..helpers import DaphneServer, text_of
 
+pytestmark = pytest.mark.multiprocess  # every test here talks to the Daphne process below
+
 
 @pytest.fixture(scope="module")
 def daphne_url(tmp_path_factory):

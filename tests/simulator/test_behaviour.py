@@ -102,6 +102,7 @@ def test_benchmark_mode_numbers_tokens_and_stamps_their_emission(post):
     assert before <= times[0] <= time.time()
 
 
+@pytest.mark.multiprocess
 def test_runs_alone_from_the_command_line():
     port = free_port()
     process = subprocess.Popen(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
+import select
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import uvicorn
@@ -52,6 +55,19 @@ def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+async def eventually(check: Callable[[], object | Awaitable[object]], within: float = 5.0):
+    """Poll `check` (a function or a coroutine function) until it returns something true;
+    returns that."""
+    async with asyncio.timeout(within):
+        while True:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+            await asyncio.sleep(0.01)
+
+
 def record_of(simulator: Simulator, request_id: str) -> RequestRecord:
     return next(r for r in simulator.requests if r.id == request_id)
 
@@ -84,7 +100,9 @@ class Unresponsive:
             filler.setblocking(False)
             filler.connect_ex(("127.0.0.1", self.port))
             self.fillers.append(filler)
-        time.sleep(0.1)
+        # A backlog of 0 holds one connection: once a filler is connected, the queue is full.
+        _, connected, _ = select.select([], self.fillers, [], 5)
+        assert connected, "no filler connected"
         return self
 
     def __exit__(self, *exc) -> None:

@@ -16,7 +16,7 @@ from playground.upstream import (
     stream_chat,
 )
 
-from ..helpers import ServedApp, Unresponsive, free_port, record_of, text_of
+from ..helpers import ServedApp, Unresponsive, eventually, free_port, record_of, text_of
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -165,10 +165,7 @@ async def test_cancelling_the_reader_closes_the_upstream_connection(sim_endpoint
         await task
 
     record = record_of(simulator, seen[0].id)
-    for _ in range(200):
-        if record.outcome != "running":
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: record.outcome != "running")
     assert record.outcome == "client_closed"
     assert record.tokens_sent < 10
 

@@ -12,7 +12,7 @@ import os
 import resource
 import time
 
-from common import simulator_process
+from common import SimulatorProcess
 
 from playground.upstream import ContentDelta, Endpoint, ErrorEvent, stream_chat
 
@@ -47,8 +47,8 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--choices", type=int, default=1)
     args = parser.parse_args()
-    with simulator_process() as base_url:
-        endpoint = Endpoint(name="bench", base_url=base_url)
+    with SimulatorProcess() as simulator:
+        endpoint = Endpoint(name="bench", base_url=simulator.base_url)
         await one_run(endpoint, 200, 1)  # warm-up: connection, imports
         print(f"machine: {os.cpu_count()} cores; one stream, n={args.choices}, unpaced")
         for run in range(1, args.runs + 1):

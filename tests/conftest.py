@@ -1,3 +1,4 @@
+import socket
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,15 @@ def sim_endpoints_setting(settings, simulator_server):
         }
     ]
     return settings.PLAYGROUND_ENDPOINTS
+
+
+@pytest.fixture
+def refused_port():
+    """A loopback port that refuses connections for the whole test: bound here but never
+    listening, so no other process can take it meanwhile."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture

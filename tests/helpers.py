@@ -9,11 +9,14 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Self
 
+import httpx
 import uvicorn
 
 from playground.simulator import RequestRecord, Simulator
@@ -80,12 +83,6 @@ def reasoning_of(events: list[Event], choice: int = 0) -> str:
     return text_of(events, choice, ReasoningDelta)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Unresponsive:
     """A listening socket whose accept queue is full, so a connect attempt hangs."""
 
@@ -110,40 +107,54 @@ class Unresponsive:
             sock.close()
 
 
-class DaphneServer:
-    """The real ASGI app in its own Daphne process, as `make run` serves it.
+class ServerProcess:
+    """A server in its own process, serving on a listening socket bound here and inherited
+    (`--fd N`): its port is known before it starts, and no other process can take the port in
+    between, as one could with a port picked, released and then handed to the child."""
 
-    A subprocess, not a fork: a forked child would inherit this process's event-loop-bound
-    state (channel layer queues, httpx clients) from tests that ran before.
-    """
-
-    def __init__(self, **env: str):
-        self.port = free_port()
-        self.env = {**os.environ, "PORT": str(self.port), **env}
+    def __init__(self, command: list[str], **env: str):
+        self.command = command
+        self.env = env
+        self.port = 0
         self.process: subprocess.Popen | None = None
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the child. Closed in
+        # __exit__.
+        self.errors = tempfile.TemporaryFile("w+")  # noqa: SIM115
 
-    def __enter__(self) -> DaphneServer:
-        daphne = Path(sys.executable).with_name("daphne")
-        self.process = subprocess.Popen(
-            [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "playground.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    def __enter__(self) -> Self:
+        with socket.create_server(("127.0.0.1", 0)) as sock:
+            self.port = sock.getsockname()[1]
+            self.process = subprocess.Popen(
+                [*self.command, "--fd", str(sock.fileno())],
+                pass_fds=[sock.fileno()],
+                cwd=ROOT,
+                env={**os.environ, "PORT": str(self.port), **self.env},
+                stdout=subprocess.DEVNULL,
+                stderr=self.errors,
+            )
+        # Our copy is closed: the socket lives and dies with the child.
         try:
             wait_until(self._answers, timeout=30)
         except AssertionError:
             self.process.kill()
-            raise AssertionError(f"Daphne did not start: {self.process.stderr.read()}") from None
+            self.process.wait()
+        if self.process.poll() is not None:
+            self.errors.seek(0)
+            output = self.errors.read()
+            self.errors.close()
+            raise AssertionError(f"{self.command[0]} did not start: {output}")
         return self
 
     def _answers(self) -> bool:
+        """True once the server answers HTTP (the socket accepts connections from the start,
+        queued until the child serves them), or once the child has exited."""
         if self.process.poll() is not None:
-            return True  # exited: let the caller see why
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+            return True
+        try:
+            httpx.get(f"{self.url}/", timeout=1)
+        except httpx.TransportError:
+            return False
+        return True
 
     def __exit__(self, *exc) -> None:
         self.process.terminate()
@@ -151,10 +162,35 @@ class DaphneServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        self.errors.close()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+class DaphneServer(ServerProcess):
+    """The real ASGI app in its own Daphne process, as `make run` serves it.
+
+    A subprocess, not a fork: a forked child would inherit this process's event-loop-bound
+    state (channel layer queues, httpx clients) from tests that ran before.
+    """
+
+    def __init__(self, **env: str):
+        daphne = Path(sys.executable).with_name("daphne")
+        super().__init__([str(daphne), "playground.asgi:application"], **env)
+
+
+class SimulatorProcess(ServerProcess):
+    """The simulator alone in its own process, as `python -m playground.simulator` runs it."""
+
+    def __init__(self, **env: str):
+        super().__init__([sys.executable, "-m", "playground.simulator"], **env)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
 
 
 def database_url(settings_dict: dict) -> str:

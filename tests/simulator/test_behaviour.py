@@ -1,14 +1,12 @@
 """What the simulated model does with the request's parameters, and how it refuses bad ones."""
 
 import re
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from ..helpers import free_port, wait_until
+from ..helpers import SimulatorProcess
 
 HELLO = [{"role": "user", "content": "Describe the release"}]
 
@@ -104,26 +102,9 @@ def test_benchmark_mode_numbers_tokens_and_stamps_their_emission(post):
 
 @pytest.mark.multiprocess
 def test_runs_alone_from_the_command_line():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "playground.simulator", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-
-        def answers():
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(answers, timeout=15)
+    with SimulatorProcess() as simulator:
         response = httpx.post(
-            f"http://127.0.0.1:{port}/v1/chat/completions",
+            f"{simulator.base_url}/chat/completions",
             json={"model": "simulator/chat-fast", "messages": HELLO, "max_tokens": 3},
         )
-        assert response.json()["usage"]["completion_tokens"] == 3
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    assert response.json()["usage"]["completion_tokens"] == 3

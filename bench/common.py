@@ -5,16 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.helpers import DaphneServer, SimulatorProcess  # noqa: E402
+from tests.helpers import DaphneServer, SimulatorProcess, session_cookie
 
 
 def ensure_postgres_database(url: str) -> None:
@@ -42,30 +38,10 @@ def prepare_database(url: str) -> str:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.test import Client
 
     call_command("migrate", verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True})
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-def run_form(model: str, **fields) -> dict:
-    """What the page sends over the socket for one run."""
-    return {
-        "action": "run",
-        "endpoint": "simulator",
-        "model": model,
-        "stream": True,
-        "messages-TOTAL_FORMS": "1",
-        "messages-INITIAL_FORMS": "0",
-        "messages-MIN_NUM_FORMS": "1",
-        "messages-MAX_NUM_FORMS": "500",
-        "messages-0-role": "user",
-        "messages-0-content": "benchmark",
-        **fields,
-    }
+    return session_cookie(user)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 Starts the simulator alone (its own process, as in production), streams `--tokens` tokens
 through playground.upstream.stream_chat a few times, and prints tokens/s and CPU use.
 
-    .venv/bin/python bench/stream.py [--tokens 20000] [--runs 3] [--choices 1]
+    .venv/bin/python -m bench.stream [--tokens 20000] [--runs 3] [--choices 1]
 """
 
 import argparse
@@ -12,9 +12,8 @@ import os
 import resource
 import time
 
-from common import SimulatorProcess
-
 from playground.upstream import ContentDelta, Endpoint, ErrorEvent, stream_chat
+from tests.helpers import SimulatorProcess
 
 
 async def one_run(endpoint: Endpoint, tokens: int, choices: int) -> tuple[int, float, float]:

@@ -9,6 +9,7 @@ from playground.simulator import Simulator
 from playground.upstream import Endpoint, UpstreamConfig, close_client, configure, get_config
 from playground.upstream.models import clear_cache
 
+from . import factories
 from .helpers import ServedApp
 
 DJANGO_FREE = ("upstream", "simulator")
@@ -43,6 +44,16 @@ def staff(django_user_model):
     return django_user_model.objects.create_user(
         "staff", password="staff-42-x", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture
+def make_preset():
+    return factories.make_preset
+
+
+@pytest.fixture
+def make_transcript():
+    return factories.make_transcript
 
 
 @pytest.fixture(scope="session")

@@ -3,28 +3,9 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from playground.chat.forms import bind, form_state
-from playground.transcripts.models import Transcript
-
-from .conftest import form_data
+from ..factories import form_state_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
-
-
-def make_transcript(user, **fields) -> Transcript:
-    form, formset = bind(form_data(**fields))
-    assert form.is_valid()
-    assert formset.is_valid()
-    return Transcript.objects.create(
-        user=user,
-        endpoint="simulator",
-        model=form.cleaned_data["model"],
-        request_body={"model": form.cleaned_data["model"], "messages": formset.messages()},
-        form_state=form_state(form, formset),
-        status=Transcript.Status.COMPLETED,
-        choices=[{"index": 0, "content": "**Hi** <b>there</b>", "reasoning": "",
-                  "tool_calls": [], "finish_reason": "stop"}],
-    )  # fmt: skip
 
 
 def test_the_page_needs_a_login(client):
@@ -47,14 +28,10 @@ def test_the_page_shows_every_parameter_with_a_label_and_its_help(client, alice)
     assert 'data-from-link="0"' in page
 
 
-def test_open_in_playground_refills_the_form_from_a_transcript(client, alice):
-    transcript = make_transcript(
-        alice,
-        temperature="0.3",
-        top_k="9",
-        stop="END",
-        messages=[{"role": "system", "content": "Be terse"}, {"role": "user", "content": "Q?"}],
-    )
+def test_open_in_playground_refills_the_form_from_a_transcript(client, alice, make_transcript):
+    messages = [{"role": "system", "content": "Be terse"}, {"role": "user", "content": "Q?"}]
+    state = form_state_of(temperature="0.3", top_k="9", stop="END", messages=messages)
+    transcript = make_transcript(alice, form_state=state)
     client.force_login(alice)
     response = client.get(reverse("playground"), {"transcript": str(transcript.uuid)})
     page = response.content.decode()
@@ -67,7 +44,7 @@ def test_open_in_playground_refills_the_form_from_a_transcript(client, alice):
     assert 'name="messages-TOTAL_FORMS" value="2"' in page
 
 
-def test_someone_elses_transcript_is_a_404_everywhere(client, alice, bob):
+def test_someone_elses_transcript_is_a_404_everywhere(client, alice, bob, make_transcript):
     transcript = make_transcript(alice)
     client.force_login(bob)
     assert client.get(reverse("playground"), {"transcript": transcript.uuid}).status_code == 404
@@ -77,8 +54,10 @@ def test_someone_elses_transcript_is_a_404_everywhere(client, alice, bob):
     assert client.get(missing).status_code == 404
 
 
-def test_the_transcript_page_shows_the_run_sanitised(client, alice, django_user_model):
-    transcript = make_transcript(alice)
+def test_the_transcript_page_shows_the_run_sanitised(
+    client, alice, django_user_model, make_transcript
+):
+    transcript = make_transcript(alice, content="**Hi** <b>there</b>")
     client.force_login(alice)
     page = client.get(transcript.get_absolute_url()).content.decode()
     assert "<strong>Hi</strong>" in page

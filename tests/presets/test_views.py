@@ -3,10 +3,8 @@ from django.urls import reverse
 
 from playground.chat.forms import RunForm
 from playground.presets.models import Preset
-from playground.transcripts.models import Transcript
 
-from ..chat.conftest import form_data
-from .conftest import state
+from ..helpers import form_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
 
@@ -166,12 +164,9 @@ def test_the_list_shows_mine_and_the_teams_searchable_and_paginated(
     assert "Alice 07" in client.get(reverse("presets:list"), {"q": "alice 07"}).content.decode()
 
 
-def test_a_preset_lists_its_runs(client, alice, make_preset):
+def test_a_preset_lists_its_runs(client, alice, make_preset, make_transcript):
     preset = make_preset(alice)
-    Transcript.objects.create(
-        user=alice, preset=preset, endpoint="simulator", model="m", request_body={},
-        form_state=state(), total_tokens=77,
-    )  # fmt: skip
+    make_transcript(alice, preset=preset, total_tokens=77)
     client.force_login(alice)
     assert "77 tokens" in client.get(reverse("presets:edit", args=[preset.slug])).content.decode()
 

@@ -9,8 +9,7 @@ from channels.db import database_sync_to_async
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import transcripts_mark_interrupted
 
-from ..chat.conftest import Socket, form_data
-from ..helpers import eventually
+from ..helpers import Socket, eventually, form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

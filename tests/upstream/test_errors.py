@@ -16,15 +16,15 @@ from playground.upstream import (
     stream_chat,
 )
 
-from ..helpers import ServedApp, Unresponsive, eventually, record_of, text_of
-
-HELLO = [{"role": "user", "content": "Hello"}]
-
-
-async def collect(endpoint, **body):
-    body.setdefault("messages", HELLO)
-    body.setdefault("stream", True)
-    return [event async for event in stream_chat(endpoint, body)]
+from ..helpers import (
+    HELLO,
+    ServedApp,
+    Unresponsive,
+    collect,
+    eventually,
+    record_of,
+    text_of,
+)
 
 
 def only_error(events) -> ErrorEvent:

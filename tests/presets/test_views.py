@@ -110,10 +110,23 @@ def test_bad_names_get_a_clear_message_and_nothing_saved_is_lost(
     original = make_preset(alice, temperature="0.2")
     client.force_login(alice)
     response = save_new(client, name=name, temperature="1.9")
-    assert response.status_code == 422
-    assert message in response.content.decode()
+    assert response.status_code == 200, "htmx 2 swaps no 4xx: the page would show nothing"
+    bar = response.content.decode()
+    assert '<p class="notice" role="status">Not saved: see below.</p>' in bar
+    assert '<details class="save-preset" open>' in bar, "the error is not folded away"
+    assert f'<div class="field-errors">{message}</div>' in bar
     assert list(Preset.objects.all()) == [original]
     assert Preset.objects.get().form_state["fields"]["temperature"] == "0.2"
+
+
+def test_a_refused_save_as_new_keeps_the_open_preset_in_the_bar(client, alice, make_preset):
+    preset = make_preset(alice, name="Terse")
+    client.force_login(alice)
+    response = save_new(client, name="Terse", preset=preset.slug)
+    bar = response.content.decode()
+    assert "You already have a preset named" in bar
+    assert f'<input type="hidden" name="preset" form="run-form" value="{preset.slug}">' in bar
+    assert "Preset <strong>Terse</strong>" in bar
 
 
 def test_rename_to_a_taken_name_is_refused_on_the_edit_page(client, alice, make_preset):

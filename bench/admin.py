@@ -1,7 +1,7 @@
 """The transcript admin at 100,000 rows on PostgreSQL: how long the list, a filter, a sort
 and a search take, and how many queries each makes.
 
-    .venv/bin/python bench/admin.py [--rows 100000]
+    .venv/bin/python -m bench.admin [--rows 100000]
         [--database-url postgres://postgres@127.0.0.1:5432/playground_bench]
 """
 
@@ -9,9 +9,8 @@ import argparse
 import random
 import statistics
 import time
-import uuid
 
-from common import prepare_database
+from .common import prepare_database
 
 WORDS = "alpha beta gamma delta release plan summary model token stream answer".split()
 
@@ -21,6 +20,7 @@ def fill(rows: int) -> None:
     from django.db import connection
 
     from playground.transcripts.models import Transcript
+    from tests.factories import transcript_row
 
     have = Transcript.objects.count()
     users = [get_user_model().objects.get_or_create(username=f"member{n}")[0] for n in range(20)]
@@ -30,14 +30,12 @@ def fill(rows: int) -> None:
         question = " ".join(rng.choices(WORDS, k=12)) + f" #{number}"
         answer = " ".join(rng.choices(WORDS, k=60))
         batch.append(
-            Transcript(
-                uuid=uuid.uuid4(),
-                user=rng.choice(users),
+            transcript_row(
+                rng.choice(users),
                 endpoint=rng.choice(["simulator", "fireworks"]),
                 model=f"accounts/fireworks/models/model-{number % 12}",
                 status=rng.choice(["completed"] * 8 + ["error", "stopped"]),
                 request_body={"model": "m", "messages": [{"role": "user", "content": question}]},
-                form_state={"version": 1, "fields": {}, "messages": []},
                 choices=[{"index": 0, "content": answer, "finish_reason": "stop"}],
                 total_tokens=rng.randint(20, 4000),
                 duration_ms=rng.randint(100, 30000),

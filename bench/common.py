@@ -5,17 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.helpers import DaphneServer, free_port, wait_until  # noqa: E402
+from tests.helpers import DaphneServer, SimulatorProcess, session_cookie
 
 
 def ensure_postgres_database(url: str) -> None:
@@ -43,54 +38,10 @@ def prepare_database(url: str) -> str:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.test import Client
 
     call_command("migrate", verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True})
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-def run_form(model: str, **fields) -> dict:
-    """What the page sends over the socket for one run."""
-    return {
-        "action": "run",
-        "endpoint": "simulator",
-        "model": model,
-        "stream": True,
-        "messages-TOTAL_FORMS": "1",
-        "messages-INITIAL_FORMS": "0",
-        "messages-MIN_NUM_FORMS": "1",
-        "messages-MAX_NUM_FORMS": "500",
-        "messages-0-role": "user",
-        "messages-0-content": "benchmark",
-        **fields,
-    }
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-@contextlib.contextmanager
-def simulator_process() -> Iterator[str]:
-    """The simulator alone in its own process, as in production; yields its base URL."""
-    port = free_port()
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "playground.simulator", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: _listening(port), timeout=15)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        simulator.terminate()
-        simulator.wait()
+    return session_cookie(user)
 
 
 @contextlib.contextmanager
@@ -98,8 +49,9 @@ def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]
     """The simulator alone and the app in Daphne; yields the server and a session cookie."""
     database = database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'db.sqlite3'}"
     cookie = prepare_database(database)
-    with simulator_process() as base_url:
-        endpoints = [{"name": "simulator", "base_url": base_url}]
+    # The simulator alone in its own process, as in production.
+    with SimulatorProcess() as simulator:
+        endpoints = [{"name": "simulator", "base_url": simulator.base_url}]
         env = {
             "DATABASE_URL": database,
             "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),

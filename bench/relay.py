@@ -6,12 +6,11 @@ Websocket clients start C runs at once and read every frame. For each C it print
 tokens lost or out of order (must be 0), the p50/p99 delay from emission to websocket
 arrival, frames per second per stream, and Daphne's CPU seconds per 1,000 tokens.
 
-    .venv/bin/python bench/relay.py [--tokens 250] [--concurrency 1 10 50]
+    .venv/bin/python -m bench.relay [--tokens 250] [--concurrency 1 10 50]
 """
 
 import argparse
 import asyncio
-import html
 import itertools
 import json
 import os
@@ -21,15 +20,16 @@ import time
 from pathlib import Path
 
 import websockets
-from common import run_form, served_app
 
-DELTA = re.compile(r'<div hx-swap-oob="beforeend:#c0-text">(.*?)</div>', re.S)
+from tests.helpers import FINAL, appended, form_data
+
+from .common import served_app
+
 TOKEN = re.compile(r" (\d+)@(\d+\.\d+)")
-FINAL = re.compile(r'class="status (completed|stopped|error)" id="run-status"')
 
 
 def form(tokens: int, tps: float) -> dict:
-    return run_form(f"simulator/chat?bench=1&tps={tps:g}&tokens={tokens}")
+    return form_data(model=f"simulator/chat?bench=1&tps={tps:g}&tokens={tokens}")
 
 
 async def one_run(url: str, cookie: str, tokens: int, tps: float) -> dict:
@@ -40,7 +40,7 @@ async def one_run(url: str, cookie: str, tokens: int, tps: float) -> dict:
         started = time.monotonic()
         async for message in socket:
             arrived = time.time()
-            text = "".join(html.unescape(part) for part in DELTA.findall(message))
+            text = appended(message)
             if text:
                 frames += 1
                 for number, stamp in TOKEN.findall(text):

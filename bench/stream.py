@@ -3,7 +3,7 @@
 Starts the simulator alone (its own process, as in production), streams `--tokens` tokens
 through playground.upstream.stream_chat a few times, and prints tokens/s and CPU use.
 
-    .venv/bin/python bench/stream.py [--tokens 20000] [--runs 3] [--choices 1]
+    .venv/bin/python -m bench.stream [--tokens 20000] [--runs 3] [--choices 1]
 """
 
 import argparse
@@ -12,9 +12,8 @@ import os
 import resource
 import time
 
-from common import simulator_process
-
 from playground.upstream import ContentDelta, Endpoint, ErrorEvent, stream_chat
+from tests.helpers import SimulatorProcess
 
 
 async def one_run(endpoint: Endpoint, tokens: int, choices: int) -> tuple[int, float, float]:
@@ -47,8 +46,8 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--choices", type=int, default=1)
     args = parser.parse_args()
-    with simulator_process() as base_url:
-        endpoint = Endpoint(name="bench", base_url=base_url)
+    with SimulatorProcess() as simulator:
+        endpoint = Endpoint(name="bench", base_url=simulator.base_url)
         await one_run(endpoint, 200, 1)  # warm-up: connection, imports
         print(f"machine: {os.cpu_count()} cores; one stream, n={args.choices}, unpaced")
         for run in range(1, args.runs + 1):

@@ -4,37 +4,34 @@ The simulator runs alone, the app in Daphne (SQLite by default; --database-url f
 PostgreSQL). Websocket clients start every run at the same moment, keep what streamed to
 them, then the transcripts are read back and compared choice by choice.
 
-    .venv/bin/python bench/transcripts.py [--runs 100] [--choices 2] [--tokens 120]
+    .venv/bin/python -m bench.transcripts [--runs 100] [--choices 2] [--tokens 120]
 """
 
 import argparse
 import asyncio
-import html
 import json
 import re
 import time
 
 import websockets
-from common import run_form, served_app
 
-FINAL = re.compile(r'class="status (completed|stopped|error)" id="run-status"')
+from tests.helpers import FINAL, appended, form_data
+
+from .common import served_app
+
 STARTED = re.compile(r'href="/transcripts/([0-9a-f-]{36})/"')
 
 
 async def one_run(url: str, cookie: str, form: dict, choices: int) -> dict:
     headers = {"Origin": "http://127.0.0.1", "Cookie": f"sessionid={cookie}"}
     texts = {index: [] for index in range(choices)}
-    patterns = {
-        index: re.compile(rf'<div hx-swap-oob="beforeend:#c{index}-text">(.*?)</div>', re.S)
-        for index in range(choices)
-    }
     uuid = status = None
     async with websockets.connect(url, additional_headers=headers, max_size=None) as socket:
         await socket.send(json.dumps(form))
         async for message in socket:
             uuid = uuid or (STARTED.search(message) and STARTED.search(message).group(1))
-            for index, pattern in patterns.items():
-                texts[index] += [html.unescape(part) for part in pattern.findall(message)]
+            for index in texts:
+                texts[index].append(appended(message, f"c{index}-text"))
             if final := FINAL.search(message):
                 status = final.group(1)
                 break
@@ -43,7 +40,7 @@ async def one_run(url: str, cookie: str, form: dict, choices: int) -> dict:
 
 async def start_all(url: str, cookie: str, args) -> list[dict]:
     model = f"simulator/chat?tps={args.tps:g}&tokens={args.tokens}"
-    forms = [run_form(model, n=str(args.choices), seed=str(n)) for n in range(args.runs)]
+    forms = [form_data(model=model, n=str(args.choices), seed=str(n)) for n in range(args.runs)]
     return await asyncio.gather(*(one_run(url, cookie, form, args.choices) for form in forms))
 
 

@@ -1,4 +1,5 @@
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -9,19 +10,23 @@ from playground.simulator import Simulator
 from playground.upstream import Endpoint, UpstreamConfig, close_client, configure, get_config
 from playground.upstream.models import clear_cache
 
+from . import factories
 from .helpers import ServedApp
 
 DJANGO_FREE = ("upstream", "simulator")
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the Django-free tests (left out of the PostgreSQL + Redis pass), and run the
-    browser tests last: Playwright keeps an event loop running in this thread once it starts,
-    which the async tests after it could not share."""
+    """Mark the Django-free tests (left out of the PostgreSQL + Redis pass) and the browser
+    tests by their folder, and run the browser tests last: Playwright keeps an event loop
+    running in this thread once it starts, which the async tests after it could not share."""
     root = Path(__file__).parent
     for item in items:
-        if item.path.relative_to(root).parts[0] in DJANGO_FREE:
+        folder = item.path.relative_to(root).parts[0]
+        if folder in DJANGO_FREE:
             item.add_marker(pytest.mark.django_free)
+        elif folder == "browser":
+            item.add_marker(pytest.mark.browser)
     items.sort(key=lambda item: item.path.relative_to(root).parts[0] == "browser")
 
 
@@ -40,6 +45,16 @@ def staff(django_user_model):
     return django_user_model.objects.create_user(
         "staff", password="staff-42-x", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture
+def make_preset():
+    return factories.make_preset
+
+
+@pytest.fixture
+def make_transcript():
+    return factories.make_transcript
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +86,15 @@ def sim_endpoints_setting(settings, simulator_server):
         }
     ]
     return settings.PLAYGROUND_ENDPOINTS
+
+
+@pytest.fixture
+def refused_port():
+    """A loopback port that refuses connections for the whole test: bound here but never
+    listening, so no other process can take it meanwhile."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture

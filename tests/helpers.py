@@ -1,22 +1,37 @@
-"""Test plumbing: real servers on loopback sockets, and small readers of event lists."""
+"""Test plumbing: real servers on loopback sockets, what the page sends, a real websocket,
+and small readers of event lists and frames. The benchmarks use it too."""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import inspect
+import json
 import os
+import re
+import select
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Self
 
+import httpx
 import uvicorn
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 
+from playground.runform import MESSAGE_FIELDS, RunForm
 from playground.simulator import RequestRecord, Simulator
-from playground.upstream import ContentDelta, Event, ReasoningDelta
+from playground.upstream import ContentDelta, Endpoint, Event, ReasoningDelta, stream_chat
 
 ROOT = Path(__file__).resolve().parents[1]
+FINAL = re.compile(r'class="status (completed|stopped|error)" id="run-status"')
+HELLO = [{"role": "user", "content": "Hello"}]
 
 
 class ServedApp:
@@ -52,6 +67,25 @@ def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+async def eventually(check: Callable[[], object | Awaitable[object]], within: float = 5.0):
+    """Poll `check` (a function or a coroutine function) until it returns something true;
+    returns that."""
+    async with asyncio.timeout(within):
+        while True:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+            await asyncio.sleep(0.01)
+
+
+async def collect(endpoint: Endpoint, **body) -> list[Event]:
+    """Every event of one request: a streamed "Hello" unless `body` says otherwise."""
+    body = {"messages": HELLO, "stream": True, **body}
+    return [event async for event in stream_chat(endpoint, body)]
+
+
 def record_of(simulator: Simulator, request_id: str) -> RequestRecord:
     return next(r for r in simulator.requests if r.id == request_id)
 
@@ -62,12 +96,6 @@ def text_of(events: list[Event], choice: int = 0, kind: type = ContentDelta) -> 
 
 def reasoning_of(events: list[Event], choice: int = 0) -> str:
     return text_of(events, choice, ReasoningDelta)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Unresponsive:
@@ -84,7 +112,9 @@ class Unresponsive:
             filler.setblocking(False)
             filler.connect_ex(("127.0.0.1", self.port))
             self.fillers.append(filler)
-        time.sleep(0.1)
+        # A backlog of 0 holds one connection: once a filler is connected, the queue is full.
+        _, connected, _ = select.select([], self.fillers, [], 5)
+        assert connected, "no filler connected"
         return self
 
     def __exit__(self, *exc) -> None:
@@ -92,40 +122,54 @@ class Unresponsive:
             sock.close()
 
 
-class DaphneServer:
-    """The real ASGI app in its own Daphne process, as `make run` serves it.
+class ServerProcess:
+    """A server in its own process, serving on a listening socket bound here and inherited
+    (`--fd N`): its port is known before it starts, and no other process can take the port in
+    between, as one could with a port picked, released and then handed to the child."""
 
-    A subprocess, not a fork: a forked child would inherit this process's event-loop-bound
-    state (channel layer queues, httpx clients) from tests that ran before.
-    """
-
-    def __init__(self, **env: str):
-        self.port = free_port()
-        self.env = {**os.environ, "PORT": str(self.port), **env}
+    def __init__(self, command: list[str], **env: str):
+        self.command = command
+        self.env = env
+        self.port = 0
         self.process: subprocess.Popen | None = None
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the child. Closed in
+        # __exit__.
+        self.errors = tempfile.TemporaryFile("w+")  # noqa: SIM115
 
-    def __enter__(self) -> DaphneServer:
-        daphne = Path(sys.executable).with_name("daphne")
-        self.process = subprocess.Popen(
-            [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "playground.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    def __enter__(self) -> Self:
+        with socket.create_server(("127.0.0.1", 0)) as sock:
+            self.port = sock.getsockname()[1]
+            self.process = subprocess.Popen(
+                [*self.command, "--fd", str(sock.fileno())],
+                pass_fds=[sock.fileno()],
+                cwd=ROOT,
+                env={**os.environ, "PORT": str(self.port), **self.env},
+                stdout=subprocess.DEVNULL,
+                stderr=self.errors,
+            )
+        # Our copy is closed: the socket lives and dies with the child.
         try:
             wait_until(self._answers, timeout=30)
         except AssertionError:
             self.process.kill()
-            raise AssertionError(f"Daphne did not start: {self.process.stderr.read()}") from None
+            self.process.wait()
+        if self.process.poll() is not None:
+            self.errors.seek(0)
+            output = self.errors.read()
+            self.errors.close()
+            raise AssertionError(f"{self.command[0]} did not start: {output}")
         return self
 
     def _answers(self) -> bool:
+        """True once the server answers HTTP (the socket accepts connections from the start,
+        queued until the child serves them), or once the child has exited."""
         if self.process.poll() is not None:
-            return True  # exited: let the caller see why
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+            return True
+        try:
+            httpx.get(f"{self.url}/", timeout=1)
+        except httpx.TransportError:
+            return False
+        return True
 
     def __exit__(self, *exc) -> None:
         self.process.terminate()
@@ -133,10 +177,35 @@ class DaphneServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        self.errors.close()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+class DaphneServer(ServerProcess):
+    """The real ASGI app in its own Daphne process, as `make run` serves it.
+
+    A subprocess, not a fork: a forked child would inherit this process's event-loop-bound
+    state (channel layer queues, httpx clients) from tests that ran before.
+    """
+
+    def __init__(self, **env: str):
+        daphne = Path(sys.executable).with_name("daphne")
+        super().__init__([str(daphne), "playground.asgi:application"], **env)
+
+
+class SimulatorProcess(ServerProcess):
+    """The simulator alone in its own process, as `python -m playground.simulator` runs it."""
+
+    def __init__(self, **env: str):
+        super().__init__([sys.executable, "-m", "playground.simulator"], **env)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
 
 
 def database_url(settings_dict: dict) -> str:
@@ -160,13 +229,96 @@ def client_for(user):
     return client
 
 
+def session_cookie(user) -> str:
+    return client_for(user).cookies["sessionid"].value
+
+
+def form_data(messages=None, **fields) -> dict:
+    """What the page sends: every field (blank when unset), the formset's rows and counts."""
+    data = dict.fromkeys(RunForm.base_fields, "")
+    data.update(action="run", endpoint="simulator", model="simulator/chat-fast", stream=True)
+    data.update(fields)
+    messages = messages if messages is not None else [{"role": "user", "content": "Hello"}]
+    data.update(
+        {
+            "messages-TOTAL_FORMS": str(len(messages)),
+            "messages-INITIAL_FORMS": "0",
+            "messages-MIN_NUM_FORMS": "1",
+            "messages-MAX_NUM_FORMS": "500",
+        }
+    )
+    for index, message in enumerate(messages):
+        for name in MESSAGE_FIELDS:
+            data[f"messages-{index}-{name}"] = message.get(name, "")
+    if data["stream"] is False:
+        del data["stream"]  # an unticked checkbox sends nothing
+    return data
+
+
+def appended(frame: str, target: str = "c0-text") -> str:
+    """The text one frame appends to one box while streaming, unescaped as the browser shows
+    it."""
+    pattern = rf'<div hx-swap-oob="beforeend:#{re.escape(target)}">(.*?)</div>'
+    return "".join(html.unescape(text) for text in re.findall(pattern, frame, re.S))
+
+
+class Socket:
+    """A real websocket into the whole ASGI stack (origin check, session auth, consumer)."""
+
+    def __init__(self, user=None, origin: bytes = b"http://127.0.0.1:8000"):
+        self.user = user
+        self.origin = origin
+        self.communicator: WebsocketCommunicator | None = None
+        self.frames: list[str] = []
+
+    async def connect(self):
+        # Imported here, as it sets Django up: the benchmarks import this module before they
+        # have chosen their database.
+        from playground.asgi import application
+
+        headers = [(b"origin", self.origin)]
+        if self.user is not None:
+            cookie = await database_sync_to_async(session_cookie)(self.user)
+            headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        self.communicator = WebsocketCommunicator(application, "/ws/run/", headers=headers)
+        return await self.communicator.connect(timeout=5)
+
+    async def send(self, data: dict) -> None:
+        await self.communicator.send_to(text_data=json.dumps(data))
+
+    async def receive(self, within: float = 10) -> str:
+        frame = await self.communicator.receive_from(timeout=within)
+        self.frames.append(frame)
+        return frame
+
+    async def until(self, pattern: str, within: float = 15) -> str:
+        """Frames until one contains `pattern`; returns that frame."""
+        async with asyncio.timeout(within):
+            while True:
+                frame = await self.receive(within=within)
+                if re.search(pattern, frame):
+                    return frame
+
+    async def run(self, data: dict, within: float = 15) -> str:
+        """Send a run and read every frame up to its final status; returns that status."""
+        await self.send(data)
+        frame = await self.until(FINAL.pattern, within)
+        return FINAL.search(frame).group(1)
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+    def streamed(self, target: str = "c0-text") -> str:
+        """The text appended to one box while streaming, unescaped as the browser shows it."""
+        return "".join(appended(frame, target) for frame in self.frames)
+
+    def delta_frames(self) -> list[str]:
+        return [frame for frame in self.frames if 'hx-swap-oob="beforeend:' in frame]
+
+
 async def ended_transcript(pk: int | None = None, within: float = 10):
     """The transcript (`pk`, or the only one) once its run has ended: a socket that closes
     does not wait for its run's ending, so a test waits for the row instead."""
-    import asyncio
-
-    from channels.db import database_sync_to_async
-
     from playground.transcripts.models import Transcript
 
     rows = Transcript.objects.all() if pk is None else Transcript.objects.filter(pk=pk)

@@ -39,7 +39,8 @@ def open_preset(request, slug):
     return render(request, "presets/shared.html", context)
 
 
-def _bar(request, preset, *, form=None, message="", status=200):
+def _bar(request, preset, *, form=None, message=""):
+    """The preset bar htmx swaps in; always a 200, errors included, since htmx 2 swaps no 4xx."""
     context = {
         "preset": preset,
         "can_change": preset is not None and can_change_preset(request.user, preset),
@@ -47,7 +48,7 @@ def _bar(request, preset, *, form=None, message="", status=200):
         "message": message,
         "share_url": request.build_absolute_uri(preset.get_absolute_url()) if preset else "",
     }
-    return render(request, "presets/partials/bar.html", context, status=status)
+    return render(request, "presets/partials/bar.html", context)
 
 
 def _state_from_page(request) -> dict:
@@ -55,19 +56,26 @@ def _state_from_page(request) -> dict:
     return form_state(*bind(request.POST.dict()))
 
 
+def _refused(request, form):
+    """The bar with the form's errors, still showing the preset the page holds, if any."""
+    slug = request.POST.get("preset")
+    preset = get_preset_for_user(request.user, slug) if slug else None
+    return _bar(request, preset, form=form, message="Not saved: see below.")
+
+
 @login_required
 @require_POST
 def save_new(request):
     form = PresetForm(request.POST)
     if not form.is_valid():
-        return _bar(request, None, form=form, message="Not saved: see below.", status=422)
+        return _refused(request, form)
     try:
         preset = services.preset_create(
             owner=request.user, form_state=_state_from_page(request), **form.cleaned_data
         )
     except services.NameTaken as taken:
         form.add_error("name", str(taken))
-        return _bar(request, None, form=form, message="Not saved: see below.", status=422)
+        return _refused(request, form)
     return push_url(_bar(request, preset, message="Saved."), playground_url(preset))
 
 

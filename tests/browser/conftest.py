@@ -24,11 +24,6 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def live_url(django_db_setup, simulator_server):
     """The whole app in a Daphne process on the test database, sending runs to the test

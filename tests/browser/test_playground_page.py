@@ -112,7 +112,10 @@ def test_the_draft_survives_a_reload(page, live_url):
     page.get_by_role("button", name="Add message").click()
     page.locator('[name="messages-1-content"]').fill("Second message")
     page.locator("#id_top_k").fill("7")
-    page.wait_for_timeout(400)  # the draft is saved a moment after typing stops
+    # The draft is saved a moment after typing stops: wait until it holds the last field typed.
+    page.wait_for_function(
+        "() => JSON.parse(localStorage.getItem('playground:draft:v1'))?.fields.top_k === '7'"
+    )
     page.reload()
     expect(page.locator('[name="messages-0-content"]')).to_have_value("A draft worth keeping")
     expect(page.locator('[name="messages-1-content"]')).to_have_value("Second message")

@@ -1,7 +1,11 @@
-"""Save a preset, open its link as someone else, fork it."""
+"""Save a preset, open its link as someone else, fork it; a refused save says why."""
 
+import pytest
 from playwright.sync_api import expect
 
+from playground.presets.models import Preset
+
+from ..factories import make_preset
 from .conftest import signed_in_context
 
 
@@ -42,3 +46,37 @@ def test_save_share_open_as_another_member_and_fork(browser, live_url, page, dja
 
     page.reload()
     expect(page.locator("#id_top_k")).to_have_value("11"), "the original is untouched"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("", "This field is required."), ("Taken", "You already have a preset named 'Taken'.")],
+)
+def test_a_refused_save_shows_why_and_keeps_what_was_typed(page, alice, name, message):
+    make_preset(alice, name="Taken")
+    page.locator('[name="messages-0-content"]').fill("Keep this prompt")
+    page.locator("#id_temperature").fill("0.4")
+    page.get_by_text("Save as preset…").click()
+    page.get_by_label("Preset name").fill(name)
+    page.get_by_label("Description").fill("My notes")
+    page.get_by_role("button", name="Save as new").click()
+
+    expect(page.locator("#preset-bar .notice")).to_have_text("Not saved: see below.")
+    expect(page.locator("#preset-bar .field-errors")).to_have_text(message)
+    expect(page.get_by_label("Preset name")).to_have_value(name)
+    expect(page.get_by_label("Description")).to_have_value("My notes")
+    expect(page.locator('[name="messages-0-content"]')).to_have_value("Keep this prompt")
+    expect(page.locator("#id_temperature")).to_have_value("0.4")
+    assert list(Preset.objects.values_list("name", flat=True)) == ["Taken"]
+
+
+def test_a_refused_save_as_new_keeps_the_open_preset(page, live_url, alice):
+    preset = make_preset(alice, name="Taken")
+    page.goto(f"{live_url}/?preset={preset.slug}")
+    page.get_by_text("Save as a new preset…").click()
+    page.get_by_label("Preset name").fill("Taken")
+    page.get_by_role("button", name="Save as new").click()
+
+    expect(page.locator("#preset-bar .field-errors")).to_contain_text("already have a preset")
+    expect(page.locator("#preset-bar")).to_contain_text("Preset Taken")
+    expect(page.locator('#preset-bar [name="preset"]')).to_have_value(preset.slug)

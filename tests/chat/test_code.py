@@ -13,8 +13,7 @@ from playground.runform import bind
 from playground.simulator import Simulator
 from playground.upstream import Endpoint
 
-from ..helpers import ServedApp
-from .conftest import form_data
+from ..helpers import ServedApp, form_data
 
 pytestmark = pytest.mark.usefixtures("sim_endpoints_setting")
 KEY = "sk-code-test-VALUE-never-shown"

@@ -8,8 +8,7 @@ from channels.db import database_sync_to_async
 
 from playground.transcripts.models import Transcript
 
-from ..helpers import ended_transcript, wait_until
-from .conftest import Socket, form_data
+from ..helpers import Socket, ended_transcript, form_data, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -7,7 +7,7 @@ import pytest
 from playground.chat.services import build_request
 from playground.runform import bind, form_state, forms_from_state, upgrade_state
 
-from .conftest import form_data
+from ..helpers import form_data
 
 pytestmark = pytest.mark.usefixtures("sim_endpoints_setting")
 

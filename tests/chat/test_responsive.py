@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import Socket, form_data
+from ..helpers import Socket, form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

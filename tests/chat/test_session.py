@@ -12,8 +12,7 @@ from playground.chat.services import run_spec
 from playground.runform import bind
 from playground.transcripts.models import Transcript
 
-from ..helpers import ended_transcript, record_of, wait_until
-from .conftest import Socket, form_data
+from ..helpers import Socket, ended_transcript, form_data, record_of, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -4,28 +4,9 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from playground.runform import bind, form_state
-from playground.transcripts.models import Transcript
-
-from .conftest import form_data
+from ..factories import form_state_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
-
-
-def make_transcript(user, **fields) -> Transcript:
-    form, formset = bind(form_data(**fields))
-    assert form.is_valid()
-    assert formset.is_valid()
-    return Transcript.objects.create(
-        user=user,
-        endpoint="simulator",
-        model=form.cleaned_data["model"],
-        request_body={"model": form.cleaned_data["model"], "messages": formset.messages()},
-        form_state=form_state(form, formset),
-        status=Transcript.Status.COMPLETED,
-        choices=[{"index": 0, "content": "**Hi** <b>there</b>", "reasoning": "",
-                  "tool_calls": [], "finish_reason": "stop"}],
-    )  # fmt: skip
 
 
 def test_the_page_needs_a_login(client):
@@ -71,14 +52,10 @@ def test_the_parameters_panel_shows_its_sections_in_order(client, alice):
     ]  # fmt: skip
 
 
-def test_open_in_playground_refills_the_form_from_a_transcript(client, alice):
-    transcript = make_transcript(
-        alice,
-        temperature="0.3",
-        top_k="9",
-        stop="END",
-        messages=[{"role": "system", "content": "Be terse"}, {"role": "user", "content": "Q?"}],
-    )
+def test_open_in_playground_refills_the_form_from_a_transcript(client, alice, make_transcript):
+    messages = [{"role": "system", "content": "Be terse"}, {"role": "user", "content": "Q?"}]
+    state = form_state_of(temperature="0.3", top_k="9", stop="END", messages=messages)
+    transcript = make_transcript(alice, form_state=state)
     client.force_login(alice)
     response = client.get(reverse("playground"), {"transcript": str(transcript.uuid)})
     page = response.content.decode()
@@ -91,7 +68,7 @@ def test_open_in_playground_refills_the_form_from_a_transcript(client, alice):
     assert 'name="messages-TOTAL_FORMS" value="2"' in page
 
 
-def test_someone_elses_transcript_is_a_404_everywhere(client, alice, bob):
+def test_someone_elses_transcript_is_a_404_everywhere(client, alice, bob, make_transcript):
     transcript = make_transcript(alice)
     client.force_login(bob)
     assert client.get(reverse("playground"), {"transcript": transcript.uuid}).status_code == 404
@@ -101,8 +78,10 @@ def test_someone_elses_transcript_is_a_404_everywhere(client, alice, bob):
     assert client.get(missing).status_code == 404
 
 
-def test_the_transcript_page_shows_the_run_sanitised(client, alice, django_user_model):
-    transcript = make_transcript(alice)
+def test_the_transcript_page_shows_the_run_sanitised(
+    client, alice, django_user_model, make_transcript
+):
+    transcript = make_transcript(alice, content="**Hi** <b>there</b>")
     client.force_login(alice)
     page = client.get(transcript.get_absolute_url()).content.decode()
     assert "<strong>Hi</strong>" in page

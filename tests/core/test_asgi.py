@@ -3,9 +3,11 @@
 import httpx
 import pytest
 
-from playground.upstream import Endpoint, ErrorEvent, ErrorKind, Usage, stream_chat
+from playground.upstream import Endpoint, ErrorEvent, ErrorKind, Usage
 
-from ..helpers import DaphneServer, text_of
+from ..helpers import DaphneServer, collect, text_of
+
+pytestmark = pytest.mark.multiprocess  # every test here talks to the Daphne process below
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +40,7 @@ def test_pages_carry_a_strict_content_security_policy(daphne_url):
 
 async def mounted_run(daphne_url: str, model: str, **body) -> list:
     endpoint = Endpoint(name="mounted", base_url=f"{daphne_url}/simulator/v1")
-    body = {"model": model, "messages": [{"role": "user", "content": "Hi"}], "stream": True, **body}
-    return [event async for event in stream_chat(endpoint, body)]
+    return await collect(endpoint, model=model, **body)
 
 
 async def test_the_mounted_simulator_streams(daphne_url, fresh_upstream):

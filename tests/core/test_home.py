@@ -3,8 +3,6 @@ from django.urls import reverse
 
 from playground.simulator import MODELS
 
-from ..helpers import free_port
-
 
 @pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_log_in(client):
@@ -25,9 +23,11 @@ def test_lists_each_endpoint_with_its_models(client, alice, sim_endpoints_settin
 
 
 @pytest.mark.django_db
-def test_an_unreachable_endpoint_shows_why_instead_of_failing(client, alice, settings):
+def test_an_unreachable_endpoint_shows_why_instead_of_failing(
+    client, alice, settings, refused_port
+):
     settings.PLAYGROUND_ENDPOINTS = [
-        {"name": "gone", "base_url": f"http://127.0.0.1:{free_port()}/v1"}
+        {"name": "gone", "base_url": f"http://127.0.0.1:{refused_port}/v1"}
     ]
     client.force_login(alice)
     response = client.get(reverse("endpoints"))

@@ -3,7 +3,7 @@ from channels.db import database_sync_to_async
 
 from playground.transcripts.models import Transcript
 
-from ..chat.conftest import Socket, form_data
+from ..helpers import Socket, form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -3,10 +3,8 @@ from django.urls import reverse
 
 from playground.presets.models import Preset
 from playground.runform import RunForm
-from playground.transcripts.models import Transcript
 
-from ..chat.conftest import form_data
-from .conftest import state
+from ..helpers import form_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
 
@@ -112,10 +110,23 @@ def test_bad_names_get_a_clear_message_and_nothing_saved_is_lost(
     original = make_preset(alice, temperature="0.2")
     client.force_login(alice)
     response = save_new(client, name=name, temperature="1.9")
-    assert response.status_code == 422
-    assert message in response.content.decode()
+    assert response.status_code == 200, "htmx 2 swaps no 4xx: the page would show nothing"
+    bar = response.content.decode()
+    assert '<p class="notice" role="status">Not saved: see below.</p>' in bar
+    assert '<details class="save-preset" open>' in bar, "the error is not folded away"
+    assert f'<div class="field-errors">{message}</div>' in bar
     assert list(Preset.objects.all()) == [original]
     assert Preset.objects.get().form_state["fields"]["temperature"] == "0.2"
+
+
+def test_a_refused_save_as_new_keeps_the_open_preset_in_the_bar(client, alice, make_preset):
+    preset = make_preset(alice, name="Terse")
+    client.force_login(alice)
+    response = save_new(client, name="Terse", preset=preset.slug)
+    bar = response.content.decode()
+    assert "You already have a preset named" in bar
+    assert f'<input type="hidden" name="preset" form="run-form" value="{preset.slug}">' in bar
+    assert "Preset <strong>Terse</strong>" in bar
 
 
 def test_rename_to_a_taken_name_is_refused_on_the_edit_page(client, alice, make_preset):
@@ -166,12 +177,9 @@ def test_the_list_shows_mine_and_the_teams_searchable_and_paginated(
     assert "Alice 07" in client.get(reverse("presets:list"), {"q": "alice 07"}).content.decode()
 
 
-def test_a_preset_lists_its_runs(client, alice, make_preset):
+def test_a_preset_lists_its_runs(client, alice, make_preset, make_transcript):
     preset = make_preset(alice)
-    Transcript.objects.create(
-        user=alice, preset=preset, endpoint="simulator", model="m", request_body={},
-        form_state=state(), total_tokens=77,
-    )  # fmt: skip
+    make_transcript(alice, preset=preset, total_tokens=77)
     client.force_login(alice)
     assert "77 tokens" in client.get(reverse("presets:edit", args=[preset.slug])).content.decode()
 

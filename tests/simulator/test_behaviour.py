@@ -11,7 +11,7 @@ import pytest
 
 from playground.simulator import app
 
-from ..helpers import free_port, wait_until
+from ..helpers import SimulatorProcess
 
 HELLO = [{"role": "user", "content": "Describe the release"}]
 
@@ -122,30 +122,14 @@ def test_keepalive_only_sends_comments_until_its_limit(simulator_server, monkeyp
     assert (record.outcome, record.tokens_sent) == ("stalled", 0)
 
 
+@pytest.mark.multiprocess
 def test_runs_alone_from_the_command_line():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "playground.simulator", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-
-        def answers():
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(answers, timeout=15)
+    with SimulatorProcess() as simulator:
         response = httpx.post(
-            f"http://127.0.0.1:{port}/v1/chat/completions",
+            f"{simulator.base_url}/chat/completions",
             json={"model": "simulator/chat-fast", "messages": HELLO, "max_tokens": 3},
         )
         assert response.json()["usage"]["completion_tokens"] == 3
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_the_simulator_imports_without_django():

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from playground.transcripts.export import csv_lines, jsonl_lines
 from playground.transcripts.models import Transcript
 
-from .conftest import CALL
+from ..factories import CALL
 
 pytestmark = pytest.mark.django_db
 

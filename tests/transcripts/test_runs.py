@@ -9,8 +9,7 @@ from channels.db import database_sync_to_async
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import transcripts_mark_interrupted
 
-from ..chat.conftest import Socket, form_data
-from ..helpers import ended_transcript
+from ..helpers import Socket, ended_transcript, eventually, form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,11 +29,12 @@ async def test_a_live_run_checkpoints_its_text_and_is_never_marked_interrupted(a
     await socket.connect()
     await socket.send(form_data(model="simulator/chat?tps=20&tokens=400"))
     await socket.until(r'beforeend:#c0-text">')
-    row = await running_row()
-    async with asyncio.timeout(5):
-        while not (row.choices and row.choices[0]["content"]):
-            await asyncio.sleep(0.05)
-            row = await running_row()
+
+    async def checkpointed() -> Transcript | None:
+        row = await running_row()
+        return row if row.choices and row.choices[0]["content"] else None
+
+    row = await eventually(checkpointed)
     assert row.choices[0]["content"].startswith("**Simulated")
     marked = await database_sync_to_async(transcripts_mark_interrupted)(
         stale_after=timedelta(seconds=2)

@@ -11,10 +11,9 @@ from playground.upstream import (
     ErrorKind,
     UpstreamUnavailable,
     list_models,
-    stream_chat,
 )
 
-from ..helpers import ServedApp, text_of
+from ..helpers import ServedApp, collect, text_of
 
 KEY = "fw-test-KEY-0123456789-must-not-leak"
 BODY = {"model": "simulator/chat-fast", "messages": [{"role": "user", "content": "Hi"}]}
@@ -35,22 +34,22 @@ def endpoint(guarded, monkeypatch):
 
 @pytest.mark.parametrize("stream", [True, False])
 async def test_the_key_from_the_environment_is_sent(endpoint, stream):
-    events = [e async for e in stream_chat(endpoint, {**BODY, "stream": stream})]
+    events = await collect(endpoint, **BODY, stream=stream)
     assert text_of(events)
     assert not any(isinstance(e, ErrorEvent) for e in events)
 
 
 async def test_a_wrong_key_is_unauthorized(endpoint, monkeypatch):
     monkeypatch.setenv("TEST_UPSTREAM_KEY", "wrong")
-    events = [e async for e in stream_chat(endpoint, {**BODY, "stream": True})]
+    events = await collect(endpoint, **BODY)
     assert events[-1] == ErrorEvent(ErrorKind.UNAUTHORIZED, "Invalid API key provided.", 401)
 
 
 async def test_the_key_appears_in_no_event_repr_or_log_line(endpoint, caplog):
     for logger in (None, "httpx", "httpcore", "playground"):
         caplog.set_level(logging.DEBUG, logger=logger)
-    events = [e async for e in stream_chat(endpoint, {**BODY, "stream": True})]
-    failed = [e async for e in stream_chat(endpoint, {**BODY, "model": "nope", "stream": True})]
+    events = await collect(endpoint, **BODY)
+    failed = await collect(endpoint, **{**BODY, "model": "nope"})
     models = await list_models(endpoint)
 
     assert models
@@ -89,7 +88,7 @@ async def test_a_key_echoed_by_the_upstream_is_scrubbed(monkeypatch, echo, prefi
     monkeypatch.setenv("TEST_UPSTREAM_KEY", KEY)
     base_url = f"http://127.0.0.1:{echo.port}{prefix}/v1"
     endpoint = Endpoint(name="echo", base_url=base_url, key_env="TEST_UPSTREAM_KEY")
-    events = [e async for e in stream_chat(endpoint, {**BODY, "stream": True})]
+    events = await collect(endpoint, **BODY)
     with pytest.raises(UpstreamUnavailable) as listing:
         await list_models(endpoint)
 

@@ -18,15 +18,14 @@ from playground.upstream import (
     stream_chat,
 )
 
-from ..helpers import ServedApp, Unresponsive, free_port, record_of, text_of
-
-HELLO = [{"role": "user", "content": "Hello"}]
-
-
-async def collect(endpoint, **body):
-    body.setdefault("messages", HELLO)
-    body.setdefault("stream", True)
-    return [event async for event in stream_chat(endpoint, body)]
+from ..helpers import (
+    HELLO,
+    ServedApp,
+    Unresponsive,
+    collect,
+    record_of,
+    text_of,
+)
 
 
 def only_error(events) -> ErrorEvent:
@@ -113,8 +112,8 @@ async def test_a_stream_without_done_is_an_error(sim_endpoint):
     assert error.message == "The stream ended without data: [DONE]."
 
 
-async def test_nothing_listening_is_a_connect_error():
-    endpoint = Endpoint(name="gone", base_url=f"http://127.0.0.1:{free_port()}/v1")
+async def test_nothing_listening_is_a_connect_error(refused_port):
+    endpoint = Endpoint(name="gone", base_url=f"http://127.0.0.1:{refused_port}/v1")
     error = only_error(await collect(endpoint, model="m"))
     assert error.kind == ErrorKind.CONNECT
     assert endpoint.base_url in error.message

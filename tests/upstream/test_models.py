@@ -4,8 +4,6 @@ from playground.simulator import MODELS
 from playground.upstream import Endpoint, ErrorKind, UpstreamUnavailable, list_models
 from playground.upstream.models import clear_cache
 
-from ..helpers import free_port
-
 
 async def test_lists_the_simulator_models_labelled_as_simulated(sim_endpoint):
     models = await list_models(sim_endpoint)
@@ -26,8 +24,8 @@ async def test_the_list_is_cached_for_a_short_while(sim_endpoint, simulator, ups
     assert simulator.model_list_requests == before + 3
 
 
-async def test_an_unreachable_endpoint_says_why():
-    endpoint = Endpoint(name="gone", base_url=f"http://127.0.0.1:{free_port()}/v1")
+async def test_an_unreachable_endpoint_says_why(refused_port):
+    endpoint = Endpoint(name="gone", base_url=f"http://127.0.0.1:{refused_port}/v1")
     with pytest.raises(UpstreamUnavailable) as caught:
         await list_models(endpoint)
     assert caught.value.error.kind == ErrorKind.CONNECT

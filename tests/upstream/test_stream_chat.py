@@ -10,18 +10,9 @@ from playground.upstream import (
     RoleDelta,
     ToolCallDelta,
     Usage,
-    stream_chat,
 )
 
-from ..helpers import reasoning_of, record_of, text_of
-
-HELLO = [{"role": "user", "content": "Say hello to the team"}]
-
-
-async def collect(endpoint, **body):
-    body.setdefault("messages", HELLO)
-    body.setdefault("stream", True)
-    return [event async for event in stream_chat(endpoint, body)]
+from ..helpers import collect, reasoning_of, record_of, text_of
 
 
 async def test_stream_yields_started_role_content_finish_and_usage(sim_endpoint, simulator):
@@ -32,7 +23,7 @@ async def test_stream_yields_started_role_content_finish_and_usage(sim_endpoint,
     assert started.model == "simulator/chat-fast"
     assert started.id.startswith("chatcmpl-")
     assert events[1] == RoleDelta(0, "assistant")
-    assert text_of(events).startswith("**Simulated reply** to “Say hello to the team”.")
+    assert text_of(events).startswith("**Simulated reply** to “Hello”.")
     assert [e for e in events if isinstance(e, Finish)] == [Finish(0, "length")]
     usage = events[-1]
     assert isinstance(usage, Usage)

@@ -8,9 +8,8 @@ from typing import Any
 from django.conf import settings
 
 from playground.core.endpoints import get_endpoint
-from playground.presets.models import Preset
-from playground.presets.permissions import can_view_preset
-from playground.transcripts.selectors import can_view_transcript, find_transcript
+from playground.presets.permissions import find_preset_for_user
+from playground.transcripts.selectors import find_transcript_for_user
 from playground.transcripts.services import running_count, transcript_start
 from playground.upstream import Endpoint, build_body
 
@@ -40,12 +39,9 @@ def run_prepare(
             f"You have {limit} runs going, the most allowed at once: stop one or let it finish."
         )
     endpoint, body = build_request(form, formset)
-    preset = Preset.objects.filter(slug=preset_slug).first() if preset_slug else None
-    if preset is not None and not can_view_preset(user, preset):
-        preset = None  # a tampered id: the run goes on, unlinked
-    earlier = find_transcript(continued_from) if continued_from else None
-    if earlier is not None and not can_view_transcript(user, earlier):
-        earlier = None
+    # A tampered or hidden id: the run goes on, unlinked.
+    preset = find_preset_for_user(user, preset_slug) if preset_slug else None
+    earlier = find_transcript_for_user(user, continued_from) if continued_from else None
     transcript = transcript_start(
         user=user,
         preset=preset,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from playground.chat.rendering import rendered_choices
+from playground.core.admin import AccessRuleAdmin
 
 from . import services
 from .export import csv_lines, jsonl_lines
@@ -66,7 +67,7 @@ class ReviewForm(forms.ModelForm):
 
 
 @admin.register(Transcript)
-class TranscriptAdmin(admin.ModelAdmin):
+class TranscriptAdmin(AccessRuleAdmin):
     form = ReviewForm
     list_display = [
         "created_at", "user", "model", "status", "total_tokens", "latency", "review_state",
@@ -150,14 +151,18 @@ class TranscriptAdmin(admin.ModelAdmin):
     @admin.action(description="Mark approved", permissions=["change"])
     def approve(self, request, queryset):
         count = services.transcripts_review(
-            queryset, state=Transcript.Review.APPROVED, reviewer=request.user
+            queryset.changeable_by(request.user),
+            state=Transcript.Review.APPROVED,
+            reviewer=request.user,
         )
         self.message_user(request, f"{count} transcript(s) approved.")
 
     @admin.action(description="Mark flagged", permissions=["change"])
     def flag(self, request, queryset):
         count = services.transcripts_review(
-            queryset, state=Transcript.Review.FLAGGED, reviewer=request.user
+            queryset.changeable_by(request.user),
+            state=Transcript.Review.FLAGGED,
+            reviewer=request.user,
         )
         self.message_user(request, f"{count} transcript(s) flagged.")
 

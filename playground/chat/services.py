@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +9,7 @@ from django.conf import settings
 from playground.core.endpoints import get_endpoint
 from playground.presets.permissions import find_preset_for_user
 from playground.transcripts.selectors import find_transcript_for_user
-from playground.transcripts.services import running_count, transcript_start
+from playground.transcripts.services import RunCapReached, transcript_start
 from playground.upstream import Endpoint, build_body
 
 from .forms import RunForm, form_state
@@ -32,23 +31,21 @@ def run_prepare(
     *, user, form: RunForm, formset, preset_slug: str = "", continued_from: str = ""
 ) -> Run:
     """Build the body from validated forms and create the transcript (status running)."""
-    limit = settings.PLAYGROUND_MAX_CONCURRENT_RUNS
-    stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)
-    if running_count(user=user, stale_after=stale_after) >= limit:
-        raise RunRefused(
-            f"You have {limit} runs going, the most allowed at once: stop one or let it finish."
-        )
     endpoint, body = build_request(form, formset)
     # A tampered or hidden id: the run goes on, unlinked.
     preset = find_preset_for_user(user, preset_slug) if preset_slug else None
     earlier = find_transcript_for_user(user, continued_from) if continued_from else None
-    transcript = transcript_start(
-        user=user,
-        preset=preset,
-        continued_from=earlier,
-        endpoint=endpoint.name,
-        model=body["model"],
-        request_body=body,
-        form_state=form_state(form, formset),
-    )
+    try:
+        transcript = transcript_start(
+            user=user,
+            preset=preset,
+            continued_from=earlier,
+            endpoint=endpoint.name,
+            model=body["model"],
+            request_body=body,
+            form_state=form_state(form, formset),
+            cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS,
+        )
+    except RunCapReached as refused:
+        raise RunRefused(str(refused)) from None
     return Run(endpoint=endpoint, body=body, transcript=transcript)

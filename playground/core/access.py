@@ -11,7 +11,7 @@ NO_ROW = Q(Value(False))
 
 def is_member(user) -> bool:
     """Signed in with an active account; an anonymous or deactivated user is nobody."""
-    return bool(user is not None and user.is_authenticated and user.is_active)
+    return bool(user.is_authenticated and user.is_active)
 
 
 def is_staff_member(user) -> bool:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 
 from playground.core.endpoints import get_endpoint
-from playground.presets.models import Preset
-from playground.presets.permissions import can_view_preset
+from playground.presets.permissions import find_preset_for_user
 from playground.runform import RunForm, form_state
 from playground.transcripts.models import Transcript
-from playground.transcripts.selectors import can_view_transcript, find_transcript
-from playground.transcripts.services import running_count, transcript_start
+from playground.transcripts.selectors import find_transcript_for_user
+from playground.transcripts.services import RunCapReached, transcript_start
 from playground.upstream import Endpoint, build_body, json_schema_of
 
 
@@ -59,26 +57,21 @@ def run_spec(form: RunForm, formset, *, preset_slug: str = "", continued_from: s
 
 def run_open(*, spec: RunSpec, user, run_id: uuid.UUID) -> Transcript:
     """The run's transcript (status running), unless the user already has their limit going."""
-    limit = settings.PLAYGROUND_MAX_CONCURRENT_RUNS
-    stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)
-    if running_count(user=user, stale_after=stale_after) >= limit:
-        raise RunRefused(
-            f"You have {limit} runs going, the most allowed at once: stop one or let it finish."
+    # A tampered or hidden id: the run goes on, unlinked.
+    slug, earlier_id = spec.preset_slug, spec.continued_from
+    preset = find_preset_for_user(user, slug) if slug else None
+    earlier = find_transcript_for_user(user, earlier_id) if earlier_id else None
+    try:
+        return transcript_start(
+            uuid=run_id,
+            user=user,
+            preset=preset,
+            continued_from=earlier,
+            endpoint=spec.endpoint.name,
+            model=spec.body["model"],
+            request_body=spec.body,
+            form_state=spec.form_state,
+            cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS,
         )
-    slug = spec.preset_slug
-    preset = Preset.objects.filter(slug=slug).first() if slug else None
-    if preset is not None and not can_view_preset(user, preset):
-        preset = None  # a tampered id: the run goes on, unlinked
-    earlier = find_transcript(spec.continued_from) if spec.continued_from else None
-    if earlier is not None and not can_view_transcript(user, earlier):
-        earlier = None
-    return transcript_start(
-        uuid=run_id,
-        user=user,
-        preset=preset,
-        continued_from=earlier,
-        endpoint=spec.endpoint.name,
-        model=spec.body["model"],
-        request_body=spec.body,
-        form_state=spec.form_state,
-    )
+    except RunCapReached as refused:
+        raise RunRefused(str(refused)) from None

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from playground.core.admin import AccessRuleAdmin
+
 from .models import Preset
 
 
 @admin.register(Preset)
-class PresetAdmin(admin.ModelAdmin):
+class PresetAdmin(AccessRuleAdmin):
     list_display = ["name", "owner", "model", "endpoint", "visibility", "updated_at"]
     list_filter = ["visibility", "owner", "model"]
     search_fields = ["name", "description", "model", "owner__username"]

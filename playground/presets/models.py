@@ -1,13 +1,56 @@
+from __future__ import annotations
+
 import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
+
+from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member
 
 
 def new_slug() -> str:
     """An unguessable id for share links (the primary key is never shown)."""
     return secrets.token_urlsafe(12)
+
+
+class PresetQuerySet(models.QuerySet):
+    """Who may do what with a preset: the one rule. Views, the socket, templates (through
+    `can_change`) and the admin all derive from these three conditions."""
+
+    def visible_to(self, user) -> PresetQuerySet:
+        """What the user may open: link-only presets are open to anyone with the link."""
+        return self.filter(_visible(user))
+
+    def listed_for(self, user) -> PresetQuerySet:
+        """What lists show: mine and the team's, never someone else's private or link-only."""
+        return self.filter(_listed(user))
+
+    def changeable_by(self, user) -> PresetQuerySet:
+        return self.filter(_changeable(user))
+
+    def with_can_change(self, user) -> PresetQuerySet:
+        """Each row's `can_change`, for a list that offers Edit only where it may."""
+        return self.annotate(can_change=_changeable(user))
+
+
+def _listed(user) -> Q:
+    if not is_member(user):
+        return NO_ROW
+    return Q(owner=user) | Q(visibility=Preset.Visibility.TEAM)
+
+
+def _visible(user) -> Q:
+    if is_staff_member(user):
+        return EVERY_ROW
+    return Q(visibility=Preset.Visibility.LINK) | _listed(user)
+
+
+def _changeable(user) -> Q:
+    if not is_member(user):
+        return NO_ROW
+    return EVERY_ROW if user.is_staff else Q(owner=user)
 
 
 class Preset(models.Model):
@@ -37,6 +80,8 @@ class Preset(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PresetQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,4 +1,5 @@
-"""Who may see or change a preset: the views, the consumer and the admin all ask here."""
+"""Looking a preset up for a user: the rule itself is `Preset.objects.visible_to(user)` and
+`changeable_by(user)`; these helpers only apply it to one slug."""
 
 import re
 
@@ -9,29 +10,22 @@ from .models import Preset
 SLUG = re.compile(r"[-\w]{1,32}")
 
 
-def can_view_preset(user, preset: Preset) -> bool:
-    if preset.visibility == Preset.Visibility.LINK:
-        return True
-    if not user.is_authenticated:
-        return False
-    if user.is_staff or preset.owner_id == user.pk:
-        return True
-    return preset.visibility == Preset.Visibility.TEAM
-
-
-def can_change_preset(user, preset: Preset) -> bool:
-    return user.is_authenticated and (user.is_staff or preset.owner_id == user.pk)
+def find_preset_for_user(user, slug: str, *, change: bool = False) -> Preset | None:
+    """The preset if this user may see it (or change it), else None."""
+    if not SLUG.fullmatch(slug):
+        return None  # a tampered id (even one with a NUL) is simply not found
+    allowed = Preset.objects.changeable_by(user) if change else Preset.objects.visible_to(user)
+    return allowed.select_related("owner").filter(slug=slug).first()
 
 
 def get_preset_for_user(user, slug: str, *, change: bool = False) -> Preset:
-    """The preset if this user may see it (or change it); otherwise a 404, never a 403, so a
-    private preset's existence is not given away."""
-    preset = (
-        Preset.objects.select_related("owner").filter(slug=slug).first()
-        if SLUG.fullmatch(slug)
-        else None  # a tampered id (even one with a NUL) is simply not found
-    )
-    allowed = can_change_preset if change else can_view_preset
-    if preset is None or not allowed(user, preset):
+    """The preset, or a 404, never a 403, so a private preset's existence is not given away."""
+    preset = find_preset_for_user(user, slug, change=change)
+    if preset is None:
         raise Http404("No such preset, or it is not shared with you.")
     return preset
+
+
+def can_change_preset(user, preset: Preset) -> bool:
+    """For a preset already at hand (the page's Save and Edit links)."""
+    return Preset.objects.changeable_by(user).contains(preset)

@@ -14,7 +14,7 @@ from playground.transcripts.selectors import transcripts_of_preset
 from . import services
 from .forms import PresetForm
 from .models import Preset
-from .permissions import can_change_preset, get_preset_for_user
+from .permissions import can_change_preset, find_preset_for_user, get_preset_for_user
 from .selectors import presets_for_list
 
 
@@ -26,7 +26,7 @@ def open_preset(request, slug):
     """The share link: the playground for members, a read-only page for signed-out visitors."""
     if request.user.is_authenticated:
         return redirect(playground_url(get_preset_for_user(request.user, slug)))
-    preset = Preset.objects.filter(slug=slug, visibility=Preset.Visibility.LINK).first()
+    preset = find_preset_for_user(request.user, slug)
     if preset is None:
         return redirect_to_login(request.get_full_path())
     form, formset = forms_from_state(preset.form_state)

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from playground.core.admin import AccessRuleAdmin
 from playground.output import rendered_choices
 
 from . import services
@@ -67,7 +68,7 @@ class ReviewForm(forms.ModelForm):
 
 
 @admin.register(Transcript)
-class TranscriptAdmin(admin.ModelAdmin):
+class TranscriptAdmin(AccessRuleAdmin):
     form = ReviewForm
     list_display = [
         "created_at", "user", "model", "status", "total_tokens", "latency", "review_state",
@@ -151,14 +152,18 @@ class TranscriptAdmin(admin.ModelAdmin):
     @admin.action(description="Mark approved", permissions=["change"])
     def approve(self, request, queryset):
         count = services.transcripts_review(
-            queryset, state=Transcript.Review.APPROVED, reviewer=request.user
+            queryset.changeable_by(request.user),
+            state=Transcript.Review.APPROVED,
+            reviewer=request.user,
         )
         self.message_user(request, f"{count} transcript(s) approved.")
 
     @admin.action(description="Mark flagged", permissions=["change"])
     def flag(self, request, queryset):
         count = services.transcripts_review(
-            queryset, state=Transcript.Review.FLAGGED, reviewer=request.user
+            queryset.changeable_by(request.user),
+            state=Transcript.Review.FLAGGED,
+            reviewer=request.user,
         )
         self.message_user(request, f"{count} transcript(s) flagged.")
 

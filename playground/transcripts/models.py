@@ -1,8 +1,46 @@
+from __future__ import annotations
+
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
+
+from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member
+
+
+class TranscriptQuerySet(models.QuerySet):
+    """Who may do what with a transcript: the one rule. Views, the socket, templates (through
+    `can_change`) and the admin all derive from these three conditions."""
+
+    def visible_to(self, user) -> TranscriptQuerySet:
+        """What the user may open: their own, the team's, and every run for staff."""
+        return self.filter(_visible(user))
+
+    def listed_for(self, user) -> TranscriptQuerySet:
+        """What lists show: their own and the team's, never someone else's private run (staff
+        review those in the admin)."""
+        return self.filter(_listed(user))
+
+    def changeable_by(self, user) -> TranscriptQuerySet:
+        return self.filter(_changeable(user))
+
+
+def _listed(user) -> Q:
+    if not is_member(user):
+        return NO_ROW
+    return Q(user=user) | Q(visibility=Transcript.Visibility.TEAM)
+
+
+def _visible(user) -> Q:
+    return EVERY_ROW if is_staff_member(user) else _listed(user)
+
+
+def _changeable(user) -> Q:
+    if not is_member(user):
+        return NO_ROW
+    return EVERY_ROW if user.is_staff else Q(user=user)
 
 
 class Transcript(models.Model):
@@ -94,6 +132,8 @@ class Transcript(models.Model):
         editable=False,
     )
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = TranscriptQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

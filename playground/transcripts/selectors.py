@@ -1,41 +1,43 @@
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from .models import Transcript
 
 
-def can_view_transcript(user, transcript: Transcript) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.is_staff or transcript.user_id == user.pk:
-        return True
-    return transcript.visibility == Transcript.Visibility.TEAM
-
-
-def can_change_transcript(user, transcript: Transcript) -> bool:
-    return user.is_authenticated and (user.is_staff or transcript.user_id == user.pk)
-
-
-def find_transcript(uuid) -> Transcript | None:
+def find_transcript_for_user(user, uuid, *, change: bool = False) -> Transcript | None:
+    """The transcript if this user may see (or change) it, else None."""
+    allowed = (
+        Transcript.objects.changeable_by(user) if change else Transcript.objects.visible_to(user)
+    )
     try:
-        return Transcript.objects.select_related("user").filter(uuid=uuid).first()
+        return allowed.select_related("user").filter(uuid=uuid).first()
     except ValidationError:  # not a UUID at all
         return None
 
 
 def get_transcript_for_user(user, uuid, *, change: bool = False) -> Transcript:
-    """The transcript if this user may see (or change) it; someone else's private one, or a
-    bad id, is a 404."""
-    transcript = find_transcript(uuid)
-    allowed = can_change_transcript if change else can_view_transcript
-    if transcript is None or not allowed(user, transcript):
+    """The transcript, or a 404: someone else's private one, or a bad id."""
+    transcript = find_transcript_for_user(user, uuid, change=change)
+    if transcript is None:
         raise Http404("No such transcript, or it is not shared with you.")
     return transcript
 
 
+def can_change_transcript(user, transcript: Transcript) -> bool:
+    """For a transcript already at hand (the page's sharing form)."""
+    return Transcript.objects.changeable_by(user).contains(transcript)
+
+
+def _mine(user) -> QuerySet[Transcript]:
+    return Transcript.objects.listed_for(user).filter(user=user)
+
+
 def my_transcripts(user, *, model: str = "", status: str = "", since=None, until=None):
-    runs = Transcript.objects.filter(user=user).select_related("preset")
+    runs = _mine(user).select_related("preset")
     if model:
         runs = runs.filter(model=model)
     if status:
@@ -48,26 +50,40 @@ def my_transcripts(user, *, model: str = "", status: str = "", since=None, until
 
 
 def my_models(user) -> list[str]:
-    return list(
-        Transcript.objects.filter(user=user)
-        .values_list("model", flat=True)
-        .distinct()
-        .order_by("model")
-    )
+    return list(_mine(user).values_list("model", flat=True).distinct().order_by("model"))
 
 
 def thread_of(user, transcript: Transcript, *, limit: int = 50) -> list[Transcript]:
-    """The earlier turns this run continued, oldest first, that the user may see."""
+    """The earlier turns this run continued, oldest first, up to the first the user may not
+    see."""
+    visible = Transcript.objects.visible_to(user)
     earlier, current = [], transcript
     while current.continued_from_id and len(earlier) < limit:
-        current = Transcript.objects.select_related("user").get(pk=current.continued_from_id)
-        if not can_view_transcript(user, current):
+        current = visible.filter(pk=current.continued_from_id).first()
+        if current is None:
             break
         earlier.append(current)
     return earlier[::-1]
 
 
+def continuations_of(user, transcript: Transcript) -> QuerySet[Transcript]:
+    """The runs that continued this one and that the user may see, oldest first."""
+    return (
+        Transcript.objects.visible_to(user)
+        .filter(continued_from=transcript)
+        .order_by("created_at", "pk")
+    )
+
+
 def transcripts_of_preset(user, preset) -> QuerySet[Transcript]:
-    """The runs made from a preset that this user may see: their own, or all for staff."""
-    runs = Transcript.objects.filter(preset=preset).select_related("user")
-    return runs if user.is_staff else runs.filter(user=user)
+    """The runs made from a preset that lists show this user."""
+    return Transcript.objects.listed_for(user).filter(preset=preset).select_related("user")
+
+
+def running_count(*, user, stale_after: timedelta) -> int:
+    """The user's runs still going: running rows whose heartbeat is fresh (a run whose server
+    died stops counting once its heartbeat goes stale, without waiting for a cleanup)."""
+    fresh = timezone.now() - stale_after
+    return Transcript.objects.filter(
+        user=user, status=Transcript.Status.RUNNING, heartbeat_at__gte=fresh
+    ).count()

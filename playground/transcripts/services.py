@@ -7,10 +7,23 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import Transcript
+from .selectors import running_count
+
+
+class RunCapReached(Exception):
+    """The user already has as many runs going as they may; the message says so, for the page."""
+
+    def __init__(self, cap: int):
+        super().__init__(
+            f"You have {cap} runs going, the most allowed at once: stop one or let it finish."
+        )
 
 
 @dataclass
@@ -45,20 +58,38 @@ def transcript_start(
     form_state: dict[str, Any],
     preset=None,
     continued_from: Transcript | None = None,
+    cap: int | None = None,
     uuid: UUID | None = None,
 ) -> Transcript:
-    return Transcript.objects.create(
-        uuid=uuid or uuid4(),
-        user=user,
-        preset=preset,
-        endpoint=endpoint,
-        model=model,
-        request_body=request_body,
-        form_state=form_state,
-        continued_from=continued_from,
-        heartbeat_at=timezone.now(),
-        search_text=search_text(request_body, []),
-    )
+    """The row of a run that starts now. With `cap`, refuse (RunCapReached) when the user
+    already has that many runs going, counted and inserted in one transaction that holds the
+    user's lock, so that starts at once, even from several processes, cannot all pass."""
+    with transaction.atomic():
+        if cap is not None:
+            _lock_runs_of(user)
+            stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)
+            if running_count(user=user, stale_after=stale_after) >= cap:
+                raise RunCapReached(cap)
+        return Transcript.objects.create(
+            uuid=uuid or uuid4(),
+            user=user,
+            preset=preset,
+            endpoint=endpoint,
+            model=model,
+            request_body=request_body,
+            form_state=form_state,
+            continued_from=continued_from,
+            heartbeat_at=timezone.now(),
+            search_text=search_text(request_body, []),
+        )
+
+
+def _lock_runs_of(user) -> None:
+    """Hold the user's run starts until this transaction ends. On PostgreSQL, a lock on the
+    user's row (NO KEY: rows that merely point at the user, like this transcript, are not
+    held up). SQLite ignores the row lock, but its IMMEDIATE transactions (see settings) take
+    the database's write lock at BEGIN, which serialises every start."""
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
 
 
 def transcript_checkpoint(*, transcript: Transcript, choices: list[dict[str, Any]]) -> bool:
@@ -105,15 +136,6 @@ def transcripts_mark_interrupted(*, stale_after: timedelta) -> int:
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale),
         status=Transcript.Status.RUNNING,
     ).update(status=Transcript.Status.INTERRUPTED, finished_at=timezone.now())
-
-
-def running_count(*, user, stale_after: timedelta) -> int:
-    """The user's runs still going: running rows whose heartbeat is fresh (a run whose server
-    died stops counting once its heartbeat goes stale, without waiting for a cleanup)."""
-    fresh = timezone.now() - stale_after
-    return Transcript.objects.filter(
-        user=user, status=Transcript.Status.RUNNING, heartbeat_at__gte=fresh
-    ).count()
 
 
 def transcript_set_visibility(*, transcript: Transcript, visibility: str) -> None:

@@ -9,6 +9,7 @@ from . import services
 from .forms import MyRunsFilter, VisibilityForm
 from .selectors import (
     can_change_transcript,
+    continuations_of,
     get_transcript_for_user,
     my_models,
     my_transcripts,
@@ -35,7 +36,7 @@ def detail(request, uuid):
         "transcript": transcript,
         "choices": rendered_choices(transcript.choices, transcript.request_body),
         "earlier": thread_of(request.user, transcript),
-        "later": transcript.continuations.filter(user=request.user).order_by("created_at"),
+        "later": continuations_of(request.user, transcript),
         "can_change": can_change_transcript(request.user, transcript),
         "visibility_form": VisibilityForm(initial={"visibility": transcript.visibility}),
     }

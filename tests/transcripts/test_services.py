@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from playground.chat.state import RunState
 from playground.transcripts.models import Transcript
+from playground.transcripts.selectors import running_count
 from playground.transcripts.services import (
     RunOutcome,
-    running_count,
     transcript_checkpoint,
     transcript_finish,
     transcripts_mark_interrupted,

@@ -1,0 +1,18 @@
+"""What every model's access rule is built from. Each rule itself is its model's queryset
+(`Preset.objects.visible_to(user)`, `Transcript.objects.changeable_by(user)`, ...)."""
+
+from django.db.models import Q, Value
+
+# As conditions rather than `Q()` and `Q(pk__in=[])`: those two annotate as 1 on SQLite and
+# as 0 on PostgreSQL instead of True and False.
+EVERY_ROW = Q(Value(True))
+NO_ROW = Q(Value(False))
+
+
+def is_member(user) -> bool:
+    """Signed in with an active account; an anonymous or deactivated user is nobody."""
+    return bool(user.is_authenticated and user.is_active)
+
+
+def is_staff_member(user) -> bool:
+    return is_member(user) and user.is_staff

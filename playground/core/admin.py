@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+
+class AccessRuleAdmin(admin.ModelAdmin):
+    """Django's model permissions, and then the model's own access rule for each row: a model
+    admin over a queryset with `visible_to(user)` and `changeable_by(user)`."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and (
+            obj is None or self.model._default_manager.visible_to(request.user).contains(obj)
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_change(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_change(request, obj)
+
+    def _may_change(self, request, obj) -> bool:
+        return obj is None or self.model._default_manager.changeable_by(request.user).contains(obj)

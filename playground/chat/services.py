@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 
-from playground.core.endpoints import get_endpoint
 from playground.presets.models import Preset
 from playground.presets.permissions import can_view_preset
-from playground.runform import RunForm, form_state
+from playground.runform import BaseMessageFormSet, RunForm, form_state
 from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import can_view_transcript, find_transcript
 from playground.transcripts.services import running_count, transcript_start
@@ -37,14 +37,20 @@ class RunSpec:
     continued_from: str = ""
 
 
-def build_request(form: RunForm, formset) -> tuple[Endpoint, dict[str, Any]]:
+def build_request(form: RunForm, formset: BaseMessageFormSet) -> tuple[Endpoint, dict[str, Any]]:
     """The endpoint and the exact body, from validated forms only."""
-    endpoint = get_endpoint(form.cleaned_data["endpoint"])
+    endpoint: Endpoint = form.cleaned_data["endpoint"]
     params = form.parameters(formset.messages())
     return endpoint, build_body(endpoint.flavour, params, form.cleaned_data["extra"])
 
 
-def run_spec(form: RunForm, formset, *, preset_slug: str = "", continued_from: str = "") -> RunSpec:
+def run_spec(
+    form: RunForm,
+    formset: BaseMessageFormSet,
+    *,
+    preset_slug: str = "",
+    continued_from: str = "",
+) -> RunSpec:
     endpoint, body = build_request(form, formset)
     return RunSpec(
         endpoint=endpoint,
@@ -57,7 +63,7 @@ def run_spec(form: RunForm, formset, *, preset_slug: str = "", continued_from: s
     )
 
 
-def run_open(*, spec: RunSpec, user, run_id: uuid.UUID) -> Transcript:
+def run_open(*, spec: RunSpec, user: AbstractBaseUser, run_id: uuid.UUID) -> Transcript:
     """The run's transcript (status running), unless the user already has their limit going."""
     limit = settings.PLAYGROUND_MAX_CONCURRENT_RUNS
     stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)

@@ -12,8 +12,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from playground.core.endpoints import all_endpoints, get_endpoint
-from playground.upstream import FIREWORKS_ONLY, Flavour
+from playground.core.endpoints import all_endpoints
+from playground.upstream import FIREWORKS_ONLY, Endpoint, Flavour
 
 from .fields import (
     JSONTextField,
@@ -210,6 +210,7 @@ class RunForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         endpoints = all_endpoints()
+        self._endpoints = {e.name: e for e in endpoints}
         # `fields` is typed as plain Fields; this one is the ChoiceField declared above.
         endpoint_field = cast(forms.ChoiceField, self.fields["endpoint"])
         endpoint_field.choices = [(e.name, e.label or e.name) for e in endpoints]
@@ -232,6 +233,10 @@ class RunForm(forms.Form):
 
     def advanced_fields(self) -> list[forms.BoundField]:
         return [field for field in self if section_of(field.field) == ADVANCED]
+
+    def clean_endpoint(self) -> Endpoint:
+        # The field's choices are these endpoints' names, so a valid name is always found.
+        return self._endpoints[self.cleaned_data["endpoint"]]
 
     def clean_model(self) -> str:
         model = self.cleaned_data["model"].strip()
@@ -312,11 +317,11 @@ class RunForm(forms.Form):
         data["tool_choice"] = {"type": "function", "function": {"name": choice}}
 
     def _flavour(self) -> Flavour | None:
-        endpoint = get_endpoint(self.cleaned_data.get("endpoint") or "")
+        endpoint: Endpoint | None = self.cleaned_data.get("endpoint")
         return endpoint.flavour if endpoint else None
 
     def _clean_for_flavour(self, data: dict[str, Any]) -> None:
-        endpoint = get_endpoint(data.get("endpoint") or "")
+        endpoint: Endpoint | None = data.get("endpoint")
         if endpoint is None or endpoint.flavour != Flavour.OPENAI:
             return
         label = endpoint.label

@@ -58,7 +58,8 @@ def my_models(user) -> list[str]:
 
 def thread_of(user, transcript: Transcript, *, limit: int = 50) -> list[Transcript]:
     """The earlier turns this run continued, oldest first, that the user may see."""
-    earlier, current = [], transcript
+    earlier: list[Transcript] = []
+    current = transcript
     while current.continued_from_id and len(earlier) < limit:
         current = Transcript.objects.select_related("user").get(pk=current.continued_from_id)
         if not can_view_transcript(user, current):

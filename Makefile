@@ -41,6 +41,7 @@ TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell com
 test: $(VENV)/.dev $(TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory test-services
@@ -64,6 +65,7 @@ test-services: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .

@@ -3,6 +3,7 @@
 import os
 
 from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 django_http = get_asgi_application()  # set up Django before importing anything that uses it
@@ -38,7 +39,7 @@ class Mount:
         return await self.default(scope, receive, send)
 
 
-http_application = django_http
+http_application: ASGIHandler | Mount = django_http
 if settings.SIMULATOR_MOUNTED:
     http_application = Mount("/simulator", Simulator(), django_http)
 
@@ -46,7 +47,9 @@ application = ProtocolTypeRouter(
     {
         "http": http_application,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            # types-channels wants routes whose callback is an ASGI app, a stub-only class
+            # that django-stubs' path() never returns (see routing.py).
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
         ),
     }
 )

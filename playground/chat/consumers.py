@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.base_user import AbstractBaseUser
 
 from playground.runform import bind
 
@@ -25,16 +27,20 @@ logger = logging.getLogger(__name__)
 class RunConsumer(AsyncWebsocketConsumer):
     # Frames go straight to this socket (a channel-layer hop would add latency, and
     # channels_redis drops messages past its capacity), so it listens on no layer channel.
-    channel_layer_alias = None
+    # The stubs want an alias; channels takes one it has no layer for (None) as no layer.
+    channel_layer_alias = None  # type: ignore[assignment]
+    user: AbstractBaseUser  # set by connect(), before any message is received
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
 
     async def connect(self) -> None:
-        if not self.scope["user"].is_authenticated:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
+        self.user = user
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -43,7 +49,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             registry.detach(run_id, self)
         self.watching.clear()
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             data = json.loads(text_data or "")
         except (ValueError, RecursionError):
@@ -86,7 +92,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             continued_from=str(data.get("continued_from") or ""),
         )
         try:
-            session = get_registry().start(spec, user=self.scope["user"], watcher=self)
+            session = get_registry().start(spec, user=self.user, watcher=self)
         except ProcessFull as full:
             await self.send_html(fragments.notice(str(full)))
             return

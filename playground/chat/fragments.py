@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from playground.runform import BaseMessageFormSet, RunForm
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import RunOutcome
 from playground.upstream import Endpoint
@@ -51,10 +52,10 @@ def choice_done(choice: dict[str, Any], html: SafeString) -> str:
         "html": html,
         "tool_calls_json": json.dumps(choice["tool_calls"]) if choice["tool_calls"] else "",
     }
-    html = render_to_string("chat/partials/choice_done.html", context)
+    frame: str = render_to_string("chat/partials/choice_done.html", context)
     if choice["tool_calls"]:
-        html += _tool_calls(choice["index"], choice["tool_calls"], final=True)
-    return html
+        frame += _tool_calls(choice["index"], choice["tool_calls"], final=True)
+    return frame
 
 
 def _tool_calls(index: int, tool_calls: list[dict[str, Any]], *, final: bool) -> str:
@@ -75,7 +76,7 @@ def finished(outcome: RunOutcome, transcript: Transcript) -> str:
     return render_to_string("chat/partials/finished.html", context) + controls(running=False)
 
 
-def form_errors(form, formset) -> str:
+def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
     """Every field's error box, filled or emptied, so the page keeps what was typed."""
     return render_to_string("chat/partials/form_errors.html", {"form": form, "formset": formset})
 

@@ -13,6 +13,7 @@ import uuid
 import weakref
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 
 from .services import RunSpec
 from .session import EndReason, RunSession, Watcher
@@ -30,7 +31,7 @@ class RunRegistry:
     def active(self) -> int:
         return len(self.sessions)
 
-    def start(self, spec: RunSpec, *, user, watcher: Watcher) -> RunSession:
+    def start(self, spec: RunSpec, *, user: AbstractBaseUser, watcher: Watcher) -> RunSession:
         if self.active >= settings.PLAYGROUND_MAX_RUNS_PER_PROCESS:
             raise ProcessFull("The server is at its limit of runs; try again in a moment.")
         session = RunSession(spec=spec, user=user, watcher=watcher)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 
-from playground.core.endpoints import get_endpoint
 from playground.presets.permissions import find_preset_for_user
-from playground.runform import RunForm, form_state
+from playground.runform import BaseMessageFormSet, RunForm, form_state
 from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import find_transcript_for_user
 from playground.transcripts.services import RunCapReached, transcript_start
@@ -35,14 +35,20 @@ class RunSpec:
     continued_from: str = ""
 
 
-def build_request(form: RunForm, formset) -> tuple[Endpoint, dict[str, Any]]:
+def build_request(form: RunForm, formset: BaseMessageFormSet) -> tuple[Endpoint, dict[str, Any]]:
     """The endpoint and the exact body, from validated forms only."""
-    endpoint = get_endpoint(form.cleaned_data["endpoint"])
+    endpoint: Endpoint = form.cleaned_data["endpoint"]
     params = form.parameters(formset.messages())
     return endpoint, build_body(endpoint.flavour, params, form.cleaned_data["extra"])
 
 
-def run_spec(form: RunForm, formset, *, preset_slug: str = "", continued_from: str = "") -> RunSpec:
+def run_spec(
+    form: RunForm,
+    formset: BaseMessageFormSet,
+    *,
+    preset_slug: str = "",
+    continued_from: str = "",
+) -> RunSpec:
     endpoint, body = build_request(form, formset)
     return RunSpec(
         endpoint=endpoint,
@@ -55,7 +61,7 @@ def run_spec(form: RunForm, formset, *, preset_slug: str = "", continued_from: s
     )
 
 
-def run_open(*, spec: RunSpec, user, run_id: uuid.UUID) -> Transcript:
+def run_open(*, spec: RunSpec, user: AbstractBaseUser, run_id: uuid.UUID) -> Transcript:
     """The run's transcript (status running), unless the user already has their limit going."""
     # A tampered or hidden id: the run goes on, unlinked.
     slug, earlier_id = spec.preset_slug, spec.continued_from

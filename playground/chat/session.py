@@ -17,6 +17,7 @@ from typing import Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import transcript_checkpoint, transcript_finish
@@ -46,7 +47,7 @@ class Phase(enum.Enum):
 
 
 class RunSession:
-    def __init__(self, *, spec: RunSpec, user, watcher: Watcher):
+    def __init__(self, *, spec: RunSpec, user: AbstractBaseUser, watcher: Watcher):
         self.id = uuid.uuid4()
         self.spec = spec
         self.user = user
@@ -54,7 +55,6 @@ class RunSession:
         self.phase = Phase.NEW
         self.stop_reason: str | None = None
         self.state = RunState(spec.n)
-        self.transcript: Transcript | None = None
         self._orphan_timer: asyncio.TimerHandle | None = None
         self.task = asyncio.create_task(self._life(), name=f"run {self.id}")
 
@@ -92,18 +92,18 @@ class RunSession:
         try:
             self.phase = Phase.OPENING
             try:
-                self.transcript = await database_sync_to_async(run_open)(
+                transcript = await database_sync_to_async(run_open)(
                     spec=self.spec, user=self.user, run_id=self.id
                 )
             except RunRefused as refused:
                 await self._emit(fragments.notice(str(refused)) + fragments.controls(running=False))
                 return
-            await self._emit(fragments.started(self.transcript, self.spec.n))
+            await self._emit(fragments.started(transcript, self.spec.n))
             status = Transcript.Status.STOPPED
             if self.stop_reason is None:
-                status = await self._stream()
+                status = await self._stream(transcript)
             self.phase = Phase.ENDING
-            await self._end(status)
+            await self._end(transcript, status)
         except Exception:
             logger.exception("Run %s failed", self.id)
             await self._emit(
@@ -115,7 +115,7 @@ class RunSession:
             if self._orphan_timer is not None:
                 self._orphan_timer.cancel()
 
-    async def _stream(self) -> Transcript.Status:
+    async def _stream(self, transcript: Transcript) -> Transcript.Status:
         relay = Relay(
             self.state,
             self._emit,
@@ -124,7 +124,9 @@ class RunSession:
             render_timeout=settings.PLAYGROUND_RENDER_TIMEOUT,
         )
         flusher = asyncio.create_task(relay.run(), name=f"run {self.id} relay")
-        checkpoints = asyncio.create_task(self._checkpoints(), name=f"run {self.id} checkpoints")
+        checkpoints = asyncio.create_task(
+            self._checkpoints(transcript), name=f"run {self.id} checkpoints"
+        )
         self.phase = Phase.STREAMING
         status = Transcript.Status.ERROR
         try:
@@ -156,29 +158,27 @@ class RunSession:
             return Transcript.Status.ERROR
         return Transcript.Status.ERROR if self.state.error else Transcript.Status.COMPLETED
 
-    async def _checkpoints(self) -> None:
+    async def _checkpoints(self, transcript: Transcript) -> None:
         """The text so far and a heartbeat, every few seconds: never a write per token."""
         while True:
             await asyncio.sleep(settings.PLAYGROUND_CHECKPOINT_SECONDS)
             choices = self.state.outcome(Transcript.Status.RUNNING).choices
             try:
                 await database_sync_to_async(transcript_checkpoint)(
-                    transcript=self.transcript, choices=choices
+                    transcript=transcript, choices=choices
                 )
             except Exception:
                 logger.exception("Could not checkpoint the transcript of run %s", self.id)
 
-    async def _end(self, status: Transcript.Status) -> None:
+    async def _end(self, transcript: Transcript, status: Transcript.Status) -> None:
         self.state.end(status)
         end_reason = self.stop_reason if status == Transcript.Status.STOPPED else ""
         outcome = self.state.outcome(status, end_reason or "")
         try:
-            await database_sync_to_async(transcript_finish)(
-                transcript=self.transcript, outcome=outcome
-            )
+            await database_sync_to_async(transcript_finish)(transcript=transcript, outcome=outcome)
         except Exception:
             logger.exception("Could not finalise the transcript of run %s", self.id)
-        await self._emit(fragments.finished(outcome, self.transcript))
+        await self._emit(fragments.finished(outcome, transcript))
 
     async def _emit(self, html: str) -> None:
         """Send a frame to every watcher; one that fails is dropped, never the run."""

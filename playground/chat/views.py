@@ -1,5 +1,8 @@
+from typing import Any
+
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from playground.core.endpoints import get_endpoint
@@ -11,7 +14,7 @@ from playground.upstream import UpstreamUnavailable, list_models
 
 
 @login_required
-def playground(request):
+def playground(request: HttpRequest) -> HttpResponse:
     """The page; `?preset=<slug>` or `?transcript=<uuid>` fills the form (over the draft)."""
     state, preset = None, None
     if slug := request.GET.get("preset"):
@@ -33,10 +36,10 @@ def playground(request):
 
 
 @login_required
-async def model_options(request):
+async def model_options(request: HttpRequest) -> HttpResponse:
     """The endpoint's model list as <option>s for the model picker (cached upstream)."""
     endpoint = get_endpoint(request.GET.get("endpoint", ""))
-    context = {"models": [], "error": None}
+    context: dict[str, Any] = {"models": [], "error": None}
     if endpoint is None:
         context["error"] = "Unknown endpoint."
     else:

@@ -1,4 +1,15 @@
+from typing import Any, Protocol, cast
+
 from django.contrib import admin
+from django.db.models import QuerySet
+
+
+class AccessQuerySet(Protocol):
+    """What a model's queryset offers when its access rule lives on it (presets, transcripts)."""
+
+    def visible_to(self, user: Any) -> QuerySet: ...
+
+    def changeable_by(self, user: Any) -> QuerySet: ...
 
 
 class AccessRuleAdmin(admin.ModelAdmin):
@@ -6,7 +17,8 @@ class AccessRuleAdmin(admin.ModelAdmin):
     admin over a queryset with `visible_to(user)` and `changeable_by(user)`."""
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        queryset = cast(AccessQuerySet, super().get_queryset(request))
+        return queryset.visible_to(request.user)
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and (

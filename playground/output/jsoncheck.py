@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 import jsonschema
 import re2
@@ -40,12 +40,30 @@ def _search(pattern: str, text: str) -> bool:
     return _compiled(pattern).search(text) is not None
 
 
-def _pattern(validator, pattern, instance, schema) -> Iterator[ValidationError]:
+class _KeywordValidator(Protocol):
+    """What a keyword function uses of the validator running it (jsonschema's `Validator`
+    protocol leaves out `descend`)."""
+
+    def is_type(self, instance: Any, type: str) -> bool: ...
+
+    def descend(
+        self, instance: Any, schema: Any, path: str | None = None, schema_path: str | None = None
+    ) -> Iterator[ValidationError]: ...
+
+
+def _pattern(
+    validator: _KeywordValidator, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and not _search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator, patterns, instance, schema) -> Iterator[ValidationError]:
+def _pattern_properties(
+    validator: _KeywordValidator,
+    patterns: Mapping[str, Any],
+    instance: Any,
+    schema: Mapping[str, Any],
+) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in patterns.items():
@@ -54,7 +72,9 @@ def _pattern_properties(validator, patterns, instance, schema) -> Iterator[Valid
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-def _additional_properties(validator, allowed, instance, schema) -> Iterator[ValidationError]:
+def _additional_properties(
+    validator: _KeywordValidator, allowed: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
     properties = schema.get("properties", {})

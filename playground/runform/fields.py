@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -48,7 +48,14 @@ def body_key_of(name: str, field: forms.Field) -> str | None:
     return getattr(field, "body_key", None) or name
 
 
-def number_field(*, help_text: str, min_value=None, max_value=None, integer=False, **attrs):
+def number_field(
+    *,
+    help_text: str,
+    min_value: int | None = None,
+    max_value: int | None = None,
+    integer: bool = False,
+    **attrs: str,
+) -> forms.IntegerField | forms.FloatField:
     field_class = forms.IntegerField if integer else forms.FloatField
     widget_attrs = {"step": "1" if integer else "any", **attrs}
     return field_class(
@@ -85,9 +92,9 @@ class JSONTextField(forms.CharField):
     """A text box holding JSON of one kind (an object or a list); cleans to the parsed value,
     None when blank."""
 
-    KINDS = {dict: "a JSON object", list: "a JSON list"}
+    KINDS: ClassVar[dict[type, str]] = {dict: "a JSON object", list: "a JSON list"}
 
-    def __init__(self, *, what: str, kind: type, **kwargs):
+    def __init__(self, *, what: str, kind: type, **kwargs: Any):
         self.what = what
         self.kind = kind
         kwargs.setdefault("required", False)

@@ -4,15 +4,16 @@ and the websocket alike, and the request body is built from its cleaned_data onl
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import jsonschema
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from playground.core.endpoints import all_endpoints, get_endpoint
-from playground.upstream import FIREWORKS_ONLY, Flavour
+from playground.core.endpoints import all_endpoints
+from playground.upstream import FIREWORKS_ONLY, Endpoint, Flavour
 
 from .fields import (
     JSONTextField,
@@ -206,10 +207,13 @@ class RunForm(forms.Form):
         ADVANCED,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         endpoints = all_endpoints()
-        self.fields["endpoint"].choices = [(e.name, e.label or e.name) for e in endpoints]
+        self._endpoints = {e.name: e for e in endpoints}
+        # `fields` is typed as plain Fields; this one is the ChoiceField declared above.
+        endpoint_field = cast(forms.ChoiceField, self.fields["endpoint"])
+        endpoint_field.choices = [(e.name, e.label or e.name) for e in endpoints]
         if endpoints and not self.is_bound:
             self.fields["endpoint"].initial = endpoints[0].name
             self.fields["model"].initial = settings.PLAYGROUND_DEFAULT_MODEL
@@ -229,6 +233,10 @@ class RunForm(forms.Form):
 
     def advanced_fields(self) -> list[forms.BoundField]:
         return [field for field in self if section_of(field.field) == ADVANCED]
+
+    def clean_endpoint(self) -> Endpoint:
+        # The field's choices are these endpoints' names, so a valid name is always found.
+        return self._endpoints[self.cleaned_data["endpoint"]]
 
     def clean_model(self) -> str:
         model = self.cleaned_data["model"].strip()
@@ -277,15 +285,16 @@ class RunForm(forms.Form):
             # The form refuses these for OpenAI-style servers; a user who knows the server
             # takes them (vLLM takes top_k) sends them here instead.
             owned = owned - FIREWORKS_ONLY
-        owned = sorted(extra.keys() & owned)
-        if owned:
+        clashes = sorted(extra.keys() & owned)
+        if clashes:
             raise ValidationError(
-                f"Set {', '.join(owned)} with the form, not here: the form owns those fields."
+                f"Set {', '.join(clashes)} with the form, not here: the form owns those fields."
             )
         return extra or None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("response_schema") is not None and data.get("response_format") != "json_object":
             self.add_error("response_schema", "A schema needs response format json_object.")
         if data.get("top_logprobs") is not None and data.get("logprobs") is not True:
@@ -308,13 +317,14 @@ class RunForm(forms.Form):
         data["tool_choice"] = {"type": "function", "function": {"name": choice}}
 
     def _flavour(self) -> Flavour | None:
-        endpoint = get_endpoint(self.cleaned_data.get("endpoint") or "")
+        endpoint: Endpoint | None = self.cleaned_data.get("endpoint")
         return endpoint.flavour if endpoint else None
 
     def _clean_for_flavour(self, data: dict[str, Any]) -> None:
-        if self._flavour() != Flavour.OPENAI:
+        endpoint: Endpoint | None = data.get("endpoint")
+        if endpoint is None or endpoint.flavour != Flavour.OPENAI:
             return
-        label = get_endpoint(data["endpoint"]).label
+        label = endpoint.label
         for name in sorted(FIREWORKS_ONLY & set(self.fields)):
             if data.get(name) not in (None, ""):
                 self.add_error(
@@ -343,8 +353,8 @@ OWNED_BY_FORM = frozenset(
 )
 
 
-def _at_most(limit: int, name: str):
-    def validate(value):
+def _at_most(limit: int, name: str) -> Callable[[int | None], None]:
+    def validate(value: int | None) -> None:
         if value is not None and value > limit:
             raise ValidationError(f"{name} is capped at {limit} on this server.")
 

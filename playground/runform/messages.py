@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -65,7 +65,8 @@ class MessageForm(forms.Form):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         role = data.get("role")
         if role == "tool" and not data.get("tool_call_id"):
             self.add_error("tool_call_id", "A tool message needs the id of the call it answers.")
@@ -88,7 +89,7 @@ class MessageForm(forms.Form):
 
 
 class BaseMessageFormSet(forms.BaseFormSet):
-    def get_form_kwargs(self, index):
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         # Every row is a message: an empty one is an error to show, never a row to skip.
         return {**super().get_form_kwargs(index), "empty_permitted": False}
 
@@ -110,13 +111,17 @@ class BaseMessageFormSet(forms.BaseFormSet):
         return [form.as_message() for form in self.forms]
 
 
-MessageFormSet = forms.formset_factory(
-    MessageForm,
-    formset=BaseMessageFormSet,
-    extra=0,
-    min_num=1,
-    validate_min=True,
-    max_num=500,
-    validate_max=True,
+# formset_factory returns a subclass of the `formset` it is given; the stubs say BaseFormSet.
+MessageFormSet = cast(
+    type[BaseMessageFormSet],
+    forms.formset_factory(
+        MessageForm,
+        formset=BaseMessageFormSet,
+        extra=0,
+        min_num=1,
+        validate_min=True,
+        max_num=500,
+        validate_max=True,
+    ),
 )
 MESSAGES_PREFIX = "messages"

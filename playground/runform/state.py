@@ -57,8 +57,9 @@ def upgrade_state(state: Any) -> dict[str, Any]:
     fields = {name: _initial(defaults, name) for name in defaults.fields}
     messages: list[dict[str, Any]] = []
     if isinstance(state, dict):
-        saved = state.get("fields") if isinstance(state.get("fields"), dict) else {}
-        fields.update({k: v for k, v in saved.items() if k in fields})
+        saved = state.get("fields")
+        if isinstance(saved, dict):
+            fields.update({k: v for k, v in saved.items() if k in fields})
         messages = [
             {name: message.get(name, "") for name in MESSAGE_FIELDS}
             for message in state.get("messages") or ()

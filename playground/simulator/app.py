@@ -6,17 +6,25 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .completion import ChoiceRun
-from .request import MODELS, BadRequest, SimRequest, parse_request
+from .request import MODELS, BadRequest, Options, SimRequest, parse_request
 
 MAX_BODY = 8 * 1024 * 1024
 KEEPALIVE_EVERY = 0.05  # seconds between two keep-alive comments
 # How long `keepalive_only` holds a stream: a client without a deadline of its own must not
 # hold a simulator task forever.
 KEEPALIVE_LIMIT = 120.0
+
+# The ASGI interface, spelled out here so the simulator needs nothing but the standard library.
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Headers = Iterable[tuple[bytes, bytes]]
 
 
 class SimulatedDisconnect(Exception):
@@ -55,7 +63,7 @@ class Simulator:
         self.requests: deque[RequestRecord] = deque(maxlen=1000)
         self.model_list_requests = 0
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
@@ -74,7 +82,7 @@ class Simulator:
         else:
             await _send_error(send, BadRequest(f"No route for {method} {path}.", status=404))
 
-    async def _chat(self, scope, receive, send) -> None:
+    async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             self._check_key(scope)
             request = parse_request(await _read_json(receive))
@@ -85,7 +93,7 @@ class Simulator:
             request.spec = replace(request.spec, tps=self.tps)
         options = request.options
         if options.error:
-            await _send_error(send, _injected_error(options), _retry_headers(options))
+            await _send_error(send, _injected_error(options.error), _retry_headers(options))
             return
         record = RequestRecord(request.id, request.model, request.stream, request.n)
         self.requests.append(record)
@@ -100,7 +108,7 @@ class Simulator:
             if record.outcome == "running":
                 record.end("client_closed")
 
-    def _check_key(self, scope) -> None:
+    def _check_key(self, scope: Scope) -> None:
         if self.api_key is None:
             return
         headers = dict(scope.get("headers") or ())
@@ -111,7 +119,13 @@ class Simulator:
 class _Stream:
     """Sends one streamed completion: n choices interleaved, one step per token per choice."""
 
-    def __init__(self, request: SimRequest, record: RequestRecord, send, disconnected):
+    def __init__(
+        self,
+        request: SimRequest,
+        record: RequestRecord,
+        send: Send,
+        disconnected: asyncio.Future[None],
+    ):
         self.request = request
         self.record = record
         self.send = send
@@ -146,7 +160,7 @@ class _Stream:
         if not await self._steps(choices):
             return
         usage = _usage(request, choices)
-        tail = [{**self.head, "choices": [], "usage": usage}]
+        tail: list[dict[str, Any] | str] = [{**self.head, "choices": [], "usage": usage}]
         if not options.no_done:
             tail.append("[DONE]")
         self.record.end("completed")
@@ -230,7 +244,9 @@ class _Stream:
         return self.disconnected.done()
 
 
-async def _respond_whole(request: SimRequest, record: RequestRecord, send, disconnected) -> None:
+async def _respond_whole(
+    request: SimRequest, record: RequestRecord, send: Send, disconnected: asyncio.Future[None]
+) -> None:
     choices = [ChoiceRun(request, index) for index in range(request.n)]
     for choice in choices:
         for _ in choice:
@@ -298,20 +314,19 @@ _ERROR_TYPES = {
 }
 
 
-def _injected_error(options) -> BadRequest:
-    status = options.error
+def _injected_error(status: int) -> BadRequest:
     if not 400 <= status <= 599:
         return BadRequest(f"Simulator option error must be an HTTP error status, not {status}.")
     return BadRequest(f"Simulated error {status} (fault injected on request).", status=status)
 
 
-def _retry_headers(options) -> list[tuple[bytes, bytes]]:
+def _retry_headers(options: Options) -> list[tuple[bytes, bytes]]:
     if options.error != 429:
         return []
     return [(b"retry-after", f"{options.retry_after:g}".encode())]
 
 
-async def _send_error(send, error: BadRequest, headers=()) -> None:
+async def _send_error(send: Send, error: BadRequest, headers: Headers = ()) -> None:
     if error.status >= 500:
         kind = "server_error"
     else:
@@ -328,7 +343,7 @@ async def _send_error(send, error: BadRequest, headers=()) -> None:
     await _send_json(send, error.status, body, headers)
 
 
-async def _send_json(send, status: int, data: Any, headers=()) -> None:
+async def _send_json(send: Send, status: int, data: Any, headers: Headers = ()) -> None:
     body = json.dumps(data).encode()
     await send(
         {
@@ -344,7 +359,7 @@ async def _send_json(send, status: int, data: Any, headers=()) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_json(receive) -> Any:
+async def _read_json(receive: Receive) -> Any:
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -363,12 +378,12 @@ async def _read_json(receive) -> Any:
         raise BadRequest("The request body is not valid JSON.") from None
 
 
-async def _wait_disconnect(receive) -> None:
+async def _wait_disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
 
 
-async def _lifespan(receive, send) -> None:
+async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":

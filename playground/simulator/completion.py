@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from playground.upstream import json_schema_of
@@ -88,7 +88,7 @@ class ChoiceRun:
             self.tool_calls[call_index]["function"]["arguments"] += fragment
 
 
-def _pieces(request: SimRequest, index: int) -> Iterator[Piece]:
+def _pieces(request: SimRequest, index: int) -> Generator[Piece, None, str]:
     """The natural output of one choice; returns its finish reason."""
     body = request.body
     sampling = Sampling(
@@ -115,8 +115,8 @@ def _pieces(request: SimRequest, index: int) -> Iterator[Piece]:
             call_id = f"call_{sampler.rng.getrandbits(64):016x}"
             yield "tool", (call_index, call_id, tool["name"])
             # Arguments are always a JSON object, whatever the schema leaves out.
-            schema = {"type": "object", **(tool.get("parameters") or {})}
-            arguments = example_value(schema, sampler)
+            parameters = {"type": "object", **(tool.get("parameters") or {})}
+            arguments = example_value(parameters, sampler)
             for fragment in argument_fragments(arguments):
                 yield "arguments", (call_index, fragment)
         return "tool_calls"

@@ -58,7 +58,8 @@ class Options:
             if not isinstance(extra, dict):
                 raise BadRequest("`simulator` must be an object.", param="simulator")
             raw.update(extra)
-        kinds = {f.name: f.type for f in fields(cls)}
+        # Annotations are strings here (`from __future__ import annotations`).
+        kinds = {f.name: str(f.type) for f in fields(cls)}
         values = {}
         for key, value in raw.items():
             if key not in kinds:
@@ -157,13 +158,13 @@ def _check_parameters(body: dict[str, Any]) -> None:
             continue
         if not _is_number(value) or not low <= value <= high:
             raise BadRequest(f"`{name}` must be a number between {low} and {high}.", param=name)
-    for name, low in _INTEGERS.items():
+    for name, least in _INTEGERS.items():
         value = body.get(name)
         if value is None:
             continue
         is_integer = isinstance(value, int) and not isinstance(value, bool)
-        if not is_integer or (low is not None and value < low):
-            raise BadRequest(f"`{name}` must be an integer >= {low}.", param=name)
+        if not is_integer or (least is not None and value < least):
+            raise BadRequest(f"`{name}` must be an integer >= {least}.", param=name)
     if (body.get("n") or 1) > MAX_N:
         raise BadRequest(f"`n` must be at most {MAX_N}.", param="n")
     stop = body.get("stop")

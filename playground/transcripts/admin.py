@@ -1,10 +1,12 @@
 """Staff review transcripts here: read the run, rate and correct it, approve or flag it, export."""
 
 import json
+from typing import cast
 
 from django import forms
 from django.contrib import admin
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -22,11 +24,11 @@ REVIEW_FIELDS = [
 ]  # fmt: skip
 
 
-RUN_FIELDS = [
+RUN_FIELDS = (
     "user", "endpoint", "model", "status", "end_reason", "visibility", "preset", "continued_from",
     "response_id",
-]  # fmt: skip
-TIMING_FIELDS = ["created_at", "finished_at", "timings", "usage", "error_message"]
+)  # fmt: skip
+TIMING_FIELDS = ("created_at", "finished_at", "timings", "usage", "error_message")
 
 
 class CappedPaginator(Paginator):
@@ -36,7 +38,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.CAP + 1].count()
+        matches = cast(QuerySet[Transcript], self.object_list)  # the changelist's queryset
+        return matches[: self.CAP + 1].count()
 
 
 class HasErrorFilter(admin.SimpleListFilter):

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from .models import Transcript
@@ -17,7 +19,8 @@ class MyRunsFilter(forms.Form):
 
     def __init__(self, *args, models: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", "any model"), *((m, m) for m in models)]
+        model_field = cast(forms.ChoiceField, self.fields["model"])  # the field declared above
+        model_field.choices = [("", "any model"), *((m, m) for m in models)]
 
 
 class VisibilityForm(forms.Form):

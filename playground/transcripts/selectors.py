@@ -57,12 +57,14 @@ def thread_of(user, transcript: Transcript, *, limit: int = 50) -> list[Transcri
     """The earlier turns this run continued, oldest first, up to the first the user may not
     see."""
     visible = Transcript.objects.visible_to(user)
-    earlier, current = [], transcript
+    earlier: list[Transcript] = []
+    current = transcript
     while current.continued_from_id and len(earlier) < limit:
-        current = visible.filter(pk=current.continued_from_id).first()
-        if current is None:
+        previous = visible.filter(pk=current.continued_from_id).first()
+        if previous is None:
             break
-        earlier.append(current)
+        earlier.append(previous)
+        current = previous
     return earlier[::-1]
 
 

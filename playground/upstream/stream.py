@@ -32,7 +32,7 @@ def _headers(key: str | None, *, stream: bool = False) -> dict[str, str]:
     return headers
 
 
-async def stream_chat(endpoint: Endpoint, body: dict[str, Any]) -> AsyncIterator[Event]:
+async def stream_chat(endpoint: Endpoint, body: dict[str, Any]) -> AsyncGenerator[Event, None]:
     """Send one chat-completion request and yield its events, streamed or not alike."""
     key = endpoint.api_key()
     total = get_config().total_timeout

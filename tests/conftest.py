@@ -11,7 +11,8 @@ from playground.upstream import Endpoint, UpstreamConfig, close_client, configur
 from playground.upstream.models import clear_cache
 
 from . import factories
-from .helpers import ServedApp
+from .helpers import ServedApp, endpoints_for_tests
+from .hostile import ScriptedUpstream
 
 DJANGO_FREE = ("upstream", "simulator")
 
@@ -74,17 +75,24 @@ def sim_endpoint(simulator_server) -> Endpoint:
     return Endpoint(name="simulator", base_url=simulator_server.base_url, simulated=True)
 
 
+@pytest.fixture(scope="session")
+def scripted_server():
+    """An upstream that says what a test scripts (tests/hostile.py), on a real socket."""
+    with ServedApp(ScriptedUpstream()) as served:
+        yield served
+
+
 @pytest.fixture
-def sim_endpoints_setting(settings, simulator_server):
-    """Point the Django settings' endpoint list at the test simulator."""
-    settings.PLAYGROUND_ENDPOINTS = [
-        {
-            "name": "simulator",
-            "label": "Simulator",
-            "base_url": simulator_server.base_url,
-            "simulated": True,
-        }
-    ]
+def scripted(scripted_server) -> ScriptedUpstream:
+    """The scripted upstream, with no script left from an earlier test."""
+    scripted_server.app.scripts.clear()
+    return scripted_server.app
+
+
+@pytest.fixture
+def sim_endpoints_setting(settings, simulator_server, scripted_server):
+    """Point the Django settings' endpoint list at the test simulator and scripted upstream."""
+    settings.PLAYGROUND_ENDPOINTS = endpoints_for_tests(simulator_server, scripted_server)
     return settings.PLAYGROUND_ENDPOINTS
 
 

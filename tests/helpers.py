@@ -59,6 +59,20 @@ class ServedApp:
         return f"http://127.0.0.1:{self.port}/v1"
 
 
+def endpoints_for_tests(simulator_server: ServedApp, scripted_server: ServedApp) -> list[dict]:
+    """The endpoints the app under test offers: the test simulator, and the scripted upstream
+    (a real, not simulated, endpoint to the app)."""
+    return [
+        {
+            "name": "simulator",
+            "label": "Simulator",
+            "base_url": simulator_server.base_url,
+            "simulated": True,
+        },
+        {"name": "scripted", "label": "Scripted upstream", "base_url": scripted_server.base_url},
+    ]
+
+
 def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect, sync_playwright
 
-from ..helpers import DaphneServer, client_for, database_url
+from ..helpers import DaphneServer, client_for, database_url, endpoints_for_tests
 
 CHROMIUM = "/usr/bin/chromium"
 # Two cores run the server, the simulator, Chromium and the tests at once: give the page the
@@ -25,17 +25,10 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="session")
-def live_url(django_db_setup, simulator_server):
+def live_url(django_db_setup, simulator_server, scripted_server):
     """The whole app in a Daphne process on the test database, sending runs to the test
     simulator."""
-    endpoints = [
-        {
-            "name": "simulator",
-            "label": "Simulator (offline)",
-            "base_url": simulator_server.base_url,
-            "simulated": True,
-        }
-    ]
+    endpoints = endpoints_for_tests(simulator_server, scripted_server)
     env = {
         "DATABASE_URL": database_url(connection.settings_dict),
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),

@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from playground.transcripts.models import Transcript
 
 from ..helpers import Socket, ended_transcript, form_data, wait_until
+from ..hostile import chunk, pieces, sse
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -325,3 +326,15 @@ async def test_a_hostile_frame_gets_an_answer_and_the_socket_stays_usable(alice)
     assert "Enter a whole number." in await socket.receive()
     assert await socket.run(form_data(max_tokens=3)) == "completed"
     await socket.close()
+
+
+async def test_an_upstreams_own_words_arrive_as_they_were_sent(alice, scripted):
+    words = "Grüße, 世界 — <b>not bold</b> & ✓"
+    events = [chunk(content=piece) for piece in pieces(words, 3)]
+    scripted.script("odd/pieces", sse(*events, chunk(finish_reason="stop")))
+    socket = await connected(alice)
+    status = await socket.run(form_data(endpoint="scripted", model="odd/pieces"))
+    await socket.close()
+    assert status == "completed"
+    assert socket.streamed() == words
+    assert (await only_transcript()).choices[0]["content"] == words

@@ -242,6 +242,11 @@ PLAYGROUND_DEFAULT_MODEL = env.str(
 # Limits on what one user may ask of the upstream at once.
 PLAYGROUND_MAX_N = env.int("PLAYGROUND_MAX_N", default=8)
 PLAYGROUND_MAX_CONCURRENT_RUNS = env.int("PLAYGROUND_MAX_CONCURRENT_RUNS", default=3)
+# ... and over time, per user and endpoint, counted in the database so that every process
+# shares them (0: no limit). Simulated endpoints are exempt. The token budget counts generated
+# tokens: max_tokens x n is reserved when a run starts, and what it generated once it ends.
+PLAYGROUND_RUNS_PER_MINUTE = env.int("PLAYGROUND_RUNS_PER_MINUTE", default=30)
+PLAYGROUND_TOKENS_PER_DAY = env.int("PLAYGROUND_TOKENS_PER_DAY", default=1_000_000)
 # What one request may be. max_tokens is capped per endpoint (an endpoint's "max_tokens" in
 # PLAYGROUND_ENDPOINTS, else this), and a blank max_tokens counts as that cap.
 PLAYGROUND_MAX_TOKENS = env.int("PLAYGROUND_MAX_TOKENS", default=8192)

@@ -110,7 +110,7 @@ async def test_the_limits_are_per_endpoint(alice, endpoints, settings):
 async def test_the_tokens_reserved_at_the_start_settle_at_the_finish(
     alice, endpoints, settings, scripted
 ):
-    settings.PLAYGROUND_ENDPOINTS[1]["max_tokens"] = 40  # the scripted endpoint's cap
+    next(e for e in endpoints if e["name"] == "scripted")["max_tokens"] = 40  # its own cap
     await runs(alice, endpoint="scripted", model="paid", n=2)
     assert (await ended_transcript()).charged_tokens == 7, "the usage's completion tokens"
     await database_sync_to_async(Transcript.objects.all().delete)()

@@ -1,7 +1,7 @@
 """The limits over time that protect a paid key: runs per minute and tokens per 24 hours, per
 user and endpoint, counted in the database and checked in the start's own transaction."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -33,7 +33,7 @@ def start(user, *, endpoint="paid", rates=None, reserve=0) -> Transcript:
     )
 
 
-def ago(**delta) -> timezone.datetime:
+def ago(**delta) -> datetime:
     return timezone.now() - timedelta(**delta)
 
 

@@ -242,6 +242,19 @@ PLAYGROUND_DEFAULT_MODEL = env.str(
 # Limits on what one user may ask of the upstream at once.
 PLAYGROUND_MAX_N = env.int("PLAYGROUND_MAX_N", default=8)
 PLAYGROUND_MAX_CONCURRENT_RUNS = env.int("PLAYGROUND_MAX_CONCURRENT_RUNS", default=3)
+# ... and over time, per user and endpoint, counted in the database so that every process
+# shares them (0: no limit). Simulated endpoints are exempt. The token budget counts generated
+# tokens: max_tokens x n is reserved when a run starts, and what it generated once it ends.
+PLAYGROUND_RUNS_PER_MINUTE = env.int("PLAYGROUND_RUNS_PER_MINUTE", default=30)
+PLAYGROUND_TOKENS_PER_DAY = env.int("PLAYGROUND_TOKENS_PER_DAY", default=1_000_000)
+# What one request may be. max_tokens is capped per endpoint (an endpoint's "max_tokens" in
+# PLAYGROUND_ENDPOINTS, else this), and a blank max_tokens counts as that cap.
+PLAYGROUND_MAX_TOKENS = env.int("PLAYGROUND_MAX_TOKENS", default=8192)
+PLAYGROUND_MAX_RUN_TOKENS = env.int("PLAYGROUND_MAX_RUN_TOKENS", default=65_536)  # max_tokens x n
+PLAYGROUND_MAX_MESSAGES = env.int("PLAYGROUND_MAX_MESSAGES", default=200)
+PLAYGROUND_MAX_MESSAGE_CHARS = env.int("PLAYGROUND_MAX_MESSAGE_CHARS", default=200_000)
+PLAYGROUND_MAX_CONVERSATION_CHARS = env.int("PLAYGROUND_MAX_CONVERSATION_CHARS", default=400_000)
+PLAYGROUND_MAX_TOOLS_CHARS = env.int("PLAYGROUND_MAX_TOOLS_CHARS", default=100_000)
 # How often a streaming run sends a frame at most (deltas in between are coalesced).
 PLAYGROUND_RELAY_TICK = env.float("PLAYGROUND_RELAY_TICK", default=0.02)
 # A streaming run saves its text and a heartbeat this often; a running row whose heartbeat is

@@ -64,4 +64,7 @@ def transcript_row(user, *, content: str = "Paris.", **fields) -> Transcript:
 def make_transcript(user, *, content: str = "Paris.", **fields) -> Transcript:
     transcript = transcript_row(user, content=content, **fields)
     transcript.save(force_insert=True)
+    if "created_at" in fields:  # the insert stamped it with now (auto_now_add)
+        Transcript.objects.filter(pk=transcript.pk).update(created_at=fields["created_at"])
+        transcript.created_at = fields["created_at"]
     return transcript

@@ -13,7 +13,12 @@ from playground.presets.permissions import find_preset_for_user
 from playground.runform import BaseMessageFormSet, RunForm, form_state
 from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import find_transcript_for_user
-from playground.transcripts.services import RunCapReached, transcript_start
+from playground.transcripts.services import (
+    RateLimitReached,
+    RateLimits,
+    RunCapReached,
+    transcript_start,
+)
 from playground.upstream import Endpoint, build_body, json_schema_of
 
 
@@ -31,6 +36,7 @@ class RunSpec:
     # What answers are checked against: {} in plain JSON mode, None outside JSON mode.
     schema: dict[str, Any] | None
     form_state: dict[str, Any]
+    most_tokens: int  # max_tokens x n: what the run reserves of its user's daily tokens
     preset_slug: str = ""
     continued_from: str = ""
 
@@ -56,13 +62,15 @@ def run_spec(
         n=body.get("n") or 1,
         schema=json_schema_of(body),
         form_state=form_state(form, formset),
+        most_tokens=form.most_tokens(),
         preset_slug=preset_slug,
         continued_from=continued_from,
     )
 
 
 def run_open(*, spec: RunSpec, user: AbstractBaseUser, run_id: uuid.UUID) -> Transcript:
-    """The run's transcript (status running), unless the user already has their limit going."""
+    """The run's transcript (status running), unless the user already has their limit going
+    or has started as much on the endpoint as they may for now."""
     # A tampered or hidden id: the run goes on, unlinked.
     slug, earlier_id = spec.preset_slug, spec.continued_from
     preset = find_preset_for_user(user, slug) if slug else None
@@ -78,6 +86,18 @@ def run_open(*, spec: RunSpec, user: AbstractBaseUser, run_id: uuid.UUID) -> Tra
             request_body=spec.body,
             form_state=spec.form_state,
             cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS,
+            rates=_rate_limits(spec.endpoint),
+            reserve_tokens=spec.most_tokens,
         )
-    except RunCapReached as refused:
+    except (RunCapReached, RateLimitReached) as refused:
         raise RunRefused(str(refused)) from None
+
+
+def _rate_limits(endpoint: Endpoint) -> RateLimits | None:
+    """The limits that protect a paid key; a simulated endpoint costs nothing."""
+    if endpoint.simulated:
+        return None
+    return RateLimits(
+        runs_per_minute=settings.PLAYGROUND_RUNS_PER_MINUTE,
+        tokens_per_day=settings.PLAYGROUND_TOKENS_PER_DAY,
+    )

@@ -45,6 +45,11 @@ def check_endpoints(app_configs, **kwargs):
             errors.append(
                 Error(f"{where}.flavour must be 'fireworks' or 'openai'.", id="core.E004")
             )
+        cap = entry.get("max_tokens")
+        if cap is not None and (type(cap) is not int or cap < 1):
+            errors.append(
+                Error(f"{where}.max_tokens must be a whole number of 1 or more.", id="core.E008")
+            )
         if entry["name"] in names:
             errors.append(Error(f"{where}: the name {entry['name']!r} is taken.", id="core.E005"))
         names.add(entry["name"])

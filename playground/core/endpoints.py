@@ -24,3 +24,10 @@ def all_endpoints() -> list[Endpoint]:
 
 def get_endpoint(name: str) -> Endpoint | None:
     return next((e for e in all_endpoints() if e.name == name), None)
+
+
+def max_tokens_cap(endpoint: Endpoint) -> int:
+    """The most max_tokens a run may ask of this endpoint (its "max_tokens" in the settings,
+    else PLAYGROUND_MAX_TOKENS); a run that leaves max_tokens blank is counted at this."""
+    entry = next((e for e in settings.PLAYGROUND_ENDPOINTS if e["name"] == endpoint.name), {})
+    return int(entry.get("max_tokens") or settings.PLAYGROUND_MAX_TOKENS)

@@ -97,6 +97,7 @@ class JSONTextField(forms.CharField):
     def __init__(self, *, what: str, kind: type, **kwargs: Any):
         self.what = what
         self.kind = kind
+        self.max_chars: int | None = None  # checked before parsing, which costs more
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}))
         super().__init__(**kwargs)
@@ -105,6 +106,12 @@ class JSONTextField(forms.CharField):
         text = super().to_python(value)
         if not text:
             return None
+        if self.max_chars is not None and len(text) > self.max_chars:
+            raise ValidationError(
+                f"{self.what} is {len(text):,} characters long; the most on this server is"
+                f" {self.max_chars:,}.",
+                code="max_chars",
+            )
         data = parse_json(text, what=self.what)
         if not isinstance(data, self.kind):
             raise ValidationError(f"{self.what} must be {self.KINDS[self.kind]}.", code="kind")

@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from playground.core.endpoints import all_endpoints
+from playground.core.endpoints import all_endpoints, max_tokens_cap
 from playground.upstream import FIREWORKS_ONLY, Endpoint, Flavour
 
 from .fields import (
@@ -221,6 +221,8 @@ class RunForm(forms.Form):
         self.fields["n"].validators.append(_at_most(max_n, "n"))
         self.fields["n"].widget.attrs["max"] = max_n
         self.fields["n"].help_text = f"1 to {max_n} here, default 1. Completions to generate."
+        tools = cast(JSONTextField, self.fields["tools"])
+        tools.max_chars = settings.PLAYGROUND_MAX_TOOLS_CHARS
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         """The parameter panel's groups, in the order the page shows them (Advanced apart)."""
@@ -285,6 +287,11 @@ class RunForm(forms.Form):
             # The form refuses these for OpenAI-style servers; a user who knows the server
             # takes them (vLLM takes top_k) sends them here instead.
             owned = owned - FIREWORKS_ONLY
+        if "max_completion_tokens" in extra:
+            raise ValidationError(
+                "Set the length with max_tokens, not max_completion_tokens here: the server"
+                " counts each run's tokens by max_tokens."
+            )
         clashes = sorted(extra.keys() & owned)
         if clashes:
             raise ValidationError(
@@ -301,7 +308,36 @@ class RunForm(forms.Form):
             self.add_error("top_logprobs", "top_logprobs needs logprobs set to true.")
         self._clean_tool_choice(data)
         self._clean_for_flavour(data)
+        self._clean_tokens(data)
         return data
+
+    def most_tokens(self) -> int:
+        """The most tokens the run may generate: max_tokens (the endpoint's cap when blank)
+        times n. For a valid form."""
+        data = self.cleaned_data
+        max_tokens = data.get("max_tokens") or max_tokens_cap(data["endpoint"])
+        return int(max_tokens * (data.get("n") or 1))
+
+    def _clean_tokens(self, data: dict[str, Any]) -> None:
+        endpoint: Endpoint | None = data.get("endpoint")
+        if endpoint is None or "max_tokens" not in data or "n" not in data:
+            return  # each of them already has its own error
+        cap, max_tokens = max_tokens_cap(endpoint), data["max_tokens"]
+        if max_tokens is not None and max_tokens > cap:
+            self.add_error("max_tokens", f"max_tokens is capped at {cap:,} on {endpoint.label}.")
+            return
+        most, limit = self.most_tokens(), settings.PLAYGROUND_MAX_RUN_TOKENS
+        if most <= limit:
+            return
+        n = data["n"] or 1
+        how = f"{max_tokens or cap:,} × {n}"
+        if max_tokens is None:
+            how += f": a blank max_tokens counts as the cap of {endpoint.label}"
+        self.add_error(
+            "max_tokens",
+            f"max_tokens × n is {most:,} ({how}); the most on this server is {limit:,}:"
+            " lower max_tokens or n.",
+        )
 
     def _clean_tool_choice(self, data: dict[str, Any]) -> None:
         choice = (data.get("tool_choice") or "").strip()

@@ -6,6 +6,7 @@ import re
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from .fields import JSONTextField
@@ -74,7 +75,19 @@ class MessageForm(forms.Form):
             self.add_error("tool_calls", "Only an assistant message carries tool calls.")
         if role and not data.get("content") and not data.get("tool_calls"):
             self.add_error("content", f"A {role} message needs some content.")
+        limit = settings.PLAYGROUND_MAX_MESSAGE_CHARS
+        if self.size() > limit:
+            calls = " with its tool calls" if self["tool_calls"].value() else ""
+            self.add_error(
+                "content",
+                f"This message is {self.size():,} characters long{calls}; the most on this"
+                f" server is {limit:,}.",
+            )
         return data
+
+    def size(self) -> int:
+        """The characters of its content and tool calls, as typed."""
+        return sum(len(self[name].value() or "") for name in ("content", "tool_calls"))
 
     def as_message(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -89,6 +102,16 @@ class MessageForm(forms.Form):
 
 
 class BaseMessageFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": "A run takes at most %(num)d messages on this server.",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Read per formset, not when the class is made, so the setting is the one in force;
+        # no more rows than that are even built.
+        self.max_num = self.absolute_max = settings.PLAYGROUND_MAX_MESSAGES
+
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         # Every row is a message: an empty one is an error to show, never a row to skip.
         return {**super().get_form_kwargs(index), "empty_permitted": False}
@@ -96,6 +119,13 @@ class BaseMessageFormSet(forms.BaseFormSet):
     def clean(self) -> None:
         if any(self.errors):
             return
+        total = sum(form.size() for form in self.forms)
+        limit = settings.PLAYGROUND_MAX_CONVERSATION_CHARS
+        if total > limit:
+            raise ValidationError(
+                f"The messages are {total:,} characters long in all; the most on this server"
+                f" is {limit:,}."
+            )
         offered: set[str] = set()
         for form in self.forms:
             for call in form.cleaned_data.get("tool_calls") or ():
@@ -120,8 +150,7 @@ MessageFormSet = cast(
         extra=0,
         min_num=1,
         validate_min=True,
-        max_num=500,
-        validate_max=True,
+        validate_max=True,  # at PLAYGROUND_MAX_MESSAGES (see BaseMessageFormSet)
     ),
 )
 MESSAGES_PREFIX = "messages"

@@ -92,6 +92,9 @@ class Transcript(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    # What this run counts against its user's daily token budget on its endpoint: max_tokens x n
+    # while it runs, settled when it ends (services.transcript_finish says how).
+    charged_tokens = models.PositiveIntegerField(default=0, editable=False)
     # {"kind", "title", "message", "status", "retry_after"} when the run failed.
     error = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -142,6 +145,8 @@ class Transcript(models.Model):
             models.Index(fields=["user", "-created_at"]),
             models.Index(fields=["status", "heartbeat_at"]),
             models.Index(fields=["endpoint"]),
+            # The rate limits: a user's runs on one endpoint in the last minute or day.
+            models.Index(fields=["user", "endpoint", "created_at"]),
         ]
 
     def __str__(self) -> str:

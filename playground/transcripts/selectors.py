@@ -1,7 +1,7 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Sum, Window
 from django.http import Http404
 from django.utils import timezone
 
@@ -89,3 +89,27 @@ def running_count(*, user, stale_after: timedelta) -> int:
     return Transcript.objects.filter(
         user=user, status=Transcript.Status.RUNNING, heartbeat_at__gte=fresh
     ).count()
+
+
+def nth_latest_start(*, user, endpoint: str, since: datetime, n: int) -> datetime | None:
+    """When the user's n-th latest run on `endpoint` since `since` started; None when there
+    are fewer. Once it is out of the window, fewer than n runs are in it."""
+    starts = Transcript.objects.filter(user=user, endpoint=endpoint, created_at__gte=since)
+    latest = starts.order_by("-created_at", "-pk").values_list("created_at", flat=True)
+    return latest[n - 1 : n].first()
+
+
+def start_over_budget(
+    *, user, endpoint: str, since: datetime, room: int
+) -> tuple[datetime, int] | None:
+    """Whether the tokens charged by the user's runs on `endpoint` since `since` fit in `room`:
+    None when they do; else when the newest run that must leave the window for them to fit
+    started (it and every run before it), and the window's total. One query, so that a run
+    settled meanwhile (transcript_finish does not wait for a start) cannot make them disagree."""
+    newest_first = (F("created_at").desc(), F("pk").desc())
+    runs = Transcript.objects.filter(user=user, endpoint=endpoint, created_at__gte=since).annotate(
+        total=Window(Sum("charged_tokens")),
+        from_here=Window(Sum("charged_tokens"), order_by=newest_first),
+    )
+    over = runs.filter(from_here__gt=room).order_by(*newest_first)
+    return over.values_list("created_at", "total").first()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import Transcript
-from .selectors import running_count
+from .selectors import nth_latest_start, running_count, start_over_budget
 
 
 class RunCapReached(Exception):
@@ -24,6 +25,22 @@ class RunCapReached(Exception):
         super().__init__(
             f"You have {cap} runs going, the most allowed at once: stop one or let it finish."
         )
+
+
+class RateLimitReached(Exception):
+    """The user started as much on an endpoint as they may for now; the message says which
+    limit and how long to wait, for the page."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """What one user may start on one endpoint over time (0: no limit)."""
+
+    runs_per_minute: int = 0
+    tokens_per_day: int = 0  # generated tokens, in any 24 hours
+
+
+MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
 
 
 @dataclass
@@ -59,17 +76,24 @@ def transcript_start(
     preset=None,
     continued_from: Transcript | None = None,
     cap: int | None = None,
+    rates: RateLimits | None = None,
+    reserve_tokens: int = 0,
     uuid: UUID | None = None,
 ) -> Transcript:
-    """The row of a run that starts now. With `cap`, refuse (RunCapReached) when the user
-    already has that many runs going, counted and inserted in one transaction that holds the
-    user's lock, so that starts at once, even from several processes, cannot all pass."""
+    """The row of a run that starts now, charged `reserve_tokens` (its max_tokens x n) until it
+    ends. With `cap`, refuse (RunCapReached) when the user already has that many runs going;
+    with `rates`, refuse (RateLimitReached) a start over them on this endpoint. Counted and
+    inserted in one transaction that holds the user's lock, so that starts at once, even from
+    several processes, cannot all pass."""
     with transaction.atomic():
-        if cap is not None:
+        if cap is not None or rates is not None:
             _lock_runs_of(user)
+        if cap is not None:
             stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)
             if running_count(user=user, stale_after=stale_after) >= cap:
                 raise RunCapReached(cap)
+        if rates is not None:
+            _check_rates(user, endpoint, rates, reserve_tokens)
         return Transcript.objects.create(
             uuid=uuid or uuid4(),
             user=user,
@@ -81,7 +105,49 @@ def transcript_start(
             continued_from=continued_from,
             heartbeat_at=timezone.now(),
             search_text=search_text(request_body, []),
+            charged_tokens=reserve_tokens,
         )
+
+
+def _check_rates(user, endpoint: str, rates: RateLimits, reserve_tokens: int) -> None:
+    now = timezone.now()
+    if rates.runs_per_minute:
+        limit = rates.runs_per_minute
+        oldest = nth_latest_start(user=user, endpoint=endpoint, since=now - MINUTE, n=limit)
+        if oldest is not None:
+            raise RateLimitReached(
+                f"You have started {limit} runs on {endpoint} in the last minute; try again"
+                f" in {_wait(oldest + MINUTE - now)}."
+            )
+    if rates.tokens_per_day:
+        _check_tokens(user, endpoint, rates.tokens_per_day, reserve_tokens, now)
+
+
+def _check_tokens(user, endpoint: str, limit: int, reserve: int, now: datetime) -> None:
+    if reserve > limit:
+        raise RateLimitReached(
+            f"This run may generate {reserve:,} tokens (max_tokens × n), more than the"
+            f" {limit:,} a day allowed on {endpoint}: lower max_tokens or n."
+        )
+    over = start_over_budget(user=user, endpoint=endpoint, since=now - DAY, room=limit - reserve)
+    if over is not None:
+        leaves, used = over
+        raise RateLimitReached(
+            f"Your runs on {endpoint} used {used:,} of your {limit:,} tokens for 24 hours, and"
+            f" this one may generate {reserve:,} (max_tokens × n); try again in"
+            f" {_wait(leaves + DAY - now)}, or lower max_tokens or n."
+        )
+
+
+def _wait(delta: timedelta) -> str:
+    """A wait as people say it: "12 s", "25 min", "3 h 10 min" (rounded up)."""
+    seconds = max(1, math.ceil(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def _lock_runs_of(user) -> None:
@@ -109,7 +175,10 @@ def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
     """
     usage = outcome.usage or {}
     unfinished = [Transcript.Status.RUNNING, Transcript.Status.INTERRUPTED]
+    charge = _settled_charge(outcome)
+    settled = {} if charge is None else {"charged_tokens": charge}
     changed = Transcript.objects.filter(pk=transcript.pk, status__in=unfinished).update(
+        **settled,
         status=outcome.status,
         end_reason=outcome.end_reason,
         choices=outcome.choices,
@@ -126,6 +195,23 @@ def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
         search_text=search_text(transcript.request_body, outcome.choices),
     )
     return bool(changed)
+
+
+def _settled_charge(outcome: RunOutcome) -> int | None:
+    """What a run that ended counts against its user's daily tokens, None to keep what it
+    reserved. The completion tokens the upstream reported, when it did. Nothing, when nothing
+    came back: the upstream refused the request or was not reached, so it generated nothing,
+    and retrying through an outage must not spend the day's budget. Otherwise (a stream that
+    was stopped or broke before its usage) the reservation: what the upstream generated, and
+    bills, is unknown, and may be more than arrived, since it may go on after we hang up."""
+    completion_tokens = (outcome.usage or {}).get("completion_tokens")
+    if completion_tokens is not None:
+        return completion_tokens
+    answered = outcome.response_id or any(
+        choice.get("content") or choice.get("reasoning") or choice.get("tool_calls")
+        for choice in outcome.choices
+    )
+    return None if answered else 0
 
 
 def transcripts_mark_interrupted(*, stale_after: timedelta) -> int:

@@ -362,3 +362,96 @@ def test_an_empty_added_row_is_an_error_not_a_skipped_message():
 def test_json_booleans_from_a_socket_client_are_understood():
     sent = body(logprobs=True, echo=False, stream=True)
     assert (sent["logprobs"], sent["echo"], sent["stream"]) == (True, False, True)
+
+
+# Per-request bounds: what one run may ask, each a setting.
+
+
+def test_max_tokens_is_capped_per_endpoint(settings):
+    settings.PLAYGROUND_MAX_TOKENS = 100
+    assert errors(max_tokens="101")["max_tokens"] == ["max_tokens is capped at 100 on Simulator."]
+    settings.PLAYGROUND_ENDPOINTS[0]["max_tokens"] = 2000  # the endpoint's own cap
+    assert "max_tokens" not in errors(max_tokens="2000")
+    assert errors(max_tokens="2001")["max_tokens"] == [
+        "max_tokens is capped at 2,000 on Simulator."
+    ]
+
+
+def test_max_tokens_times_n_is_bounded_with_a_blank_max_tokens_at_the_cap(settings):
+    settings.PLAYGROUND_MAX_RUN_TOKENS = 1000
+    settings.PLAYGROUND_MAX_TOKENS = 400
+    assert errors(max_tokens="300", n="4")["max_tokens"] == [
+        "max_tokens × n is 1,200 (300 × 4); the most on this server is 1,000:"
+        " lower max_tokens or n."
+    ]
+    assert errors(n="3")["max_tokens"] == [
+        "max_tokens × n is 1,200 (400 × 3: a blank max_tokens counts as the cap of Simulator);"
+        " the most on this server is 1,000: lower max_tokens or n."
+    ]
+    assert errors(max_tokens="250", n="4") == {}
+
+
+def test_the_run_reserves_max_tokens_times_n(settings):
+    settings.PLAYGROUND_MAX_TOKENS = 400
+    for fields, most in [({}, 400), ({"n": "3"}, 1200), ({"max_tokens": "30", "n": "2"}, 60)]:
+        form, _ = bind(form_data(**fields))
+        assert form.is_valid(), form.errors
+        assert form.most_tokens() == most, fields
+
+
+def test_the_length_cannot_be_set_past_max_tokens_through_extra():
+    assert errors(extra='{"max_completion_tokens": 100000}')["extra"] == [
+        "Set the length with max_tokens, not max_completion_tokens here: the server counts"
+        " each run's tokens by max_tokens."
+    ]
+
+
+def test_the_number_of_messages_is_bounded(settings):
+    settings.PLAYGROUND_MAX_MESSAGES = 3
+    _, formset = bind(form_data(messages=[{"role": "user", "content": "Hi"}] * 4))
+    assert not formset.is_valid()
+    assert formset.non_form_errors() == ["A run takes at most 3 messages on this server."]
+    _, formset = bind(form_data(messages=[{"role": "user", "content": "Hi"}] * 3))
+    assert formset.is_valid()
+
+
+def test_a_forged_message_count_builds_no_more_rows_than_the_bound(settings):
+    settings.PLAYGROUND_MAX_MESSAGES = 3
+    data = {**form_data(), "messages-TOTAL_FORMS": "100000"}
+    _, formset = bind(data)
+    assert not formset.is_valid()
+    assert len(formset.forms) == 3
+
+
+def test_each_message_is_bounded_with_its_tool_calls(settings):
+    settings.PLAYGROUND_MAX_MESSAGE_CHARS = 100
+    assert errors(messages=[{"role": "user", "content": "x" * 101}])["messages-0-content"] == [
+        "This message is 101 characters long; the most on this server is 100."
+    ]
+    calls = json.dumps([{"id": "c", "type": "function", "function": {"name": "f"}}])
+    message = {"role": "assistant", "content": "x" * (101 - len(calls)), "tool_calls": calls}
+    assert errors(messages=[message])["messages-0-content"] == [
+        "This message is 101 characters long with its tool calls; the most on this server is 100."
+    ]
+    assert errors(messages=[{"role": "user", "content": "x" * 100}]) == {}
+
+
+def test_all_messages_together_are_bounded(settings):
+    settings.PLAYGROUND_MAX_CONVERSATION_CHARS = 250
+    messages = [{"role": "user", "content": "x" * 100}] * 3
+    _, formset = bind(form_data(messages=messages))
+    assert not formset.is_valid()
+    assert formset.non_form_errors() == [
+        "The messages are 300 characters long in all; the most on this server is 250."
+    ]
+    assert errors(messages=messages[:2]) == {}
+
+
+def test_the_tools_are_bounded_before_they_are_parsed(settings):
+    settings.PLAYGROUND_MAX_TOOLS_CHARS = 100
+    tools = json.dumps(TOOLS * 3)
+    assert errors(tools=tools)["tools"] == [
+        f"Tools is {len(tools)} characters long; the most on this server is 100."
+    ]
+    assert errors(tools="[" * 101)["tools"][0].startswith("Tools is 101 characters long")
+    assert "tools" not in errors(tools=json.dumps(TOOLS))

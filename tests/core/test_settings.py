@@ -108,6 +108,10 @@ def test_services_and_endpoints_come_from_the_environment():
         ([{"name": "a", "base_url": "ftp://x"}], "PLAYGROUND_ENDPOINTS[0].base_url must be"),
         ([{"name": "a", "base_url": "http://x", "flavour": "x"}], "flavour must be"),
         ([{"name": "a", "base_url": "http://x"}] * 2, "the name 'a' is taken."),
+        (
+            [{"name": "a", "base_url": "http://x", "max_tokens": "lots"}],
+            "PLAYGROUND_ENDPOINTS[0].max_tokens must be a whole number of 1 or more.",
+        ),
         ([], "No upstream endpoint is configured."),
     ],
 )

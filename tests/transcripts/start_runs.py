@@ -1,11 +1,12 @@
-"""One of the processes of the run-cap race in test_run_cap.py.
+"""One of the processes of the run-cap and run-rate races in test_run_cap.py and
+test_rate_limits.py.
 
-`python -m tests.transcripts.start_runs THREADS CAP`, with DATABASE_URL naming the test
-database. Prints "ready" once every thread holds a database connection. Then, for each user
-id read from stdin, its threads load the user and it prints "armed"; on the next line ("go")
-they all start a run for that user at once, and it prints their outcomes as one JSON list
-("started" or "refused"). Arming first leaves nothing but the start between the two
-processes' "go".
+`python -m tests.transcripts.start_runs THREADS CAP PER_MINUTE`, with DATABASE_URL naming the
+test database (a limit of 0 is none). Prints "ready" once every thread holds a database
+connection. Then, for each user id read from stdin, its threads load the user and it prints
+"armed"; on the next line ("go") they all start a run for that user at once, and it prints
+their outcomes as one JSON list ("started" or "refused"). Arming first leaves nothing but the
+start between the two processes' "go".
 """
 
 import json
@@ -17,12 +18,19 @@ import time
 import django
 
 
-def main(threads: int, cap: int) -> None:
+def main(threads: int, cap: int, per_minute: int) -> None:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from playground.transcripts.services import RunCapReached, transcript_start
+    from playground.transcripts.services import (
+        RateLimitReached,
+        RateLimits,
+        RunCapReached,
+        transcript_start,
+    )
+
+    rates = RateLimits(runs_per_minute=per_minute) if per_minute else None
 
     barrier = threading.Barrier(threads + 1)  # the threads and the main one, which says go
     inboxes = [queue.Queue() for _ in range(threads)]
@@ -31,9 +39,15 @@ def main(threads: int, cap: int) -> None:
     def start_one(user) -> str:
         try:
             transcript_start(
-                user=user, endpoint="simulator", model="m", request_body={}, form_state={}, cap=cap
+                user=user,
+                endpoint="paid",
+                model="m",
+                request_body={},
+                form_state={},
+                cap=cap or None,
+                rates=rates,
             )
-        except RunCapReached:
+        except (RunCapReached, RateLimitReached):
             return "refused"
         return "started"
 
@@ -71,4 +85,4 @@ def main(threads: int, cap: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(*map(int, sys.argv[1:4]))

@@ -49,12 +49,17 @@ def test_the_cap_refuses_a_start_with_a_clear_message_and_counts_only_live_runs(
 
 class Starters:
     """PROCESSES processes of THREADS threads each (tests/transcripts/start_runs.py) on the
-    test database, starting runs for one user all at once when told."""
+    test database, starting runs for one user all at once when told, under the cap on runs
+    going and the limit of runs per minute (0: none)."""
+
+    def __init__(self, *, cap: int = CAP, per_minute: int = 0):
+        self.limits = [str(cap), str(per_minute)]
 
     def __enter__(self) -> "Starters":
         self.stack = ExitStack()
         env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
-        command = [sys.executable, "-m", "tests.transcripts.start_runs", str(THREADS), str(CAP)]
+        command = [sys.executable, "-m", "tests.transcripts.start_runs", str(THREADS)]
+        command += self.limits
         pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
         self.processes = [
             self.stack.enter_context(

@@ -3,7 +3,10 @@
 Starts the simulator alone (its own process, as in production), streams `--tokens` tokens
 through playground.upstream.stream_chat a few times, and prints tokens/s and CPU use.
 
-    .venv/bin/python -m bench.stream [--tokens 20000] [--runs 3] [--choices 1]
+    .venv/bin/python -m bench.stream [--tokens 20000] [--runs 3] [--choices 1] [--key KEY]
+
+With --key the simulator demands that key and the client looks for it in every delta (the
+redaction the client does for an endpoint with a key).
 """
 
 import argparse
@@ -45,11 +48,14 @@ async def main() -> None:
     parser.add_argument("--tokens", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--choices", type=int, default=1)
+    parser.add_argument("--key", default="", help="an API key for the endpoint (none by default)")
     args = parser.parse_args()
-    with SimulatorProcess() as simulator:
-        endpoint = Endpoint(name="bench", base_url=simulator.base_url)
+    os.environ["BENCH_STREAM_KEY"] = args.key
+    with SimulatorProcess(*(["--api-key", args.key] if args.key else [])) as simulator:
+        endpoint = Endpoint(name="bench", base_url=simulator.base_url, key_env="BENCH_STREAM_KEY")
         await one_run(endpoint, 200, 1)  # warm-up: connection, imports
-        print(f"machine: {os.cpu_count()} cores; one stream, n={args.choices}, unpaced")
+        key = "with a key" if args.key else "no key"
+        print(f"machine: {os.cpu_count()} cores; one stream, n={args.choices}, unpaced, {key}")
         for run in range(1, args.runs + 1):
             received, elapsed, cpu = await one_run(endpoint, args.tokens, args.choices)
             print(

@@ -214,8 +214,8 @@ class DaphneServer(ServerProcess):
 class SimulatorProcess(ServerProcess):
     """The simulator alone in its own process, as `python -m playground.simulator` runs it."""
 
-    def __init__(self, **env: str):
-        super().__init__([sys.executable, "-m", "playground.simulator"], **env)
+    def __init__(self, *options: str, **env: str):
+        super().__init__([sys.executable, "-m", "playground.simulator", *options], **env)
 
     @property
     def base_url(self) -> str:

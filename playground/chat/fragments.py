@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from playground.output.jsoncheck import pretty_json
 from playground.runform import BaseMessageFormSet, RunForm
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import RunOutcome
@@ -64,7 +65,7 @@ def _tool_calls(index: int, tool_calls: list[dict[str, Any]], *, final: bool) ->
         arguments = call["function"]["arguments"]
         if final:
             with contextlib.suppress(ValueError, RecursionError):  # shown as it came, if not JSON
-                arguments = json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
+                arguments = pretty_json(json.loads(arguments))
         calls.append({"id": call["id"], "name": call["function"]["name"], "arguments": arguments})
     return render_to_string(
         "chat/partials/tool_calls.html", {"index": index, "calls": calls, "final": final}

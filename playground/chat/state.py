@@ -52,13 +52,13 @@ class ChoiceState:
 
     def as_dict(self) -> dict[str, Any]:
         calls = [
-            {**call, "function": {k: storable(v) for k, v in call["function"].items()}}
+            {**call, "function": dict(call["function"])}  # a copy: the snapshot must not change
             for call in (self.tool_calls[key] for key in sorted(self.tool_calls))
         ]
         return {
             "index": self.index,
-            "content": storable("".join(self.content)),
-            "reasoning": storable("".join(self.reasoning)),
+            "content": "".join(self.content),
+            "reasoning": "".join(self.reasoning),
             "tool_calls": calls,
             "finish_reason": self.finish_reason,
         }
@@ -78,11 +78,6 @@ class ChoiceState:
         if not (reasoning or content or tool_calls is not None or finished is not None):
             return None
         return ChoicePending(self.index, reasoning, content, tool_calls, finished)
-
-
-def storable(text: str) -> str:
-    """Model output as PostgreSQL can store it: NUL is the one character it refuses."""
-    return text.replace("\x00", "\ufffd")
 
 
 class RunState:
@@ -169,7 +164,7 @@ class RunState:
             error = {
                 "kind": str(self.error.kind),
                 "title": self.error.title,
-                "message": storable(self.error.message),
+                "message": self.error.message,
                 "status": self.error.status,
                 "retry_after": self.error.retry_after,
             }

@@ -123,13 +123,24 @@ def _unchecked_reason(schema: dict[str, Any]) -> str | None:
     return None
 
 
+def pretty_json(value: Any) -> str:
+    """Indented JSON, its text as readable characters. A lone surrogate, which clean text
+    can still spell as an escape, stays that escape: UTF-8 (a page, a frame) cannot carry it."""
+    pretty = json.dumps(value, indent=2, ensure_ascii=False)
+    try:
+        pretty.encode()
+    except UnicodeEncodeError:
+        return pretty.encode("utf-8", "backslashreplace").decode()
+    return pretty
+
+
 def check_json(text: str, schema: dict[str, Any]) -> dict[str, Any]:
     """Pretty-printed JSON and a verdict: valid, not JSON, or which schema rule failed."""
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:
         return {"ok": False, "pretty": text, "verdict": f"Not valid JSON: {exc}"}
-    pretty = json.dumps(value, indent=2, ensure_ascii=False)
+    pretty = pretty_json(value)
     if not schema:
         return {"ok": True, "pretty": pretty, "verdict": "Valid JSON."}
     return {"pretty": pretty, **_schema_verdict(value, schema)}

@@ -8,6 +8,8 @@ from typing import Any, ClassVar, TypeVar
 from django import forms
 from django.core.exceptions import ValidationError
 
+from playground.upstream import clean_text
+
 FieldT = TypeVar("FieldT", bound=forms.Field)
 
 
@@ -78,7 +80,9 @@ def tristate_field(help_text: str) -> forms.NullBooleanField:
 def parse_json(text: str, *, what: str) -> Any:
     """JSON typed into a text box: parsed, or a message that says where it broke."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
+        # `bind` cleaned the text, but its escapes can still spell NUL or a lone surrogate.
+        return _clean_strings(data) if "\\u" in text else data
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
@@ -86,6 +90,16 @@ def parse_json(text: str, *, what: str) -> Any:
         ) from None
     except (ValueError, RecursionError) as exc:  # a 5000-digit number, nesting too deep
         raise ValidationError(f"{what} is not usable JSON: {exc}.", code="json") from None
+
+
+def _clean_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {clean_text(key): _clean_strings(item) for key, item in value.items()}
+    return value
 
 
 class JSONTextField(forms.CharField):

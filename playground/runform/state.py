@@ -8,6 +8,8 @@ from typing import Any
 from django import forms
 from django.utils.datastructures import MultiValueDict
 
+from playground.upstream import clean_text
+
 from .form import RunForm
 from .messages import MESSAGES_PREFIX, BaseMessageFormSet, MessageForm, MessageFormSet
 
@@ -30,8 +32,9 @@ def bind(data: dict[str, Any]) -> tuple[RunForm, BaseMessageFormSet]:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"  # what both checkboxes and true/false selects take
-    # NUL cannot be stored in PostgreSQL text or JSON; nobody types it on purpose.
-    return "" if value is None else str(value).replace("\x00", "")
+    # A raw frame can carry NUL or a lone surrogate (as JSON escapes): made storable here,
+    # the same way as an upstream's text.
+    return "" if value is None else clean_text(str(value))
 
 
 def form_state(form: RunForm, formset: BaseMessageFormSet) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from .events import (
 )
 from .models import ModelInfo, UpstreamUnavailable, list_models
 from .stream import stream_chat
+from .text import clean_text
 
 __all__ = [
     "FIREWORKS_ONLY",
@@ -36,6 +37,7 @@ __all__ = [
     "UpstreamUnavailable",
     "Usage",
     "build_body",
+    "clean_text",
     "close_client",
     "configure",
     "get_client",

@@ -102,17 +102,3 @@ def transport_error(exc: Exception, endpoint: Endpoint) -> ErrorEvent:
         case _:
             return ErrorEvent(ErrorKind.PROTOCOL, f"{type(exc).__name__}: {exc}")
     return ErrorEvent(ErrorKind.TIMEOUT, message)
-
-
-MAX_MESSAGE = 1000
-
-
-def finished_error(event: ErrorEvent, key: str | None) -> ErrorEvent:
-    """The error as it leaves the client: without the key (upstreams sometimes echo what they
-    were sent), then cut to a readable length, in that order so no part of a key survives."""
-    message = event.message.replace(key, "[key]") if key else event.message
-    if len(message) > MAX_MESSAGE:
-        message = message[:MAX_MESSAGE] + " …"
-    if message == event.message:
-        return event
-    return ErrorEvent(event.kind, message, event.status, event.retry_after)

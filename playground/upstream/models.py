@@ -9,8 +9,9 @@ import httpx
 
 from .client import get_client, get_config
 from .endpoints import Endpoint
-from .errors import finished_error, http_error, transport_error
+from .errors import http_error, transport_error
 from .events import ErrorEvent, ErrorKind
+from .text import Redactor, finished_error, scrubbed
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,21 @@ def clear_cache() -> None:
 async def _fetch(endpoint: Endpoint) -> list[ModelInfo]:
     key = endpoint.api_key()
     headers = {"Authorization": f"Bearer {key}"} if key else {}
+    redactor = Redactor(key) if key else None
     try:
         response = await get_client().get(endpoint.url("models"), headers=headers)
     except httpx.HTTPError as exc:
-        raise UpstreamUnavailable(finished_error(transport_error(exc, endpoint), key)) from None
+        raise UpstreamUnavailable(
+            finished_error(transport_error(exc, endpoint), redactor)
+        ) from None
     if not response.is_success:
-        raise UpstreamUnavailable(finished_error(http_error(response), key))
+        raise UpstreamUnavailable(finished_error(http_error(response), redactor))
     try:
         entries = response.json()["data"]
         models = [
             ModelInfo(
-                id=str(entry["id"]),
-                owned_by=str(entry.get("owned_by") or ""),
+                id=scrubbed(str(entry["id"]), redactor),
+                owned_by=scrubbed(str(entry.get("owned_by") or ""), redactor),
                 simulated=bool(entry.get("simulated")),
             )
             for entry in entries

@@ -49,7 +49,7 @@ def chunk_events(chunk: dict[str, Any]) -> Iterator[Event]:
             index = int(choice.get("index") or 0)
             delta = choice.get("delta") or {}
             if delta.get("role"):
-                yield RoleDelta(index, delta["role"])
+                yield RoleDelta(index, str(delta["role"]))
             if reasoning := _text(delta.get("reasoning_content"), "reasoning_content"):
                 yield ReasoningDelta(index, reasoning)
             if content := _text(delta.get("content"), "content"):
@@ -57,7 +57,7 @@ def chunk_events(chunk: dict[str, Any]) -> Iterator[Event]:
             for call in delta.get("tool_calls") or ():
                 yield _tool_call(index, call)
             if choice.get("finish_reason"):
-                yield Finish(index, choice["finish_reason"])
+                yield Finish(index, str(choice["finish_reason"]))
         if chunk.get("usage"):
             yield _usage(chunk["usage"])
     except (AttributeError, TypeError, ValueError, KeyError) as exc:
@@ -73,14 +73,14 @@ def completion_events(data: dict[str, Any]) -> Iterator[Event]:
         for choice in data.get("choices") or ():
             index = int(choice.get("index") or 0)
             message = choice.get("message") or {}
-            yield RoleDelta(index, message.get("role") or "assistant")
+            yield RoleDelta(index, str(message.get("role") or "assistant"))
             if reasoning := _text(message.get("reasoning_content"), "reasoning_content"):
                 yield ReasoningDelta(index, reasoning)
             if content := _text(message.get("content"), "content"):
                 yield ContentDelta(index, content)
             for position, call in enumerate(message.get("tool_calls") or ()):
                 yield _tool_call(index, {"index": position, **call})
-            yield Finish(index, choice.get("finish_reason") or "stop")
+            yield Finish(index, str(choice.get("finish_reason") or "stop"))
         if data.get("usage"):
             yield _usage(data["usage"])
     except (AttributeError, TypeError, ValueError, KeyError) as exc:

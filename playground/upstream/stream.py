@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -18,9 +18,10 @@ from httpx_sse import EventSource, SSEError
 
 from .client import get_client, get_config
 from .endpoints import Endpoint
-from .errors import Failed, error_from_body, finished_error, http_error, transport_error
+from .errors import Failed, error_from_body, http_error, transport_error
 from .events import ErrorEvent, ErrorKind, Event
 from .parsing import chunk_events, completion_events, parse_object, response_started
+from .text import EdgeText
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +34,30 @@ def _headers(key: str | None, *, stream: bool = False) -> dict[str, str]:
 
 
 async def stream_chat(endpoint: Endpoint, body: dict[str, Any]) -> AsyncGenerator[Event, None]:
-    """Send one chat-completion request and yield its events, streamed or not alike."""
+    """Send one chat-completion request and yield its events, streamed or not alike, with
+    their text made safe at this edge (`EdgeText`)."""
     key = endpoint.api_key()
+    edge = EdgeText(key)
     total = get_config().total_timeout
     deadline = asyncio.get_running_loop().time() + total
+    ending: Sequence[Event]
     try:
         async with aclosing(_request_events(endpoint, body, key)) as events:
             while (event := await _next_before(deadline, total, events)) is not None:
-                yield event
+                for safe in edge.apply(event):
+                    yield safe
+        ending = edge.flush()
     except Failed as failed:
-        yield finished_error(failed.event, key)
+        ending = edge.apply(failed.event)
     except (httpx.HTTPError, SSEError) as exc:
-        yield finished_error(transport_error(exc, endpoint), key)
+        ending = edge.apply(transport_error(exc, endpoint))
     except Exception as exc:  # a bug here must still end the run with a message, not a hang
         logger.exception("Unexpected failure reading from endpoint %s", endpoint.name)
-        yield ErrorEvent(ErrorKind.PROTOCOL, f"Unexpected failure: {type(exc).__name__}")
+        ending = edge.apply(
+            ErrorEvent(ErrorKind.PROTOCOL, f"Unexpected failure: {type(exc).__name__}")
+        )
+    for last in ending:
+        yield last
 
 
 async def _next_before(deadline: float, total: float, events: AsyncIterator[Event]) -> Event | None:

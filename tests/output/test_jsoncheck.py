@@ -54,3 +54,10 @@ def test_an_answer_is_rendered_as_checked_json_or_as_sanitised_markdown():
     assert '<p class="verdict ok">Valid JSON.</p>' in html
     assert "<script" not in render_choice_html("<script>alert(1)</script> **b**", None)
     assert "<strong>b</strong>" in render_choice_html("**b**", None)
+
+
+def test_json_that_spells_a_lone_surrogate_keeps_the_escape_when_pretty_printed():
+    checked = check_json('{"a": "\\ud800 é", "b": "\\u0000"}', {})
+    assert checked["ok"]
+    assert checked["pretty"] == '{\n  "a": "\\ud800 é",\n  "b": "\\u0000"\n}'
+    checked["pretty"].encode()  # a page or a frame can carry it

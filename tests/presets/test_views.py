@@ -225,7 +225,8 @@ def test_nul_characters_get_a_404_or_a_page_never_a_500(client, alice, make_pres
     assert client.get("/presets/", {"q": "a\x00b"}).status_code == 200
     response = save_new(client, name="With NUL", temperature="0.5\x00")
     assert response.status_code == 200
-    assert Preset.objects.get(name="With NUL").form_state["fields"]["temperature"] == "0.5"
+    # Kept as typed, the NUL shown as U+FFFD (as in model output), never stored raw.
+    assert Preset.objects.get(name="With NUL").form_state["fields"]["temperature"] == "0.5\ufffd"
     assert preset.slug
 
 

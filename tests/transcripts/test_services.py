@@ -8,7 +8,6 @@ from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from playground.chat.state import RunState
 from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import running_count
 from playground.transcripts.services import (
@@ -17,7 +16,6 @@ from playground.transcripts.services import (
     transcript_finish,
     transcripts_mark_interrupted,
 )
-from playground.upstream import ContentDelta
 
 pytestmark = pytest.mark.django_db
 S = Transcript.Status
@@ -101,12 +99,3 @@ def test_a_dead_run_stops_counting_against_its_user(alice, make_transcript):
         make_transcript(alice, status=S.RUNNING, heartbeat_at=old)
     make_transcript(alice, status=S.RUNNING, heartbeat_at=timezone.now())
     assert running_count(user=alice, stale_after=timedelta(seconds=60)) == 1
-
-
-def test_model_output_with_nul_is_stored(alice, make_transcript):
-    state = RunState(1)
-    state.apply(ContentDelta(0, "a\x00b"))
-    transcript = make_transcript(alice, status=S.RUNNING, choices=[])
-    assert transcript_finish(transcript=transcript, outcome=state.outcome(S.COMPLETED))
-    transcript.refresh_from_db()
-    assert transcript.choices[0]["content"] == "a\ufffdb"

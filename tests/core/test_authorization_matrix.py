@@ -573,7 +573,7 @@ def socket_objects(owner) -> list[tuple[str, Preset, Transcript | None]]:
 
 @database_sync_to_async
 def links_of_last_run(user, preset: Preset, earlier: Transcript | None) -> str:
-    run = Transcript.objects.filter(user=user).latest("created_at")
+    run = Transcript.objects.filter(user=user).latest("pk")
     links = [("preset", run.preset_id, preset.pk)]
     if earlier is not None:
         links.append(("transcript", run.continued_from_id, earlier.pk))

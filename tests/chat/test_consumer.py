@@ -30,18 +30,6 @@ async def connected(user) -> Socket:
     return socket
 
 
-async def test_an_anonymous_socket_is_refused():
-    socket = Socket(user=None)
-    connected, code = await socket.connect()
-    assert (connected, code) == (False, 4401)
-
-
-async def test_a_socket_from_another_site_is_refused(alice):
-    socket = Socket(alice, origin=b"https://evil.example")
-    connected, _ = await socket.connect()
-    assert not connected
-
-
 async def test_a_run_streams_tokens_then_the_rendered_answer_and_a_transcript(alice):
     socket = await connected(alice)
     status = await socket.run(form_data(model="simulator/chat-fast", max_tokens=30, seed=4))

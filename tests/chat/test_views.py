@@ -68,29 +68,20 @@ def test_open_in_playground_refills_the_form_from_a_transcript(client, alice, ma
     assert 'name="messages-TOTAL_FORMS" value="2"' in page
 
 
-def test_someone_elses_transcript_is_a_404_everywhere(client, alice, bob, make_transcript):
-    transcript = make_transcript(alice)
-    client.force_login(bob)
-    assert client.get(reverse("playground"), {"transcript": transcript.uuid}).status_code == 404
-    assert client.get(transcript.get_absolute_url()).status_code == 404
+def test_a_tampered_or_missing_transcript_is_a_404(client, alice):
+    client.force_login(alice)
     assert client.get(reverse("playground"), {"transcript": "not-a-uuid"}).status_code == 404
     missing = reverse("transcripts:detail", kwargs={"uuid": uuid.uuid4()})
     assert client.get(missing).status_code == 404
 
 
-def test_the_transcript_page_shows_the_run_sanitised(
-    client, alice, django_user_model, make_transcript
-):
+def test_the_transcript_page_shows_the_run_sanitised(client, alice, make_transcript):
     transcript = make_transcript(alice, content="**Hi** <b>there</b>")
     client.force_login(alice)
     page = client.get(transcript.get_absolute_url()).content.decode()
     assert "<strong>Hi</strong>" in page
     assert "&lt;b&gt;there&lt;/b&gt;" in page
     assert f"?transcript={transcript.uuid}" in page
-
-    staff = django_user_model.objects.create_user("staff", password="x-staff-42", is_staff=True)
-    client.force_login(staff)
-    assert client.get(transcript.get_absolute_url()).status_code == 200
 
 
 def test_the_model_picker_lists_the_endpoint_models(client, alice):

@@ -1,8 +1,10 @@
-"""Members see their own and shared transcripts; another member's private one is a 404."""
+"""Transcript pages: the thread, sharing, My runs. Who may open which: the authorization
+matrix (tests/core/test_authorization_matrix.py)."""
 
 import pytest
 from django.urls import reverse
 
+from playground.presets.models import Preset
 from playground.transcripts.models import Transcript
 
 from ..helpers import client_for
@@ -11,35 +13,37 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_sett
 V = Transcript.Visibility
 
 
-@pytest.mark.parametrize(
-    ("visibility", "who", "expected"),
-    [
-        (V.PRIVATE, "owner", 200), (V.PRIVATE, "member", 404), (V.PRIVATE, "staff", 200),
-        (V.PRIVATE, "anonymous", 302), (V.TEAM, "owner", 200), (V.TEAM, "member", 200),
-        (V.TEAM, "staff", 200), (V.TEAM, "anonymous", 302),
-    ],
-)  # fmt: skip
-def test_who_sees_a_transcript_and_opens_it_in_the_playground(
-    alice, bob, staff, make_transcript, visibility, who, expected
-):
-    transcript = make_transcript(alice, visibility=visibility)
-    client = client_for({"owner": alice, "member": bob, "staff": staff, "anonymous": None}[who])
-    detail = client.get(transcript.get_absolute_url())
-    reopen = client.get(reverse("playground"), {"transcript": transcript.uuid})
-    assert detail.status_code == expected
-    assert reopen.status_code == expected
-
-
-def test_only_the_owner_changes_who_sees_it(alice, bob, make_transcript):
+def test_the_owner_changes_who_sees_it(alice, make_transcript):
     transcript = make_transcript(alice)
     url = reverse("transcripts:visibility", args=[transcript.uuid])
-    assert client_for(bob).post(url, {"visibility": "team"}).status_code == 404
-    transcript.refresh_from_db()
-    assert transcript.visibility == V.PRIVATE
     response = client_for(alice).post(url, {"visibility": "team"})
     assert response.url == transcript.get_absolute_url()
     transcript.refresh_from_db()
     assert transcript.visibility == V.TEAM
+
+
+def test_the_thread_and_a_presets_runs_show_what_the_rule_allows(
+    alice, bob, staff, make_preset, make_transcript
+):
+    preset = make_preset(alice, Preset.Visibility.TEAM)
+    first = make_transcript(alice, preset=preset)
+    second = make_transcript(bob, visibility=V.TEAM, preset=preset, continued_from=first)
+    third = make_transcript(bob, preset=preset, continued_from=second)
+
+    def thread(user):
+        context = client_for(user).get(second.get_absolute_url()).context
+        return list(context["earlier"]), list(context["later"])
+
+    assert thread(alice) == ([first], [])
+    assert thread(bob) == ([], [third])
+    assert thread(staff) == ([first], [third])
+
+    def runs_of_preset(user):
+        response = client_for(user).get(reverse("presets:edit", args=[preset.slug]))
+        return sorted(t.pk for t in response.context["runs"])
+
+    assert runs_of_preset(alice) == [first.pk, second.pk]
+    assert runs_of_preset(staff) == [second.pk]
 
 
 def test_the_page_shows_the_thread_parameters_and_sanitised_answers(alice, make_transcript):

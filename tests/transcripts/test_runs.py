@@ -64,17 +64,3 @@ async def test_many_runs_at_once_each_keep_their_complete_text(alice, settings):
     streamed = sorted(socket.streamed() for socket in sockets)
     assert sorted(row.choices[0]["content"] for row in rows) == streamed
     assert all(len(text.split()) >= 55 for text in streamed)
-
-
-@pytest.mark.parametrize(("owner", "linked"), [("alice", True), ("bob", False)])
-async def test_continue_links_the_next_run_to_the_one_it_continued(
-    alice, bob, make_transcript, owner, linked
-):
-    earlier = await database_sync_to_async(make_transcript)({"alice": alice, "bob": bob}[owner])
-    socket = Socket(alice)
-    await socket.connect()
-    data = {**form_data(max_tokens=3), "continued_from": str(earlier.uuid)}
-    assert await socket.run(data) == "completed"
-    await socket.close()
-    latest = await database_sync_to_async(Transcript.objects.latest)("created_at")
-    assert (latest.continued_from_id == earlier.pk) is linked

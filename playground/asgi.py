@@ -41,7 +41,8 @@ class Mount:
 
 http_application: ASGIHandler | Mount = django_http
 if settings.SIMULATOR_MOUNTED:
-    http_application = Mount("/simulator", Simulator(), django_http)
+    simulator = Simulator(api_key=os.environ[settings.SIMULATOR_KEY_ENV])
+    http_application = Mount("/simulator", simulator, django_http)
 
 application = ProtocolTypeRouter(
     {

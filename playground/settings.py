@@ -4,7 +4,9 @@
 manifest static files; everything else has a working development default.
 """
 
+import hmac
 import json
+import os
 import secrets
 from pathlib import Path
 
@@ -190,12 +192,19 @@ LOGGING = {
 
 # --- The upstream -------------------------------------------------------------------------
 
-# The built-in simulator, mounted at /simulator/v1 of this server unless turned off.
-SIMULATOR_MOUNTED = env.bool("SIMULATOR_MOUNTED", default=True)
+# The built-in simulator, offered and mounted at /simulator/v1 of this server: in development
+# by default, in production only when asked for. Mounted, it answers only its key, which the
+# app sends from this variable: made from SECRET_KEY (so every process agrees) unless given.
+SIMULATOR_MOUNTED = env.bool("SIMULATOR_MOUNTED", default=not PRODUCTION)
 SIMULATOR_BASE_URL = env.str(
     "SIMULATOR_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}/simulator/v1"
 )
-SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=True)
+SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=not PRODUCTION)
+SIMULATOR_KEY_ENV = "SIMULATOR_API_KEY"
+if not os.environ.get(SIMULATOR_KEY_ENV):
+    os.environ[SIMULATOR_KEY_ENV] = hmac.new(
+        SECRET_KEY.encode(), b"playground: the mounted simulator's API key", "sha256"
+    ).hexdigest()
 
 FIREWORKS_BASE_URL = env.str("FIREWORKS_BASE_URL", default="https://api.fireworks.ai/inference/v1")
 
@@ -209,7 +218,7 @@ def _endpoints() -> list[dict]:
                 "name": "simulator",
                 "label": "Simulator (offline, not a real model)",
                 "base_url": SIMULATOR_BASE_URL,
-                "key_env": "",
+                "key_env": SIMULATOR_KEY_ENV,
                 "flavour": "fireworks",
                 "simulated": True,
             }

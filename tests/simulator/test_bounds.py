@@ -114,12 +114,13 @@ async def call(app: Simulator, body: dict) -> list[dict]:
 
 
 async def longest_stall_while(work) -> float:
-    """The longest time the event loop went without running another task during `work`."""
+    """The longest the event loop went without running another task during `work`, in CPU
+    seconds of its thread (a wall clock would count the time other processes ran too)."""
     longest, task = 0.0, asyncio.ensure_future(work)
     while not task.done():
-        before = time.monotonic()
+        before = time.thread_time()
         await asyncio.sleep(0)
-        longest = max(longest, time.monotonic() - before)
+        longest = max(longest, time.thread_time() - before)
     await task
     return longest
 
@@ -134,4 +135,4 @@ async def test_a_long_unpaced_answer_hands_the_loop_back(stream):
         "simulator": {"tokens": 20_000},
     }
     stall = await longest_stall_while(call(Simulator(), body))
-    assert stall < 0.1
+    assert stall < 0.05

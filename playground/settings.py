@@ -23,7 +23,8 @@ if PLAYGROUND_ENV not in ("development", "production"):
     raise ImproperlyConfigured("PLAYGROUND_ENV must be 'development' or 'production'.")
 PRODUCTION = PLAYGROUND_ENV == "production"
 
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless a developer asks (DEBUG=1 make run): on, Django keeps every query in memory.
+DEBUG = env.bool("DEBUG", default=False)
 
 
 def _development_secret_key() -> str:
@@ -219,8 +220,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every request line at INFO; keep it for debugging only.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # httpx logs every request line at INFO, axes three lines per login; failures are warnings.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- The upstream -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ def run(code_or_args, **env) -> subprocess.CompletedProcess:
     """A fresh interpreter with only the given variables on top of a clean environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PLAYGROUND"))}
     base.pop("SECRET_KEY", None)
+    base.pop("DEBUG", None)
     args = code_or_args if isinstance(code_or_args, list) else ["-c", code_or_args]
     return subprocess.run(
         [sys.executable, *args],
@@ -60,6 +61,7 @@ SHOW = (
     "print(json.dumps({'endpoints': s.PLAYGROUND_ENDPOINTS, 'secure': s.SESSION_COOKIE_SECURE,"
     " 'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'db': s.DATABASES['default']['ENGINE'],"
     " 'storage': s.STORAGES['staticfiles']['BACKEND'], 'mounted': s.SIMULATOR_MOUNTED,"
+    " 'debug': s.DEBUG,"
     " 'simulator_key': os.environ['SIMULATOR_API_KEY']}))"
 )
 
@@ -79,6 +81,7 @@ def test_development_defaults_run_offline_on_sqlite_memory_layer_and_the_simulat
     assert shown["layer"] == "channels.layers.InMemoryChannelLayer"
     assert shown["secure"] is False
     assert shown["storage"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    assert shown["debug"] is False, "only when a developer asks for it"
 
 
 def test_production_is_https_only_with_manifest_static_files():

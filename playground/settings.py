@@ -5,6 +5,7 @@ manifest static files; everything else has a working development default.
 """
 
 import hmac
+import ipaddress
 import json
 import os
 import secrets
@@ -151,7 +152,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "playground.core.logins.client_ip"
 AXES_LOCKOUT_CALLABLE = "playground.core.logins.locked_out"
 AXES_VERBOSE = False  # its banner on every manage.py command; failures still log warnings
-PLAYGROUND_TRUSTED_PROXIES = env.list("PLAYGROUND_TRUSTED_PROXIES", default=[])
+PLAYGROUND_TRUSTED_PROXIES = [  # addresses or networks; a bad one fails at start
+    ipaddress.ip_network(proxy, strict=False)
+    for proxy in env.list("PLAYGROUND_TRUSTED_PROXIES", default=[])
+]
 PLAYGROUND_CLIENT_IP_HEADER = env.str("PLAYGROUND_CLIENT_IP_HEADER", default="")
 
 LOGIN_URL = "login"

@@ -18,7 +18,7 @@ def client_ip(request: HttpRequest) -> str | None:
     itself, since a client may send the header with any addresses of its own to rotate."""
     peer = request.META.get("REMOTE_ADDR")
     header = settings.PLAYGROUND_CLIENT_IP_HEADER
-    if not header or peer not in settings.PLAYGROUND_TRUSTED_PROXIES:
+    if not header or not _is_trusted_proxy(peer):
         return peer
     meta_name = "HTTP_" + header.upper().replace("-", "_")
     reported = request.META.get(meta_name, "").rsplit(",", 1)[-1].strip()
@@ -26,6 +26,15 @@ def client_ip(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(reported))
     except ValueError:
         return peer
+
+
+def _is_trusted_proxy(peer: str | None) -> bool:
+    """PLAYGROUND_TRUSTED_PROXIES holds addresses or networks (`10.0.0.0/8`)."""
+    try:
+        address = ipaddress.ip_address(peer or "")
+    except ValueError:
+        return False
+    return any(address in network for network in settings.PLAYGROUND_TRUSTED_PROXIES)
 
 
 def locked_out(request: HttpRequest, *args: Any) -> HttpResponse:

@@ -1,5 +1,6 @@
 """Failed logins are throttled: one counter per username and address for both login forms."""
 
+import ipaddress
 from datetime import timedelta
 
 import pytest
@@ -67,13 +68,15 @@ def test_the_lock_ends_after_the_cool_off(staff, client, settings):
     [
         ("10.0.0.2", "198.51.100.1, 203.0.113.9", "203.0.113.9"),  # what the proxy wrote
         ("10.0.0.2", "not-an-address", "10.0.0.2"),
-        ("203.0.113.50", "198.51.100.1", "203.0.113.50"),  # not the proxy: its header is ignored
+        ("172.18.0.5", "198.51.100.1", "198.51.100.1"),  # a proxy of a trusted network
+        ("203.0.113.50", "198.51.100.1", "203.0.113.50"),  # not a proxy: its header is ignored
     ],
 )
 def test_behind_a_trusted_proxy_the_address_is_the_one_it_wrote(settings, peer, forwarded, address):
     from playground.core.logins import client_ip
 
-    settings.PLAYGROUND_TRUSTED_PROXIES = ["10.0.0.2"]
+    networks = ["10.0.0.2", "172.16.0.0/12"]
+    settings.PLAYGROUND_TRUSTED_PROXIES = [ipaddress.ip_network(n) for n in networks]
     settings.PLAYGROUND_CLIENT_IP_HEADER = "X-Forwarded-For"
     request = RequestFactory().post("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == address

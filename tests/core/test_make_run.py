@@ -3,6 +3,7 @@ unset, so off), on the test database. What a browser gets: the page and its stat
 the hardening headers, the socket's origin check and the login throttle."""
 
 import asyncio
+import os
 import re
 
 import httpx
@@ -19,7 +20,9 @@ pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
 def server(django_db_setup):
     with pytest.MonkeyPatch.context() as environment:
         environment.delenv("DEBUG", raising=False)
-        with DaphneServer(DATABASE_URL=database_url(connection.settings_dict)) as server:
+        # Unset, as under make run: the server makes the simulator's key itself.
+        database, no_key = database_url(connection.settings_dict), ""
+        with DaphneServer(DATABASE_URL=database, SIMULATOR_API_KEY=no_key) as server:
             yield server
 
 
@@ -51,6 +54,13 @@ def test_the_page_and_every_static_file_it_names_load(member):
         assert response.headers["content-type"].startswith(kind), url
         assert response.headers["cross-origin-resource-policy"] == "same-origin"
         assert "no-store" not in response.headers.get("cache-control", "")
+
+
+def test_the_app_reaches_its_mounted_simulator_with_the_key_it_made(member):
+    page = member.get("/endpoints/").text
+    assert "<code>simulator/chat-fast</code>" in page
+    assert 'role="alert"' not in page
+    assert os.environ["SIMULATOR_API_KEY"] not in page, "made from the same SECRET_KEY"
 
 
 def test_a_members_page_carries_the_hardening_headers(member):

@@ -13,6 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 from tests.helpers import DaphneServer, SimulatorProcess, session_cookie
 
 
+def socket_headers(url: str, cookie: str) -> dict[str, str]:
+    """What a page of the app sends as it opens the socket at `url`: its own origin (scheme,
+    host and port must all match) and the session cookie."""
+    return {"Origin": f"http://{urlsplit(url).netloc}", "Cookie": f"sessionid={cookie}"}
+
+
 def ensure_postgres_database(url: str) -> None:
     """Create the PostgreSQL database a benchmark names, if it is not there yet."""
     import psycopg

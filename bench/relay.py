@@ -23,7 +23,7 @@ import websockets
 
 from tests.helpers import FINAL, appended, form_data
 
-from .common import served_app
+from .common import served_app, socket_headers
 
 TOKEN = re.compile(r" (\d+)@(\d+\.\d+)")
 
@@ -33,7 +33,7 @@ def form(tokens: int, tps: float) -> dict:
 
 
 async def one_run(url: str, cookie: str, tokens: int, tps: float) -> dict:
-    headers = {"Origin": "http://127.0.0.1", "Cookie": f"sessionid={cookie}"}
+    headers = socket_headers(url, cookie)
     delays, numbers, frames = [], [], 0
     async with websockets.connect(url, additional_headers=headers, max_size=None) as socket:
         await socket.send(json.dumps(form(tokens, tps)))

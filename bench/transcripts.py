@@ -17,13 +17,13 @@ import websockets
 
 from tests.helpers import FINAL, appended, form_data
 
-from .common import served_app
+from .common import served_app, socket_headers
 
 STARTED = re.compile(r'href="/transcripts/([0-9a-f-]{36})/"')
 
 
 async def one_run(url: str, cookie: str, form: dict, choices: int) -> dict:
-    headers = {"Origin": "http://127.0.0.1", "Cookie": f"sessionid={cookie}"}
+    headers = socket_headers(url, cookie)
     texts = {index: [] for index in range(choices)}
     uuid = status = None
     async with websockets.connect(url, additional_headers=headers, max_size=None) as socket:

@@ -10,9 +10,9 @@ django_http = get_asgi_application()  # set up Django before importing anything 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from playground.origin import SameOriginValidator  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 from playground.simulator import SimulatedDisconnect, Simulator  # noqa: E402
 
@@ -41,12 +41,13 @@ class Mount:
 
 http_application: ASGIHandler | Mount = django_http
 if settings.SIMULATOR_MOUNTED:
-    http_application = Mount("/simulator", Simulator(), django_http)
+    simulator = Simulator(api_key=os.environ[settings.SIMULATOR_KEY_ENV])
+    http_application = Mount("/simulator", simulator, django_http)
 
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             # types-channels wants routes whose callback is an ASGI app, a stub-only class
             # that django-stubs' path() never returns (see routing.py).
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]

@@ -4,8 +4,12 @@
 manifest static files; everything else has a working development default.
 """
 
+import hmac
+import ipaddress
 import json
+import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -20,7 +24,8 @@ if PLAYGROUND_ENV not in ("development", "production"):
     raise ImproperlyConfigured("PLAYGROUND_ENV must be 'development' or 'production'.")
 PRODUCTION = PLAYGROUND_ENV == "production"
 
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless a developer asks (DEBUG=1 make run): on, Django keeps every query in memory.
+DEBUG = env.bool("DEBUG", default=False)
 
 
 def _development_secret_key() -> str:
@@ -50,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "channels",
     "django_htmx",
     "csp",
@@ -61,6 +67,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so that static files carry their headers too.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "playground.core.middleware.BrowserHardeningMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -129,6 +139,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins (django-axes): one counter per username and address, for every login form;
+# an address from the client's own headers only when a trusted proxy wrote it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "playground.core.logins.client_ip"
+AXES_LOCKOUT_CALLABLE = "playground.core.logins.locked_out"
+AXES_VERBOSE = False  # its banner on every manage.py command; failures still log warnings
+PLAYGROUND_TRUSTED_PROXIES = [  # addresses or networks; a bad one fails at start
+    ipaddress.ip_network(proxy, strict=False)
+    for proxy in env.list("PLAYGROUND_TRUSTED_PROXIES", default=[])
+]
+PLAYGROUND_CLIENT_IP_HEADER = env.str("PLAYGROUND_CLIENT_IP_HEADER", default="")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "playground"
 LOGOUT_REDIRECT_URL = "login"
@@ -169,6 +198,17 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# No page of ours uses these; a script that got in could not either.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "bluetooth", "browsing-topics", "camera",
+        "display-capture", "geolocation", "gyroscope", "hid", "idle-detection", "local-fonts",
+        "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
+        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+    )
+}  # fmt: skip
+
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -184,18 +224,29 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every request line at INFO; keep it for debugging only.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # httpx logs every request line at INFO, axes three lines per login; failures are warnings.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- The upstream -------------------------------------------------------------------------
 
-# The built-in simulator, mounted at /simulator/v1 of this server unless turned off.
-SIMULATOR_MOUNTED = env.bool("SIMULATOR_MOUNTED", default=True)
+# The built-in simulator, offered and mounted at /simulator/v1 of this server: in development
+# by default, in production only when asked for. Mounted, it answers only its key, which the
+# app sends from this variable: made from SECRET_KEY (so every process agrees) unless given.
+SIMULATOR_MOUNTED = env.bool("SIMULATOR_MOUNTED", default=not PRODUCTION)
 SIMULATOR_BASE_URL = env.str(
     "SIMULATOR_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}/simulator/v1"
 )
-SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=True)
+SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=not PRODUCTION)
+SIMULATOR_KEY_ENV = "SIMULATOR_API_KEY"
+if not os.environ.get(SIMULATOR_KEY_ENV):
+    os.environ[SIMULATOR_KEY_ENV] = hmac.new(
+        SECRET_KEY.encode(), b"playground: the mounted simulator's API key", "sha256"
+    ).hexdigest()
 
 FIREWORKS_BASE_URL = env.str("FIREWORKS_BASE_URL", default="https://api.fireworks.ai/inference/v1")
 
@@ -209,7 +260,7 @@ def _endpoints() -> list[dict]:
                 "name": "simulator",
                 "label": "Simulator (offline, not a real model)",
                 "base_url": SIMULATOR_BASE_URL,
-                "key_env": "",
+                "key_env": SIMULATOR_KEY_ENV,
                 "flavour": "fireworks",
                 "simulated": True,
             }

@@ -279,9 +279,16 @@ def appended(frame: str, target: str = "c0-text") -> str:
 class Socket:
     """A real websocket into the whole ASGI stack (origin check, session auth, consumer)."""
 
-    def __init__(self, user=None, origin: bytes = b"http://127.0.0.1:8000"):
+    def __init__(
+        self,
+        user=None,
+        origin: bytes | None = b"http://127.0.0.1:8000",
+        host: bytes = b"127.0.0.1:8000",
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ):
         self.user = user
         self.origin = origin
+        self.headers = [(b"host", host), *headers]
         self.communicator: WebsocketCommunicator | None = None
         self.frames: list[str] = []
 
@@ -290,7 +297,7 @@ class Socket:
         # have chosen their database.
         from playground.asgi import application
 
-        headers = [(b"origin", self.origin)]
+        headers = [*self.headers, *([(b"origin", self.origin)] if self.origin else [])]
         if self.user is not None:
             cookie = await database_sync_to_async(session_cookie)(self.user)
             headers.append((b"cookie", f"sessionid={cookie}".encode()))

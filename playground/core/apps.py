@@ -7,10 +7,14 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.contrib.auth.signals import user_logged_out
 
         from playground import upstream
 
         from . import checks  # noqa: F401  (registers the system checks)
+        from .middleware import mark_logout
+
+        user_logged_out.connect(mark_logout, dispatch_uid="playground-clear-site-data")
 
         upstream.configure(
             upstream.UpstreamConfig(

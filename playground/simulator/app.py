@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import time
 from collections import deque
@@ -18,6 +19,9 @@ KEEPALIVE_EVERY = 0.05  # seconds between two keep-alive comments
 # How long `keepalive_only` holds a stream: a client without a deadline of its own must not
 # hold a simulator task forever.
 KEEPALIVE_LIMIT = 120.0
+# Generating is CPU work on the event loop: a request hands the loop back after holding it
+# this long (seconds), so a long unpaced stream or whole answer never holds up the others.
+TURN = 0.002
 
 # The ASGI interface, spelled out here so the simulator needs nothing but the standard library.
 Scope = dict[str, Any]
@@ -62,6 +66,9 @@ class Simulator:
         self.api_key = api_key
         self.requests: deque[RequestRecord] = deque(maxlen=1000)
         self.model_list_requests = 0
+        # Whole answers are made one at a time: between two turns of the one being made, the
+        # loop goes round at once, however many are waiting.
+        self.making_whole = asyncio.Semaphore(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -74,7 +81,9 @@ class Simulator:
         if root and path.startswith(root):
             path = path[len(root) :]
         method = scope["method"]
-        if path == "/v1/models" and method == "GET":
+        if not self._key_accepted(scope):
+            await _send_error(send, BadRequest("Invalid API key provided.", status=401))
+        elif path == "/v1/models" and method == "GET":
             self.model_list_requests += 1
             await _send_json(send, 200, _model_list())
         elif path == "/v1/chat/completions" and method == "POST":
@@ -84,7 +93,6 @@ class Simulator:
 
     async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            self._check_key(scope)
             request = parse_request(await _read_json(receive))
         except BadRequest as error:
             await _send_error(send, error)
@@ -102,18 +110,21 @@ class Simulator:
             if request.stream:
                 await _Stream(request, record, send, disconnected).run()
             else:
-                await _respond_whole(request, record, send, disconnected)
+                async with self.making_whole:
+                    choices = await _make_whole(request, record, disconnected)
+                if choices is not None:
+                    await _respond_whole(request, choices, record, send, disconnected)
         finally:
             disconnected.cancel()
             if record.outcome == "running":
                 record.end("client_closed")
 
-    def _check_key(self, scope: Scope) -> None:
+    def _key_accepted(self, scope: Scope) -> bool:
         if self.api_key is None:
-            return
+            return True
         headers = dict(scope.get("headers") or ())
-        if headers.get(b"authorization", b"").decode() != f"Bearer {self.api_key}":
-            raise BadRequest("Invalid API key provided.", status=401)
+        expected = f"Bearer {self.api_key}".encode()
+        return hmac.compare_digest(headers.get(b"authorization", b""), expected)
 
 
 class _Stream:
@@ -170,7 +181,7 @@ class _Stream:
         """False when the stream ended early (client gone, or a fault injected)."""
         options, tps = self.request.options, self.request.tps
         running = [(choice, iter(choice)) for choice in choices]
-        started, step = time.monotonic(), 0
+        started, step, turns = time.monotonic(), 0, _Turns()
         while running:
             frames = []
             for choice, pieces in list(running):
@@ -193,10 +204,12 @@ class _Stream:
                 self.record.end("dropped")
                 raise SimulatedDisconnect(f"simulated disconnect after {sent} tokens")
             step += 1
-            if tps and running:
-                delay = started + step / tps - time.monotonic()
-                if delay > 0 and await self._pause(delay):
+            delay = started + step / tps - time.monotonic() if tps and running else 0
+            if delay > 0:
+                if await self._pause(delay):
                     return False
+            else:  # unpaced or behind its pace: the sends need not have yielded (Daphne's never do)
+                await turns.take()
         return True
 
     async def _keep_alive(self) -> None:
@@ -244,13 +257,42 @@ class _Stream:
         return self.disconnected.done()
 
 
-async def _respond_whole(
-    request: SimRequest, record: RequestRecord, send: Send, disconnected: asyncio.Future[None]
-) -> None:
+class _Turns:
+    """Hands the event loop back once this request has held it for TURN seconds."""
+
+    def __init__(self) -> None:
+        self.since = time.monotonic()
+
+    async def take(self) -> bool:
+        """True when it did hand the loop back."""
+        if time.monotonic() - self.since < TURN:
+            return False
+        await asyncio.sleep(0)
+        self.since = time.monotonic()
+        return True
+
+
+async def _make_whole(
+    request: SimRequest, record: RequestRecord, disconnected: asyncio.Future[None]
+) -> list[ChoiceRun] | None:
+    """Every choice's whole output; None when the client went away meanwhile."""
     choices = [ChoiceRun(request, index) for index in range(request.n)]
+    turns = _Turns()
     for choice in choices:
         for _ in choice:
             record.tokens_sent += 1
+            if await turns.take() and disconnected.done():
+                return None
+    return None if disconnected.done() else choices
+
+
+async def _respond_whole(
+    request: SimRequest,
+    choices: list[ChoiceRun],
+    record: RequestRecord,
+    send: Send,
+    disconnected: asyncio.Future[None],
+) -> None:
     options = request.options
     tokens = max((choice.tokens for choice in choices), default=0)
     wait = options.first_token_delay + (tokens / request.tps if request.tps else 0)

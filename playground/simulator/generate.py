@@ -100,33 +100,56 @@ def prose_tokens(sampler: WordSampler, count: int, opening: str = "") -> Iterato
         produced += 1
 
 
-def example_value(schema: Any, sampler: WordSampler, depth: int = 0) -> Any:
+# The most values one example answer holds: past it an array gets one item, whatever its
+# minItems says, so that a schema of nested arrays cannot ask for an answer without end.
+MAX_EXAMPLE_VALUES = 2_000
+
+
+def example_value(schema: Any, sampler: WordSampler) -> Any:
     """A value that satisfies a (simple) JSON schema: required keys, types, enums."""
-    if not isinstance(schema, dict) or depth > 6:
-        return sampler.word()
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or (kind is None and "properties" in schema):
-        properties = schema.get("properties") or {}
-        keys = list(dict.fromkeys([*schema.get("required", ()), *properties]))
-        return {key: example_value(properties.get(key, {}), sampler, depth + 1) for key in keys}
-    if kind == "array":
-        count = max(1, int(schema.get("minItems") or 1))
-        return [example_value(schema.get("items", {}), sampler, depth + 1) for _ in range(count)]
-    if kind == "integer":
-        return max(int(schema.get("minimum", 0)), sampler.rng.randint(1, 100))
-    if kind == "number":
-        return round(max(float(schema.get("minimum", 0)), sampler.rng.uniform(0, 100)), 2)
-    if kind == "boolean":
-        return sampler.rng.random() < 0.5
-    if kind == "null":
-        return None
-    return " ".join(sampler.word() for _ in range(2))
+    return _Example(sampler).value(schema, 0)
+
+
+class _Example:
+    def __init__(self, sampler: WordSampler):
+        self.sampler = sampler
+        self.left = MAX_EXAMPLE_VALUES
+
+    def value(self, schema: Any, depth: int) -> Any:
+        self.left -= 1
+        sampler = self.sampler
+        if not isinstance(schema, dict) or depth > 6:
+            return sampler.word()
+        if schema.get("enum"):
+            return schema["enum"][0]
+        if "const" in schema:
+            return schema["const"]
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "object" or (kind is None and "properties" in schema):
+            properties = schema.get("properties") or {}
+            keys = list(dict.fromkeys([*schema.get("required", ()), *properties]))
+            return {key: self.value(properties.get(key, {}), depth + 1) for key in keys}
+        if kind == "array":
+            count = min(max(1, _number(schema.get("minItems"), 1)), max(1, self.left))
+            return [self.value(schema.get("items", {}), depth + 1) for _ in range(int(count))]
+        if kind == "integer":
+            return max(int(_number(schema.get("minimum"), 0)), sampler.rng.randint(1, 100))
+        if kind == "number":
+            return round(max(_number(schema.get("minimum"), 0), sampler.rng.uniform(0, 100)), 2)
+        if kind == "boolean":
+            return sampler.rng.random() < 0.5
+        if kind == "null":
+            return None
+        return " ".join(sampler.word() for _ in range(2))
+
+
+def _number(value: Any, default: float) -> float:
+    """A schema's bound as a number; a schema that says nonsense gets the default."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e15:
+        return value
+    return default
 
 
 def json_tokens(value: Any) -> Iterator[str]:

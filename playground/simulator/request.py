@@ -26,6 +26,17 @@ MODELS = {
 }
 ROLES = {"system", "user", "assistant", "tool"}
 MAX_N = 16
+MAX_TOKENS = 20_000
+# The most each numeric option may ask for: the simulator serves whoever reaches it, and a
+# knob without a bound is a way to make it work (or wait) without end.
+OPTION_LIMITS = {
+    "retry_after": 600.0,
+    "first_token_delay": 60.0,
+    "tps": 5_000.0,  # 0: unpaced
+    "tokens": MAX_TOKENS,
+    "malformed_after": MAX_TOKENS,
+    "disconnect_after": MAX_TOKENS,
+}
 
 
 class BadRequest(Exception):
@@ -69,15 +80,17 @@ class Options:
 
 
 def _coerce(key: str, value: Any, kind: str) -> Any:
+    if kind == "bool":
+        return value in (True, 1, "1", "true", "yes")
+    high = OPTION_LIMITS.get(key, math.inf)
     try:
-        if kind == "bool":
-            return value in (True, 1, "1", "true", "yes")
         number = float(value)
-        if not math.isfinite(number) or number < 0:
-            raise ValueError
-        return int(number) if "int" in kind else number
     except (TypeError, ValueError):
-        raise BadRequest(f"Simulator option {key!r} wants a number >= 0.") from None
+        number = math.nan
+    if not (math.isfinite(number) and 0 <= number <= high):
+        wanted = f"from 0 to {high:g}" if high < math.inf else ">= 0"
+        raise BadRequest(f"Simulator option {key!r} wants a number {wanted}.", param="simulator")
+    return int(number) if "int" in kind else number
 
 
 @dataclass

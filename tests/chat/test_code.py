@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
+from playground import settings as project_settings
 from playground.chat.code import snippets
 from playground.chat.services import build_request
 from playground.runform import bind
 from playground.simulator import Simulator
 from playground.upstream import Endpoint
 
-from ..helpers import ServedApp, form_data
+from ..helpers import ServedApp, Socket, form_data
 
 pytestmark = pytest.mark.usefixtures("sim_endpoints_setting")
 KEY = "sk-code-test-VALUE-never-shown"
@@ -80,3 +81,18 @@ def test_the_key_is_named_never_shown_and_still_works(guarded):
     assert '"completion_tokens": 3' in run(
         ["node", "--input-type=module", "-"], code["javascript"], **env
     )
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_mounted_simulator_key_is_shown_as_its_variable_never_its_value(
+    alice, settings, fresh_upstream, run_registry
+):
+    """The app's own simulator endpoint sends a key made at start; View code names it."""
+    settings.PLAYGROUND_ENDPOINTS = project_settings.PLAYGROUND_ENDPOINTS
+    socket = Socket(alice)
+    assert (await socket.connect())[0]
+    await socket.send(form_data(action="code"))
+    frame = await socket.until("SIMULATOR_API_KEY")
+    await socket.close()
+    assert os.environ["SIMULATOR_API_KEY"] not in frame
+    assert "Bearer $SIMULATOR_API_KEY" in frame

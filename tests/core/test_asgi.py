@@ -1,5 +1,10 @@
 """The real ASGI application served by Daphne, as `make run` serves it."""
 
+import asyncio
+import os
+import secrets
+import time
+
 import httpx
 import pytest
 
@@ -39,8 +44,58 @@ def test_pages_carry_a_strict_content_security_policy(daphne_url):
 
 
 async def mounted_run(daphne_url: str, model: str, **body) -> list:
-    endpoint = Endpoint(name="mounted", base_url=f"{daphne_url}/simulator/v1")
+    # The key the app sends: made from SECRET_KEY when this process loaded its settings, and
+    # inherited by the Daphne process with the rest of the environment.
+    base_url = f"{daphne_url}/simulator/v1"
+    endpoint = Endpoint(name="mounted", base_url=base_url, key_env="SIMULATOR_API_KEY")
     return await collect(endpoint, model=model, **body)
+
+
+SIMULATED = {"model": "simulator/chat-fast", "messages": [{"role": "user", "content": "Hi"}]}
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "chat/completions"), ("GET", "models")])
+def test_the_mounted_simulator_refuses_requests_without_its_key(daphne_url, method, path):
+    url = f"{daphne_url}/simulator/v1/{path}"
+    for key in ("", "not-the-key"):
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        response = httpx.request(method, url, json=SIMULATED, headers=headers)
+        assert response.status_code == 401, response.text
+        assert response.json()["error"]["message"] == "Invalid API key provided."
+
+
+async def test_heavy_simulated_answers_do_not_hold_up_other_pages(daphne_url):
+    """Whole answers at the bounds (20,000 tokens x 16 choices), several at once."""
+    heavy = {**SIMULATED, "n": 16, "simulator": {"tokens": 20_000}}
+    headers = {"Authorization": f"Bearer {os.environ['SIMULATOR_API_KEY']}"}
+    url = f"{daphne_url}/simulator/v1/chat/completions"
+    async with httpx.AsyncClient(timeout=60) as client:
+        answers = [
+            asyncio.ensure_future(client.post(url, json=heavy, headers=headers)) for _ in range(6)
+        ]
+        waits = []
+        for _ in range(5):  # a closed client stops the answers still being made
+            started = time.monotonic()
+            response = await client.get(f"{daphne_url}/accounts/login/")
+            waits.append(time.monotonic() - started)
+            assert response.status_code == 200
+        for answer in answers:
+            answer.cancel()
+    assert max(waits) < 2, waits
+
+
+def test_production_neither_mounts_nor_offers_the_simulator_unless_asked(tmp_path):
+    env = {
+        "PLAYGROUND_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        "DEBUG": "true",  # Django's own 404 page: the site's needs collected static files
+    }
+    https = {"X-Forwarded-Proto": "https"}  # from the TLS proxy production runs behind
+    with DaphneServer(**env) as server:
+        response = httpx.get(f"{server.url}/simulator/v1/models", headers=https)
+        assert response.status_code == 404
 
 
 async def test_the_mounted_simulator_streams(daphne_url, fresh_upstream):

@@ -1,5 +1,6 @@
 """Settings come from the environment; production is one explicit switch and checks clean."""
 
+import hmac
 import json
 import os
 import secrets
@@ -17,6 +18,7 @@ def run(code_or_args, **env) -> subprocess.CompletedProcess:
     """A fresh interpreter with only the given variables on top of a clean environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PLAYGROUND"))}
     base.pop("SECRET_KEY", None)
+    base.pop("DEBUG", None)
     args = code_or_args if isinstance(code_or_args, list) else ["-c", code_or_args]
     return subprocess.run(
         [sys.executable, *args],
@@ -32,6 +34,8 @@ PRODUCTION = {
     "PLAYGROUND_ENV": "production",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "playground.example.com",
+    # Production offers no simulator unless asked, so it needs an endpoint of its own.
+    "PLAYGROUND_ENDPOINTS": json.dumps([{"name": "vllm", "base_url": "https://llm.example/v1"}]),
 }
 
 
@@ -53,14 +57,17 @@ def test_an_unknown_environment_name_fails_loudly():
 
 
 SHOW = (
-    "import django; django.setup(); from django.conf import settings as s; import json;"
+    "import django, os; django.setup(); from django.conf import settings as s; import json;"
     "print(json.dumps({'endpoints': s.PLAYGROUND_ENDPOINTS, 'secure': s.SESSION_COOKIE_SECURE,"
     " 'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'db': s.DATABASES['default']['ENGINE'],"
-    " 'storage': s.STORAGES['staticfiles']['BACKEND']}))"
+    " 'storage': s.STORAGES['staticfiles']['BACKEND'], 'mounted': s.SIMULATOR_MOUNTED,"
+    " 'debug': s.DEBUG,"
+    " 'simulator_key': os.environ['SIMULATOR_API_KEY']}))"
 )
 
 
 def show(**env) -> dict:
+    env.setdefault("SIMULATOR_API_KEY", "")  # not the one this process made for itself
     result = run(SHOW, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -74,6 +81,7 @@ def test_development_defaults_run_offline_on_sqlite_memory_layer_and_the_simulat
     assert shown["layer"] == "channels.layers.InMemoryChannelLayer"
     assert shown["secure"] is False
     assert shown["storage"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    assert shown["debug"] is False, "only when a developer asks for it"
 
 
 def test_production_is_https_only_with_manifest_static_files():
@@ -82,23 +90,25 @@ def test_production_is_https_only_with_manifest_static_files():
     assert shown["storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 
-def test_services_and_endpoints_come_from_the_environment():
-    extra = [{"name": "vllm", "base_url": "http://127.0.0.1:8001/v1", "flavour": "openai"}]
-    shown = show(
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        FIREWORKS_API_KEY="fw-secret",
-        PLAYGROUND_ENDPOINTS=json.dumps(extra),
-        SIMULATOR_ENABLED="false",
-    )
-    assert shown["db"] == "django.db.backends.postgresql"
-    assert shown["layer"] == "channels_redis.core.RedisChannelLayer"
-    names = [(e["name"], e["base_url"], e.get("key_env")) for e in shown["endpoints"]]
-    assert names == [
-        ("fireworks", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
-        ("vllm", "http://127.0.0.1:8001/v1", None),
-    ]
-    assert "fw-secret" not in json.dumps(shown), "settings hold the variable name, not the key"
+def test_production_neither_offers_nor_mounts_the_simulator_unless_asked():
+    shown = show(**PRODUCTION)
+    assert [e["name"] for e in shown["endpoints"]] == ["vllm"]
+    assert shown["mounted"] is False
+
+
+def test_the_simulator_when_asked_for_gets_a_key_made_from_the_secret_key_unless_given():
+    secret = secrets.token_urlsafe(50)
+    asked = {"SIMULATOR_ENABLED": "true", "SIMULATOR_MOUNTED": "true"}
+    shown = show(**{**PRODUCTION, "SECRET_KEY": secret, **asked})
+    assert [e["name"] for e in shown["endpoints"]] == ["simulator", "vllm"]
+    assert shown["mounted"] is True
+    # The same in every process that shares the SECRET_KEY, and unguessable without it.
+    purpose = b"playground: the mounted simulator's API key"
+    assert shown["simulator_key"] == hmac.new(secret.encode(), purpose, "sha256").hexdigest()
+    simulator = shown["endpoints"][0]
+    assert simulator["key_env"] == "SIMULATOR_API_KEY", "the app sends it, by the variable's name"
+    assert shown["simulator_key"] not in json.dumps(shown["endpoints"])
+    assert show(SIMULATOR_API_KEY="given")["simulator_key"] == "given"
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 from typing import Any, Protocol, cast
 
+import axes.admin
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.db.models import QuerySet
 
@@ -33,3 +35,15 @@ class AccessRuleAdmin(admin.ModelAdmin):
 
     def _may_change(self, request, obj) -> bool:
         return obj is None or self.model._default_manager.changeable_by(request.user).contains(obj)
+
+
+class SignInAttemptAdmin(axes.admin.AccessAttemptAdmin):
+    """django-axes' failed sign-ins; deleting one unlocks its user. Its "clean up expired
+    attempts" action reads an attribute that only axes' login handling sets, so from the admin
+    it fails with a 500: it is left out (an expired attempt locks nobody anyway)."""
+
+    actions: list = []
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, SignInAttemptAdmin)

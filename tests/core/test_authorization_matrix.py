@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from channels.db import database_sync_to_async
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.contrib import admin
@@ -238,6 +239,8 @@ class AdminSpec:
     actions: dict[str, Outcome]
     add: Outcome = 200
     extra: tuple[Row, ...] = ()
+    # Nothing on the change page is editable: an empty POST saves it as it is.
+    read_only: bool = False
 
 
 DELETE_ASKS = {"delete_selected": 200}  # the confirmation page; confirmed in a row of its own
@@ -260,6 +263,11 @@ ADMINS = {
         extra=(get(USER_PASSWORD, staff_only()), post(USER_PASSWORD, staff_only())),
     ),
     "auth.group": AdminSpec("", "group_pk", DELETE_ASKS),
+    # django-axes' records of sign-ins: staff read them, and unlock a user by deleting an
+    # attempt; they are written by sign-ins only, never on the add page.
+    "axes.accessattempt": AdminSpec("", "attempt_pk", DELETE_ASKS, 403, read_only=True),
+    "axes.accesslog": AdminSpec("", "log_pk", DELETE_ASKS, 403, read_only=True),
+    "axes.accessfailurelog": AdminSpec("", "failure_pk", DELETE_ASKS, 403, read_only=True),
 }
 
 
@@ -288,7 +296,8 @@ def admin_rows(label: str, spec: AdminSpec) -> list[Row]:
         get(f"{base}add/", staff_only(spec.add)),
         post(f"{base}add/", staff_only(spec.add)),  # empty: the form again, with errors
         get(f"{one}change/", staff_only(), kind),
-        post(f"{one}change/", staff_only(), kind=kind),  # empty: the form again, with errors
+        # Empty: the form again with its errors, or saved as is when nothing is editable.
+        post(f"{one}change/", staff_only(changelist if spec.read_only else 200), kind=kind),
         get(f"{one}history/", staff_only(), kind),
         get(f"{one}delete/", staff_only(), kind),
         post(f"{one}delete/", staff_only(changelist), {"post": "yes"}, kind),
@@ -329,7 +338,10 @@ def routes(patterns: list | None = None, prefix: str = "") -> Iterator[str]:
 ANY_IDS = SimpleNamespace(
     slug="abc",
     uuid="00000000-0000-4000-8000-000000000000",
-    **dict.fromkeys(["preset_pk", "transcript_pk", "user_pk", "group_pk"], 1),
+    **dict.fromkeys(
+        ["preset_pk", "transcript_pk", "user_pk", "group_pk", "attempt_pk", "log_pk", "failure_pk"],
+        1,
+    ),
     **dict.fromkeys(["preset_type", "transcript_type"], 1),
 )
 
@@ -398,7 +410,20 @@ def objects(people, kind: str, visibility: str) -> SimpleNamespace:
         other_visibility=T.TEAM if transcript.visibility == T.PRIVATE else T.PRIVATE,
         user_pk=owner.pk,
         group_pk=Group.objects.create(name="reviewers").pk,
+        **sign_in_records(),
     )
+
+
+def sign_in_records() -> dict[str, int]:
+    """One row of each of django-axes' records, as a failed and a good sign-in leave them."""
+    where = {"username": "owner", "ip_address": "127.0.0.1", "user_agent": "test"}
+    return {
+        "attempt_pk": AccessAttempt.objects.create(
+            **where, get_data="", post_data="", failures_since_start=1
+        ).pk,
+        "log_pk": AccessLog.objects.create(**where).pk,
+        "failure_pk": AccessFailureLog.objects.create(**where).pk,
+    }
 
 
 def snapshot() -> list[list[dict]]:

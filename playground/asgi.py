@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from playground.chat.middleware import DatabaseDownNotice  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 from playground.simulator import SimulatedDisconnect, Simulator  # noqa: E402
 
@@ -49,7 +50,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(
             # types-channels wants routes whose callback is an ASGI app, a stub-only class
             # that django-stubs' path() never returns (see routing.py).
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+            DatabaseDownNotice(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+            )
         ),
     }
 )

@@ -279,9 +279,10 @@ def appended(frame: str, target: str = "c0-text") -> str:
 class Socket:
     """A real websocket into the whole ASGI stack (origin check, session auth, consumer)."""
 
-    def __init__(self, user=None, origin: bytes = b"http://127.0.0.1:8000"):
+    def __init__(self, user=None, origin: bytes = b"http://127.0.0.1:8000", cookie: str = ""):
         self.user = user
         self.origin = origin
+        self.cookie = cookie  # a session made earlier (say, before the database was locked)
         self.communicator: WebsocketCommunicator | None = None
         self.frames: list[str] = []
 
@@ -291,9 +292,10 @@ class Socket:
         from playground.asgi import application
 
         headers = [(b"origin", self.origin)]
-        if self.user is not None:
-            cookie = await database_sync_to_async(session_cookie)(self.user)
-            headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        if self.user is not None and not self.cookie:
+            self.cookie = await database_sync_to_async(session_cookie)(self.user)
+        if self.cookie:
+            headers.append((b"cookie", f"sessionid={self.cookie}".encode()))
         self.communicator = WebsocketCommunicator(application, "/ws/run/", headers=headers)
         return await self.communicator.connect(timeout=5)
 

@@ -13,9 +13,9 @@ import enum
 import logging
 import uuid
 from contextlib import aclosing
+from functools import partial
 from typing import Protocol
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
@@ -25,6 +25,7 @@ from playground.upstream import stream_chat
 
 from . import fragments
 from .relay import Relay
+from .rundb import OUTAGE, in_run_db
 from .services import RunRefused, RunSpec, run_open
 from .state import RunState
 
@@ -91,12 +92,8 @@ class RunSession:
     async def _life(self) -> None:
         try:
             self.phase = Phase.OPENING
-            try:
-                transcript = await database_sync_to_async(run_open)(
-                    spec=self.spec, user=self.user, run_id=self.id
-                )
-            except RunRefused as refused:
-                await self._emit(fragments.notice(str(refused)) + fragments.controls(running=False))
+            transcript = await self._open()
+            if transcript is None:
                 return
             await self._emit(fragments.started(transcript, self.spec.n))
             status = Transcript.Status.STOPPED
@@ -114,6 +111,20 @@ class RunSession:
             self.phase = Phase.DONE
             if self._orphan_timer is not None:
                 self._orphan_timer.cancel()
+
+    async def _open(self) -> Transcript | None:
+        """The run's row, or None when the run may not start (the page is told why)."""
+        try:
+            return await in_run_db(
+                partial(run_open, spec=self.spec, user=self.user, run_id=self.id)
+            )
+        except RunRefused as refused:
+            message = str(refused)
+        except OUTAGE:
+            logger.warning("The database did not take run %s", self.id, exc_info=True)
+            message = "The database is not answering, so the run did not start: try again soon."
+        await self._emit(fragments.notice(message) + fragments.controls(running=False))
+        return None
 
     async def _stream(self, transcript: Transcript) -> Transcript.Status:
         relay = Relay(
@@ -164,8 +175,8 @@ class RunSession:
             await asyncio.sleep(settings.PLAYGROUND_CHECKPOINT_SECONDS)
             choices = self.state.outcome(Transcript.Status.RUNNING).choices
             try:
-                await database_sync_to_async(transcript_checkpoint)(
-                    transcript=transcript, choices=choices
+                await in_run_db(
+                    partial(transcript_checkpoint, transcript=transcript, choices=choices)
                 )
             except Exception:
                 logger.exception("Could not checkpoint the transcript of run %s", self.id)
@@ -175,7 +186,7 @@ class RunSession:
         end_reason = self.stop_reason if status == Transcript.Status.STOPPED else ""
         outcome = self.state.outcome(status, end_reason or "")
         try:
-            await database_sync_to_async(transcript_finish)(transcript=transcript, outcome=outcome)
+            await in_run_db(partial(transcript_finish, transcript=transcript, outcome=outcome))
         except Exception:
             logger.exception("Could not finalise the transcript of run %s", self.id)
         await self._emit(fragments.finished(outcome, transcript))

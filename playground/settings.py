@@ -265,3 +265,5 @@ PLAYGROUND_RENDER_TIMEOUT = env.float("PLAYGROUND_RENDER_TIMEOUT", default=5.0)
 # A run's writes (its row, checkpoints, its finish) wait at most this long on a lock or a
 # statement (on SQLite: for the write lock), so that a stuck write fails rather than hangs.
 PLAYGROUND_DB_WRITE_TIMEOUT = env.float("PLAYGROUND_DB_WRITE_TIMEOUT", default=5.0)
+# A run's final write that the database refused is retried this long, its output kept meanwhile.
+PLAYGROUND_FINISH_RETRY_SECONDS = env.float("PLAYGROUND_FINISH_RETRY_SECONDS", default=120.0)

@@ -72,9 +72,11 @@ class RunConsumer(AsyncWebsocketConsumer):
             )
 
     def _running(self) -> list[uuid.UUID]:
+        """The runs still going that this socket watches (one whose final write is being
+        retried is over for the page, but still watched: the page is told how it ends)."""
         registry = get_registry()
         self.watching = {run_id for run_id in self.watching if registry.get(run_id)}
-        return list(self.watching)
+        return [run_id for run_id in self.watching if (s := registry.get(run_id)) and s.running]
 
     async def start(self, data: dict) -> None:
         if self._running():

@@ -20,7 +20,11 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from playground.transcripts.models import Transcript
-from playground.transcripts.services import transcript_checkpoint, transcript_finish
+from playground.transcripts.services import (
+    RunOutcome,
+    transcript_checkpoint,
+    transcript_finish,
+)
 from playground.upstream import stream_chat
 
 from . import fragments
@@ -31,6 +35,8 @@ from .state import RunState
 
 logger = logging.getLogger(__name__)
 EndReason = Transcript.EndReason
+# A final write the database refused is tried again after this, doubling up to the longest.
+FIRST_RETRY, LONGEST_RETRY = 0.2, 5.0
 
 
 class Watcher(Protocol):
@@ -44,7 +50,16 @@ class Phase(enum.Enum):
     OPENING = "opening"  # writing the transcript row: not cancelled, the row must exist
     STREAMING = "streaming"  # reading the upstream: a stop cancels the read at once
     ENDING = "ending"  # finalising: never cancelled
+    SAVING = "saving"  # over for the page: its last frames go out, a refused write is retried
     DONE = "done"
+
+
+class Saving(enum.StrEnum):
+    """Whether the run's transcript holds its ending, as the page is told."""
+
+    SAVED = "saved"
+    RETRYING = "retrying"  # the database refused it: tried again, the output kept meanwhile
+    LOST = "lost"  # never saved: the page keeps the text for the user to copy
 
 
 class RunSession:
@@ -61,7 +76,8 @@ class RunSession:
 
     @property
     def running(self) -> bool:
-        return self.phase is not Phase.DONE
+        """Still going for the page: a run whose final write is being retried is over."""
+        return self.phase not in (Phase.SAVING, Phase.DONE)
 
     def stop(self, reason: str = EndReason.USER) -> None:
         """End the run with what has arrived. Only the upstream read is ever cancelled; a stop
@@ -185,11 +201,38 @@ class RunSession:
         self.state.end(status)
         end_reason = self.stop_reason if status == Transcript.Status.STOPPED else ""
         outcome = self.state.outcome(status, end_reason or "")
+        saving = await self._save(transcript, outcome)
+        self.phase = Phase.SAVING
+        await self._emit(fragments.finished(outcome, transcript, saving))
+        if saving is Saving.RETRYING:
+            saving = await self._save_with_retries(transcript, outcome)
+            await self._emit(fragments.save_state(transcript, saving))
+
+    async def _save(self, transcript: Transcript, outcome: RunOutcome) -> Saving:
         try:
             await in_run_db(partial(transcript_finish, transcript=transcript, outcome=outcome))
+        except OUTAGE as error:
+            logger.warning("Could not save run %s, will try again: %s", self.id, error)
+            return Saving.RETRYING
         except Exception:
             logger.exception("Could not finalise the transcript of run %s", self.id)
-        await self._emit(fragments.finished(outcome, transcript))
+            return Saving.LOST
+        return Saving.SAVED
+
+    async def _save_with_retries(self, transcript: Transcript, outcome: RunOutcome) -> Saving:
+        """Try again, with backoff, for PLAYGROUND_FINISH_RETRY_SECONDS: a database back within
+        that still takes the run's ending, even over a row marked interrupted meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.PLAYGROUND_FINISH_RETRY_SECONDS
+        delay = FIRST_RETRY
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(delay, left))
+            delay = min(2 * delay, LONGEST_RETRY)
+            saving = await self._save(transcript, outcome)
+            if saving is not Saving.RETRYING:
+                return saving
+        logger.error("Run %s was never saved: the database refused it for too long", self.id)
+        return Saving.LOST
 
     async def _emit(self, html: str) -> None:
         """Send a frame to every watcher; one that fails is dropped, never the run."""

@@ -14,6 +14,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from playground.chat.middleware import DatabaseDownNotice  # noqa: E402
+from playground.chat.shutdown import drain_before_shutdown  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 from playground.simulator import SimulatedDisconnect, Simulator  # noqa: E402
 
@@ -43,6 +44,9 @@ class Mount:
 http_application: ASGIHandler | Mount = django_http
 if settings.SIMULATOR_MOUNTED:
     http_application = Mount("/simulator", Simulator(), django_http)
+
+# On SIGTERM, Daphne's reactor ends this process's runs and closes its sockets before it stops.
+drain_before_shutdown()
 
 application = ProtocolTypeRouter(
     {

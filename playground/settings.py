@@ -267,3 +267,6 @@ PLAYGROUND_RENDER_TIMEOUT = env.float("PLAYGROUND_RENDER_TIMEOUT", default=5.0)
 PLAYGROUND_DB_WRITE_TIMEOUT = env.float("PLAYGROUND_DB_WRITE_TIMEOUT", default=5.0)
 # A run's final write that the database refused is retried this long, its output kept meanwhile.
 PLAYGROUND_FINISH_RETRY_SECONDS = env.float("PLAYGROUND_FINISH_RETRY_SECONDS", default=120.0)
+# On SIGTERM, the runs end (interrupted, with what arrived) and the sockets close within this
+# many seconds: under Docker's 10 s stop timeout.
+PLAYGROUND_SHUTDOWN_GRACE = env.float("PLAYGROUND_SHUTDOWN_GRACE", default=8.0)

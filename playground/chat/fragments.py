@@ -74,7 +74,10 @@ def _tool_calls(index: int, tool_calls: list[dict[str, Any]], *, final: bool) ->
 def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
     """The run's ending, and whether its transcript holds it (`saving`: "saved", "retrying"
     or "lost"; `session.Saving`)."""
-    context = {"outcome": outcome, "transcript": transcript, "saving": saving}
+    note = ""
+    if outcome.status == Transcript.Status.INTERRUPTED and outcome.end_reason:
+        note = Transcript.EndReason(outcome.end_reason).label
+    context = {"outcome": outcome, "transcript": transcript, "note": note, "saving": saving}
     return render_to_string("chat/partials/finished.html", context) + controls(running=False)
 
 

@@ -112,7 +112,7 @@ class RunSession:
             if transcript is None:
                 return
             await self._emit(fragments.started(transcript, self.spec.n))
-            status = Transcript.Status.STOPPED
+            status = self._stopped_status()
             if self.stop_reason is None:
                 status = await self._stream(transcript)
             self.phase = Phase.ENDING
@@ -141,6 +141,12 @@ class RunSession:
             message = "The database is not answering, so the run did not start: try again soon."
         await self._emit(fragments.notice(message) + fragments.controls(running=False))
         return None
+
+    def _stopped_status(self) -> Transcript.Status:
+        """A run stopped by a server restart was not stopped by anyone: it was interrupted."""
+        if self.stop_reason == EndReason.SERVER_RESTART:
+            return Transcript.Status.INTERRUPTED
+        return Transcript.Status.STOPPED
 
     async def _stream(self, transcript: Transcript) -> Transcript.Status:
         relay = Relay(
@@ -179,7 +185,7 @@ class RunSession:
             if self.stop_reason is None:
                 raise  # not our own stop: let whoever cancelled the task see it
             self.task.uncancel()
-            return Transcript.Status.STOPPED
+            return self._stopped_status()
         except Exception:
             logger.exception("Reading run %s failed", self.id)
             return Transcript.Status.ERROR
@@ -199,8 +205,8 @@ class RunSession:
 
     async def _end(self, transcript: Transcript, status: Transcript.Status) -> None:
         self.state.end(status)
-        end_reason = self.stop_reason if status == Transcript.Status.STOPPED else ""
-        outcome = self.state.outcome(status, end_reason or "")
+        stopped = status in (Transcript.Status.STOPPED, Transcript.Status.INTERRUPTED)
+        outcome = self.state.outcome(status, (self.stop_reason or "") if stopped else "")
         saving = await self._save(transcript, outcome)
         self.phase = Phase.SAVING
         await self._emit(fragments.finished(outcome, transcript, saving))

@@ -94,7 +94,12 @@ class RunConsumer(AsyncWebsocketConsumer):
             continued_from=str(data.get("continued_from") or ""),
         )
         try:
-            session = get_registry().start(spec, user=self.user, watcher=self)
+            session = get_registry().start(
+                spec,
+                user=self.user,
+                session_key=self.scope["session"].session_key or "",
+                watcher=self,
+            )
         except ProcessFull as full:
             await self.send_html(fragments.notice(str(full)))
             return

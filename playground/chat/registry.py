@@ -36,12 +36,14 @@ class RunRegistry:
     def active(self) -> int:
         return len(self.sessions)
 
-    def start(self, spec: RunSpec, *, user: AbstractBaseUser, watcher: Watcher) -> RunSession:
+    def start(
+        self, spec: RunSpec, *, user: AbstractBaseUser, session_key: str, watcher: Watcher
+    ) -> RunSession:
         if self.draining:
             raise ProcessFull("The server is restarting: run again in a moment.")
         if self.active >= settings.PLAYGROUND_MAX_RUNS_PER_PROCESS:
             raise ProcessFull("The server is at its limit of runs; try again in a moment.")
-        session = RunSession(spec=spec, user=user, watcher=watcher)
+        session = RunSession(spec=spec, user=user, session_key=session_key, watcher=watcher)
         self.sessions[session.id] = session
         session.task.add_done_callback(lambda _task: self.sessions.pop(session.id, None))
         return session

@@ -63,10 +63,13 @@ class Saving(enum.StrEnum):
 
 
 class RunSession:
-    def __init__(self, *, spec: RunSpec, user: AbstractBaseUser, watcher: Watcher):
+    def __init__(
+        self, *, spec: RunSpec, user: AbstractBaseUser, session_key: str, watcher: Watcher
+    ):
         self.id = uuid.uuid4()
         self.spec = spec
         self.user = user
+        self.session_key = session_key  # checked again when the run's row is written
         self.watchers: list[Watcher] = [watcher]
         self.phase = Phase.NEW
         self.stop_reason: str | None = None
@@ -132,7 +135,13 @@ class RunSession:
         """The run's row, or None when the run may not start (the page is told why)."""
         try:
             return await in_run_db(
-                partial(run_open, spec=self.spec, user=self.user, run_id=self.id)
+                partial(
+                    run_open,
+                    spec=self.spec,
+                    user=self.user,
+                    session_key=self.session_key,
+                    run_id=self.id,
+                )
             )
         except RunRefused as refused:
             message = str(refused)

@@ -1,6 +1,6 @@
 """Database faults that a test injects, through real parts: a TCP proxy of the test's own in
-front of PostgreSQL that it can cut, a write lock held by another SQLite connection, and a
-transcript table locked by another PostgreSQL connection."""
+front of PostgreSQL that can refuse connections, a write lock held by another SQLite
+connection, and a transcript table locked by another PostgreSQL connection."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ TRANSCRIPTS = "transcripts_transcript"
 
 
 class TcpProxy:
-    """Forwards loopback connections to `host:port` until it is cut: then every connection
-    through it is dropped and new ones are closed as soon as they are accepted, as a database
-    that has gone away looks to its clients; `restore` lets them through again."""
+    """Forwards loopback connections to `host:port`. While it refuses, a new connection is
+    closed as soon as it is accepted, as an unreachable database looks to a client that
+    connects; `restore` lets them through again. (Connections already made are left alone:
+    the app's writes connect anew for each call, CONN_MAX_AGE being 0 in tests.)"""
 
     def __init__(self, host: str, port: int):
         self.target = (host, port)
@@ -38,18 +39,19 @@ class TcpProxy:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.cut()
+        self.refuse()
         self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept(): close() alone does not
         self.listener.close()
         self.thread.join(timeout=5)
-
-    def cut(self) -> None:
         with self.lock:
-            self.up = False
             pairs, self.pairs = self.pairs, set()
         for pair in pairs:
             for end in pair:
                 _hang_up(end)
+
+    def refuse(self) -> None:
+        with self.lock:
+            self.up = False
 
     def restore(self) -> None:
         with self.lock:
@@ -142,9 +144,9 @@ class PostgresTableLock:
 
 
 class DatabaseOutage:
-    """The database stops taking writes between `begin` and `end`: on PostgreSQL every
-    connection to it (through the test's proxy) is dropped and new ones refused; on SQLite
-    another connection holds the write lock."""
+    """The database stops taking writes between `begin` and `end`: on PostgreSQL new
+    connections to it (through the test's proxy) are refused; on SQLite another connection
+    holds the write lock."""
 
     def __init__(self, proxy: TcpProxy | None, lock: SqliteWriteLock | None):
         self.proxy = proxy
@@ -152,7 +154,7 @@ class DatabaseOutage:
 
     def begin(self) -> None:
         if self.proxy is not None:
-            self.proxy.cut()
+            self.proxy.refuse()
         else:
             self.lock.hold()
 

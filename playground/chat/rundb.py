@@ -18,7 +18,14 @@ from typing import TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, connections, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 
 R = TypeVar("R")
 
@@ -41,6 +48,17 @@ async def in_run_db(work: Callable[[], R]) -> R:
 
 
 def _bounded(work: Callable[[], R]) -> R:
+    # As Django does around a request, here, where `work` sees the connection: one past
+    # CONN_MAX_AGE or broken by an outage is replaced (channels' own calls around the thread
+    # do not always reach it).
+    close_old_connections()
+    try:
+        return _in_transaction(work)
+    finally:
+        close_old_connections()
+
+
+def _in_transaction(work: Callable[[], R]) -> R:
     wait_ms = max(1, round(settings.PLAYGROUND_DB_WRITE_TIMEOUT * 1000))
     if connection.vendor == "sqlite":
         # SQLite's lock wait is the connection's busy timeout: set before BEGIN IMMEDIATE

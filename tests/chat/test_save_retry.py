@@ -1,6 +1,6 @@
 """A run whose final write fails is not "saved" until it is: the page says so, the output is
-kept and the write retried, and the page says how it ended (PostgreSQL through a proxy the
-test cuts; SQLite with the write lock held by another connection)."""
+kept and the write retried, and the page says how it ended (PostgreSQL behind a proxy of the
+test's that refuses connections; SQLite with the write lock held by another connection)."""
 
 import asyncio
 

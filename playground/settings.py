@@ -118,6 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # A server that does not answer fails a connection in seconds, not after the OS's minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -322,3 +326,11 @@ UPSTREAM_TOTAL_TIMEOUT = env.float("UPSTREAM_TOTAL_TIMEOUT", default=600.0)
 PLAYGROUND_ORPHAN_GRACE = env.float("PLAYGROUND_ORPHAN_GRACE", default=0.0)
 # The longest wait for a finished answer's Markdown or schema check, off the event loop.
 PLAYGROUND_RENDER_TIMEOUT = env.float("PLAYGROUND_RENDER_TIMEOUT", default=5.0)
+# A run's writes (its row, checkpoints, its finish) wait at most this long on a lock or a
+# statement (on SQLite: for the write lock), so that a stuck write fails rather than hangs.
+PLAYGROUND_DB_WRITE_TIMEOUT = env.float("PLAYGROUND_DB_WRITE_TIMEOUT", default=5.0)
+# A run's final write that the database refused is retried this long, its output kept meanwhile.
+PLAYGROUND_FINISH_RETRY_SECONDS = env.float("PLAYGROUND_FINISH_RETRY_SECONDS", default=120.0)
+# On SIGTERM, the runs end (interrupted, with what arrived) and the sockets close within this
+# many seconds: under Docker's 10 s stop timeout.
+PLAYGROUND_SHUTDOWN_GRACE = env.float("PLAYGROUND_SHUTDOWN_GRACE", default=8.0)

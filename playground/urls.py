@@ -27,3 +27,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+# A database outage is a 503 that says so, not a 500.
+handler500 = "playground.core.views.server_error"

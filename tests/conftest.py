@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
 
+from playground.chat import rundb
 from playground.simulator import Simulator
 from playground.upstream import Endpoint, UpstreamConfig, close_client, configure, get_config
 from playground.upstream.models import clear_cache
@@ -120,12 +121,13 @@ def upstream_config():
 @pytest.fixture
 async def fresh_upstream():
     """Each test has its own event loop, hence its own client: close it with the loop. The
-    ORM ran in the sync worker thread too: close that thread's connection, or PostgreSQL
-    keeps it open and the test database cannot be dropped at the end."""
+    ORM ran in the sync worker thread and on the runs' own workers too: close their
+    connections, or PostgreSQL keeps them open and the test database cannot be dropped."""
     yield
     await close_client()
     clear_cache()
     await database_sync_to_async(connections.close_all)()
+    await rundb.close()
 
 
 @pytest.fixture(autouse=True)

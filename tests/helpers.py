@@ -285,10 +285,12 @@ class Socket:
         origin: bytes | None = b"http://127.0.0.1:8000",
         host: bytes = b"127.0.0.1:8000",
         headers: tuple[tuple[bytes, bytes], ...] = (),
+        cookie: str = "",
     ):
         self.user = user
         self.origin = origin
         self.headers = [(b"host", host), *headers]
+        self.cookie = cookie  # a session made earlier (say, before the database was locked)
         self.communicator: WebsocketCommunicator | None = None
         self.frames: list[str] = []
 
@@ -298,9 +300,10 @@ class Socket:
         from playground.asgi import application
 
         headers = [*self.headers, *([(b"origin", self.origin)] if self.origin else [])]
-        if self.user is not None:
-            cookie = await database_sync_to_async(session_cookie)(self.user)
-            headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        if self.user is not None and not self.cookie:
+            self.cookie = await database_sync_to_async(session_cookie)(self.user)
+        if self.cookie:
+            headers.append((b"cookie", f"sessionid={self.cookie}".encode()))
         self.communicator = WebsocketCommunicator(application, "/ws/run/", headers=headers)
         return await self.communicator.connect(timeout=5)
 

@@ -72,9 +72,11 @@ class RunConsumer(AsyncWebsocketConsumer):
             )
 
     def _running(self) -> list[uuid.UUID]:
+        """The runs still going that this socket watches (one whose final write is being
+        retried is over for the page, but still watched: the page is told how it ends)."""
         registry = get_registry()
         self.watching = {run_id for run_id in self.watching if registry.get(run_id)}
-        return list(self.watching)
+        return [run_id for run_id in self.watching if (s := registry.get(run_id)) and s.running]
 
     async def start(self, data: dict) -> None:
         if self._running():
@@ -92,7 +94,12 @@ class RunConsumer(AsyncWebsocketConsumer):
             continued_from=str(data.get("continued_from") or ""),
         )
         try:
-            session = get_registry().start(spec, user=self.user, watcher=self)
+            session = get_registry().start(
+                spec,
+                user=self.user,
+                session_key=self.scope["session"].session_key or "",
+                watcher=self,
+            )
         except ProcessFull as full:
             await self.send_html(fragments.notice(str(full)))
             return

@@ -72,9 +72,20 @@ def _tool_calls(index: int, tool_calls: list[dict[str, Any]], *, final: bool) ->
     )
 
 
-def finished(outcome: RunOutcome, transcript: Transcript) -> str:
-    context = {"outcome": outcome, "transcript": transcript}
+def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
+    """The run's ending, and whether its transcript holds it (`saving`: "saved", "retrying"
+    or "lost"; `session.Saving`)."""
+    note = ""
+    if outcome.status == Transcript.Status.INTERRUPTED and outcome.end_reason:
+        note = Transcript.EndReason(outcome.end_reason).label
+    context = {"outcome": outcome, "transcript": transcript, "note": note, "saving": saving}
     return render_to_string("chat/partials/finished.html", context) + controls(running=False)
+
+
+def save_state(transcript: Transcript, saving: str) -> str:
+    """How a retried final write ended: in place of the run's "not saved yet, retrying"."""
+    context = {"transcript": transcript, "saving": saving, "oob": True}
+    return render_to_string("chat/partials/saving.html", context)
 
 
 def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:

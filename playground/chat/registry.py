@@ -3,12 +3,14 @@
 There is one registry per running event loop (like the httpx client): a run's task and
 sockets belong to the loop they were made on. A slot is taken with no await between the
 check and the count, so runs starting at once cannot slip past the process's limit, and the
-session's task gives it back when it ends, however it ends.
+session's task gives it back when it ends, however it ends. On shutdown the registry drains
+(`drain`, called by `shutdown.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 import weakref
 
@@ -18,23 +20,30 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from .services import RunSpec
 from .session import EndReason, RunSession, Watcher
 
+logger = logging.getLogger(__name__)
+
 
 class ProcessFull(Exception):
-    """This process runs as many runs as it may."""
+    """This process takes no more runs: it runs as many as it may, or it is shutting down."""
 
 
 class RunRegistry:
     def __init__(self) -> None:
         self.sessions: dict[uuid.UUID, RunSession] = {}
+        self.draining = False  # shutting down: no more runs
 
     @property
     def active(self) -> int:
         return len(self.sessions)
 
-    def start(self, spec: RunSpec, *, user: AbstractBaseUser, watcher: Watcher) -> RunSession:
+    def start(
+        self, spec: RunSpec, *, user: AbstractBaseUser, session_key: str, watcher: Watcher
+    ) -> RunSession:
+        if self.draining:
+            raise ProcessFull("The server is restarting: run again in a moment.")
         if self.active >= settings.PLAYGROUND_MAX_RUNS_PER_PROCESS:
             raise ProcessFull("The server is at its limit of runs; try again in a moment.")
-        session = RunSession(spec=spec, user=user, watcher=watcher)
+        session = RunSession(spec=spec, user=user, session_key=session_key, watcher=watcher)
         self.sessions[session.id] = session
         session.task.add_done_callback(lambda _task: self.sessions.pop(session.id, None))
         return session
@@ -49,6 +58,22 @@ class RunRegistry:
     def detach(self, run_id: uuid.UUID, watcher: Watcher) -> None:
         if session := self.get(run_id):
             session.detach(watcher)
+
+    async def drain(self, within: float) -> None:
+        """Take no more runs, and end each run with what arrived (interrupted: the server
+        restarted), its last frame sent, within `within` seconds. A run still saving then is
+        given up: its row stays running, with its last checkpoint, until mark_interrupted."""
+        self.draining = True
+        sessions = list(self.sessions.values())
+        for session in sessions:
+            session.stop(EndReason.SERVER_RESTART)
+        if not sessions:
+            return
+        _, late = await asyncio.wait([s.task for s in sessions], timeout=max(within, 0))
+        for task in late:
+            logger.error("%s was not saved before the server stopped", task.get_name())
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 _registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RunRegistry] = (

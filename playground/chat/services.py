@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from playground.core.access import signs_in
 from playground.presets.permissions import find_preset_for_user
 from playground.runform import BaseMessageFormSet, RunForm, form_state
 from playground.transcripts.models import Transcript
@@ -68,9 +69,16 @@ def run_spec(
     )
 
 
-def run_open(*, spec: RunSpec, user: AbstractBaseUser, run_id: uuid.UUID) -> Transcript:
-    """The run's transcript (status running), unless the user already has their limit going
-    or has started as much on the endpoint as they may for now."""
+def run_open(
+    *, spec: RunSpec, user: AbstractBaseUser, session_key: str, run_id: uuid.UUID
+) -> Transcript:
+    """The run's transcript (status running), unless the user is signed out since the socket
+    opened (logged out, deactivated: the session is read again here, in the same transaction),
+    already has their limit going, or has started as much on the endpoint as they may for now."""
+    if not signs_in(session_key, user):
+        raise RunRefused(
+            "You are signed out, or your account is no longer active: sign in again to run."
+        )
     # A tampered or hidden id: the run goes on, unlinked.
     slug, earlier_id = spec.preset_slug, spec.continued_from
     preset = find_preset_for_user(user, slug) if slug else None

@@ -13,23 +13,30 @@ import enum
 import logging
 import uuid
 from contextlib import aclosing
+from functools import partial
 from typing import Protocol
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from playground.transcripts.models import Transcript
-from playground.transcripts.services import transcript_checkpoint, transcript_finish
+from playground.transcripts.services import (
+    RunOutcome,
+    transcript_checkpoint,
+    transcript_finish,
+)
 from playground.upstream import stream_chat
 
 from . import fragments
 from .relay import Relay
+from .rundb import OUTAGE, in_run_db
 from .services import RunRefused, RunSpec, run_open
 from .state import RunState
 
 logger = logging.getLogger(__name__)
 EndReason = Transcript.EndReason
+# A final write the database refused is tried again after this, doubling up to the longest.
+FIRST_RETRY, LONGEST_RETRY = 0.2, 5.0
 
 
 class Watcher(Protocol):
@@ -43,14 +50,26 @@ class Phase(enum.Enum):
     OPENING = "opening"  # writing the transcript row: not cancelled, the row must exist
     STREAMING = "streaming"  # reading the upstream: a stop cancels the read at once
     ENDING = "ending"  # finalising: never cancelled
+    SAVING = "saving"  # over for the page: its last frames go out, a refused write is retried
     DONE = "done"
 
 
+class Saving(enum.StrEnum):
+    """Whether the run's transcript holds its ending, as the page is told."""
+
+    SAVED = "saved"
+    RETRYING = "retrying"  # the database refused it: tried again, the output kept meanwhile
+    LOST = "lost"  # never saved: the page keeps the text for the user to copy
+
+
 class RunSession:
-    def __init__(self, *, spec: RunSpec, user: AbstractBaseUser, watcher: Watcher):
+    def __init__(
+        self, *, spec: RunSpec, user: AbstractBaseUser, session_key: str, watcher: Watcher
+    ):
         self.id = uuid.uuid4()
         self.spec = spec
         self.user = user
+        self.session_key = session_key  # checked again when the run's row is written
         self.watchers: list[Watcher] = [watcher]
         self.phase = Phase.NEW
         self.stop_reason: str | None = None
@@ -60,7 +79,8 @@ class RunSession:
 
     @property
     def running(self) -> bool:
-        return self.phase is not Phase.DONE
+        """Still going for the page: a run whose final write is being retried is over."""
+        return self.phase not in (Phase.SAVING, Phase.DONE)
 
     def stop(self, reason: str = EndReason.USER) -> None:
         """End the run with what has arrived. Only the upstream read is ever cancelled; a stop
@@ -91,15 +111,11 @@ class RunSession:
     async def _life(self) -> None:
         try:
             self.phase = Phase.OPENING
-            try:
-                transcript = await database_sync_to_async(run_open)(
-                    spec=self.spec, user=self.user, run_id=self.id
-                )
-            except RunRefused as refused:
-                await self._emit(fragments.notice(str(refused)) + fragments.controls(running=False))
+            transcript = await self._open()
+            if transcript is None:
                 return
             await self._emit(fragments.started(transcript, self.spec.n))
-            status = Transcript.Status.STOPPED
+            status = self._stopped_status()
             if self.stop_reason is None:
                 status = await self._stream(transcript)
             self.phase = Phase.ENDING
@@ -114,6 +130,32 @@ class RunSession:
             self.phase = Phase.DONE
             if self._orphan_timer is not None:
                 self._orphan_timer.cancel()
+
+    async def _open(self) -> Transcript | None:
+        """The run's row, or None when the run may not start (the page is told why)."""
+        try:
+            return await in_run_db(
+                partial(
+                    run_open,
+                    spec=self.spec,
+                    user=self.user,
+                    session_key=self.session_key,
+                    run_id=self.id,
+                )
+            )
+        except RunRefused as refused:
+            message = str(refused)
+        except OUTAGE:
+            logger.warning("The database did not take run %s", self.id, exc_info=True)
+            message = "The database is not answering, so the run did not start: try again soon."
+        await self._emit(fragments.notice(message) + fragments.controls(running=False))
+        return None
+
+    def _stopped_status(self) -> Transcript.Status:
+        """A run stopped by a server restart was not stopped by anyone: it was interrupted."""
+        if self.stop_reason == EndReason.SERVER_RESTART:
+            return Transcript.Status.INTERRUPTED
+        return Transcript.Status.STOPPED
 
     async def _stream(self, transcript: Transcript) -> Transcript.Status:
         relay = Relay(
@@ -152,7 +194,7 @@ class RunSession:
             if self.stop_reason is None:
                 raise  # not our own stop: let whoever cancelled the task see it
             self.task.uncancel()
-            return Transcript.Status.STOPPED
+            return self._stopped_status()
         except Exception:
             logger.exception("Reading run %s failed", self.id)
             return Transcript.Status.ERROR
@@ -164,21 +206,48 @@ class RunSession:
             await asyncio.sleep(settings.PLAYGROUND_CHECKPOINT_SECONDS)
             choices = self.state.outcome(Transcript.Status.RUNNING).choices
             try:
-                await database_sync_to_async(transcript_checkpoint)(
-                    transcript=transcript, choices=choices
+                await in_run_db(
+                    partial(transcript_checkpoint, transcript=transcript, choices=choices)
                 )
             except Exception:
                 logger.exception("Could not checkpoint the transcript of run %s", self.id)
 
     async def _end(self, transcript: Transcript, status: Transcript.Status) -> None:
         self.state.end(status)
-        end_reason = self.stop_reason if status == Transcript.Status.STOPPED else ""
-        outcome = self.state.outcome(status, end_reason or "")
+        stopped = status in (Transcript.Status.STOPPED, Transcript.Status.INTERRUPTED)
+        outcome = self.state.outcome(status, (self.stop_reason or "") if stopped else "")
+        saving = await self._save(transcript, outcome)
+        self.phase = Phase.SAVING
+        await self._emit(fragments.finished(outcome, transcript, saving))
+        if saving is Saving.RETRYING:
+            saving = await self._save_with_retries(transcript, outcome)
+            await self._emit(fragments.save_state(transcript, saving))
+
+    async def _save(self, transcript: Transcript, outcome: RunOutcome) -> Saving:
         try:
-            await database_sync_to_async(transcript_finish)(transcript=transcript, outcome=outcome)
+            await in_run_db(partial(transcript_finish, transcript=transcript, outcome=outcome))
+        except OUTAGE as error:
+            logger.warning("Could not save run %s, will try again: %s", self.id, error)
+            return Saving.RETRYING
         except Exception:
             logger.exception("Could not finalise the transcript of run %s", self.id)
-        await self._emit(fragments.finished(outcome, transcript))
+            return Saving.LOST
+        return Saving.SAVED
+
+    async def _save_with_retries(self, transcript: Transcript, outcome: RunOutcome) -> Saving:
+        """Try again, with backoff, for PLAYGROUND_FINISH_RETRY_SECONDS: a database back within
+        that still takes the run's ending, even over a row marked interrupted meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.PLAYGROUND_FINISH_RETRY_SECONDS
+        delay = FIRST_RETRY
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(delay, left))
+            delay = min(2 * delay, LONGEST_RETRY)
+            saving = await self._save(transcript, outcome)
+            if saving is not Saving.RETRYING:
+                return saving
+        logger.error("Run %s was never saved: the database refused it for too long", self.id)
+        return Saving.LOST
 
     async def _emit(self, html: str) -> None:
         """Send a frame to every watcher; one that fails is dropped, never the run."""

@@ -1,8 +1,13 @@
 import asyncio
+import sys
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views import defaults
 
 from playground.upstream import Endpoint, UpstreamUnavailable, list_models
 
@@ -22,3 +27,13 @@ async def _endpoint_row(endpoint: Endpoint) -> dict:
         return {"endpoint": endpoint, "models": await list_models(endpoint)}
     except UpstreamUnavailable as exc:
         return {"endpoint": endpoint, "error": exc.error}
+
+
+def server_error(request):
+    """Django's 500 page, except for a database that is down or too slow: a 503 that says so
+    (Django calls this inside its handler of the exception, hence `sys.exc_info`)."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = "30"
+        return response
+    return defaults.server_error(request)

@@ -56,6 +56,7 @@ class Transcript(models.Model):
     class EndReason(models.TextChoices):
         USER = "user", "by the user"
         NO_WATCHER = "no_watcher", "(no watcher: every page showing it had closed)"
+        SERVER_RESTART = "server_restart", "(the server restarted)"
 
     class Visibility(models.TextChoices):
         PRIVATE = "private", "private (only me and staff)"
@@ -158,8 +159,9 @@ class Transcript(models.Model):
     @property
     def status_text(self) -> str:
         """The status as a sentence: "stopped by the user", "stopped (no watcher: ...)"."""
-        status = self.get_status_display()
-        return f"{status} {self.get_end_reason_display()}" if self.end_reason else status
+        if self.end_reason:
+            return f"{self.status} {self.get_end_reason_display()}"
+        return self.get_status_display()
 
     @property
     def first_user_message(self) -> str:

@@ -33,6 +33,8 @@ def live_url(django_db_setup, simulator_server, scripted_server):
         "DATABASE_URL": database_url(connection.settings_dict),
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
         "SIMULATOR_ENABLED": "false",
+        # A run's write waiting on a lock a test holds fails (and is retried) within 1 s.
+        "PLAYGROUND_DB_WRITE_TIMEOUT": "1",
     }
     with DaphneServer(**env) as server:
         yield server.url

@@ -12,7 +12,14 @@ from playground.chat.services import run_spec
 from playground.runform import bind
 from playground.transcripts.models import Transcript
 
-from ..helpers import Socket, ended_transcript, form_data, record_of, wait_until
+from ..helpers import (
+    Socket,
+    ended_transcript,
+    form_data,
+    record_of,
+    session_cookie,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -122,7 +129,8 @@ async def test_an_ending_before_the_task_takes_its_first_step(
     settings.PLAYGROUND_ORPHAN_GRACE = 0
     before = time.monotonic()
     page = Page()
-    session = run_registry.start(await spec_of(), user=alice, watcher=page)
+    session_key = await database_sync_to_async(session_cookie)(alice)
+    session = run_registry.start(await spec_of(), user=alice, session_key=session_key, watcher=page)
     if end == "detach":
         run_registry.detach(session.id, page)
     else:

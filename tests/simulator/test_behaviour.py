@@ -12,18 +12,7 @@ import pytest
 from playground.simulator import app
 
 from ..helpers import SimulatorProcess
-
-HELLO = [{"role": "user", "content": "Describe the release"}]
-
-
-@pytest.fixture
-def post(simulator_server):
-    def post(**body):
-        body.setdefault("model", "simulator/chat-fast")
-        body.setdefault("messages", HELLO)
-        return httpx.post(f"{simulator_server.base_url}/chat/completions", json=body, timeout=10)
-
-    return post
+from .conftest import HELLO
 
 
 def content(response) -> str:

@@ -11,19 +11,7 @@ import pytest
 from playground.simulator import Simulator
 
 from ..helpers import ServedApp
-
-HELLO = [{"role": "user", "content": "Describe the release"}]
-
-
-@pytest.fixture
-def post(simulator_server):
-    def post(**body):
-        body.setdefault("model", "simulator/chat-fast")
-        body.setdefault("messages", HELLO)
-        return httpx.post(f"{simulator_server.base_url}/chat/completions", json=body, timeout=10)
-
-    return post
-
+from .conftest import HELLO
 
 OUT_OF_BOUNDS = [
     ("tokens", 20_001, "from 0 to 20000"),

@@ -204,11 +204,15 @@ class RunSession:
         """The text so far and a heartbeat, every few seconds: never a write per token."""
         while True:
             await asyncio.sleep(settings.PLAYGROUND_CHECKPOINT_SECONDS)
-            choices = self.state.outcome(Transcript.Status.RUNNING).choices
+            so_far = self.state.outcome(Transcript.Status.RUNNING)
+            checkpoint = partial(
+                transcript_checkpoint,
+                transcript=transcript,
+                choices=so_far.choices,
+                received_tokens=so_far.received_tokens,
+            )
             try:
-                await in_run_db(
-                    partial(transcript_checkpoint, transcript=transcript, choices=choices)
-                )
+                await in_run_db(checkpoint)
             except Exception:
                 logger.exception("Could not checkpoint the transcript of run %s", self.id)
 

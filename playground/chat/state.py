@@ -182,5 +182,6 @@ class RunState:
             response_id=self.response_id,
             usage=usage,
             error=error,
+            received_tokens=self.deltas,
             **self.timings(),
         )

@@ -93,6 +93,9 @@ class Transcript(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    # Deltas that arrived (about one token each): the size of a run whose upstream never
+    # reported usage, because it was stopped or broke first.
+    received_tokens = models.PositiveIntegerField(null=True, blank=True)
     # What this run counts against its user's daily token budget on its endpoint: max_tokens x n
     # while it runs, settled when it ends (services.transcript_finish says how).
     charged_tokens = models.PositiveIntegerField(default=0, editable=False)

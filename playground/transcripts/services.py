@@ -56,6 +56,7 @@ class RunOutcome:
     time_to_first_token_ms: int | None = None
     duration_ms: int | None = None
     tokens_per_second: float | None = None
+    received_tokens: int | None = None
 
 
 def search_text(request_body: dict[str, Any], choices: list[dict[str, Any]]) -> str:
@@ -158,11 +159,13 @@ def _lock_runs_of(user) -> None:
     get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
 
 
-def transcript_checkpoint(*, transcript: Transcript, choices: list[dict[str, Any]]) -> bool:
+def transcript_checkpoint(
+    *, transcript: Transcript, choices: list[dict[str, Any]], received_tokens: int | None = None
+) -> bool:
     """Save the text so far and beat the heart, while the run is still running."""
     return bool(
         Transcript.objects.filter(pk=transcript.pk, status=Transcript.Status.RUNNING).update(
-            choices=choices, heartbeat_at=timezone.now()
+            choices=choices, received_tokens=received_tokens, heartbeat_at=timezone.now()
         )
     )
 
@@ -192,6 +195,7 @@ def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
         time_to_first_token_ms=outcome.time_to_first_token_ms,
         duration_ms=outcome.duration_ms,
         tokens_per_second=outcome.tokens_per_second,
+        received_tokens=outcome.received_tokens,
         search_text=search_text(transcript.request_body, outcome.choices),
     )
     return bool(changed)

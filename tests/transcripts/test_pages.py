@@ -79,3 +79,30 @@ def test_my_runs_lists_only_mine_with_filters_and_pages(alice, bob, make_transcr
     assert "Page 1 of 2" in client.get(url, {"since": today, "until": today}).content.decode()
     assert "No runs match" in client.get(url, {"since": "2099-01-01"}).content.decode()
     assert client.get(url, {"since": "not a date"}).status_code == 200
+
+
+def test_my_runs_searches_the_text_and_previews_each_answer(
+    alice, bob, make_preset, make_transcript
+):
+    shared = make_preset(bob, name="Bob's team preset")
+    private = make_preset(bob, name="Bob's secret", visibility=Preset.Visibility.PRIVATE)
+    make_transcript(alice, content="The answer is a heron. " + "x" * 10_000, preset=shared)
+    make_transcript(alice, content="Lyon.", preset=private, search_text="Capital? Lyon.")
+    stopped = make_transcript(
+        alice, status=Transcript.Status.STOPPED, total_tokens=None, received_tokens=57
+    )
+    client = client_for(alice)
+    url = reverse("transcripts:list")
+
+    page = client.get(url).content.decode()
+    assert "→ The answer is a heron." in page
+    assert "x" * 200 not in page  # a preview, not the answer
+    assert "Bob&#x27;s team preset" in page
+    assert "Bob&#x27;s secret" not in page  # made private by its owner since
+    assert "≈ 57 received" in page
+    assert stopped.get_absolute_url() in page
+
+    found = client.get(url, {"q": "lyon"}).content.decode()
+    assert "→ Lyon." in found
+    assert "heron" not in found
+    assert "No runs match" in client.get(url, {"q": "no such words"}).content.decode()

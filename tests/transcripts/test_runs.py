@@ -36,6 +36,8 @@ async def test_a_live_run_checkpoints_its_text_and_is_never_marked_interrupted(a
 
     row = await eventually(checkpointed)
     assert row.choices[0]["content"].startswith("**Simulated")
+    assert row.received_tokens > 0
+    checkpointed_tokens = row.received_tokens
     marked = await database_sync_to_async(transcripts_mark_interrupted)(
         stale_after=timedelta(seconds=2)
     )
@@ -43,6 +45,9 @@ async def test_a_live_run_checkpoints_its_text_and_is_never_marked_interrupted(a
     await socket.close()
     row = await ended_transcript(row.pk)
     assert row.status == Transcript.Status.STOPPED
+    # Stopped before its usage came: the list still says how much arrived.
+    assert row.total_tokens is None
+    assert row.received_tokens >= checkpointed_tokens
 
 
 async def test_many_runs_at_once_each_keep_their_complete_text(alice, settings):

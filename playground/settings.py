@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -293,6 +294,34 @@ PLAYGROUND_ENDPOINTS = _endpoints()
 PLAYGROUND_DEFAULT_MODEL = env.str(
     "PLAYGROUND_DEFAULT_MODEL", default="simulator/chat" if SIMULATOR_ENABLED else ""
 )
+
+
+def _prices() -> dict[str, dict[str, Decimal]]:
+    """{"<model id>": {"input": 0.2, "output": 0.6}}: US dollars per million tokens."""
+    try:
+        table = json.loads(env.str("PLAYGROUND_PRICES", default="{}"), parse_float=Decimal)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PLAYGROUND_PRICES is not valid JSON: {exc}") from None
+    problem = 'PLAYGROUND_PRICES maps model ids to {"input": $, "output": $} per 1M tokens'
+    if not isinstance(table, dict):
+        raise ImproperlyConfigured(problem + ".")
+    prices = {}
+    for model, price in table.items():
+        if not isinstance(price, dict) or set(price) != {"input", "output"}:
+            raise ImproperlyConfigured(f"{problem}: {model!r} is not.")
+        try:
+            prices[model] = {side: Decimal(price[side]) for side in ("input", "output")}
+        except (ArithmeticError, TypeError, ValueError):
+            raise ImproperlyConfigured(
+                f"{problem}: {model!r} has a price that is no number."
+            ) from None
+        if any(not amount.is_finite() or amount < 0 for amount in prices[model].values()):
+            raise ImproperlyConfigured(f"{problem}: {model!r} has a price below 0.")
+    return prices
+
+
+# What a run costs is shown (and kept with its transcript) for the models priced here.
+PLAYGROUND_PRICES = _prices()
 
 # Limits on what one user may ask of the upstream at once.
 PLAYGROUND_MAX_N = env.int("PLAYGROUND_MAX_N", default=8)

@@ -17,7 +17,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 
 from playground.runform import bind
 
-from . import fragments
+from . import estimate, fragments
 from .registry import ProcessFull, get_registry
 from .services import build_request, run_spec
 
@@ -58,7 +58,12 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.send_html(fragments.notice("The message was not a JSON object."))
             return
         action = data.get("action")
-        handlers = {"run": self.start, "code": self.show_code, "stop": self.stop}
+        handlers = {
+            "run": self.start,
+            "code": self.show_code,
+            "count": self.count,
+            "stop": self.stop,
+        }
         if action not in handlers:
             await self.send_html(fragments.notice(f"Unknown action {action!r}."))
             return
@@ -111,6 +116,11 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.send_html(fragments.form_errors(form, formset))
         if valid:
             await self.send_html(fragments.code(*build_request(form, formset)))
+
+    async def count(self, data: dict) -> None:
+        form, formset = bind(data)
+        tokens = await estimate.prompt_tokens(form, formset)
+        await self.send_html(fragments.prompt_estimate(tokens))
 
     async def stop(self, data: dict) -> None:
         registry = get_registry()

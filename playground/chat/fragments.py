@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString
 from playground.output.jsoncheck import pretty_json
 from playground.runform import BaseMessageFormSet, RunForm
 from playground.transcripts.models import Transcript
+from playground.transcripts.prices import run_cost
 from playground.transcripts.services import RunOutcome
 from playground.upstream import Endpoint
 
@@ -78,7 +79,13 @@ def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
     note = ""
     if outcome.status == Transcript.Status.INTERRUPTED and outcome.end_reason:
         note = Transcript.EndReason(outcome.end_reason).label
-    context = {"outcome": outcome, "transcript": transcript, "note": note, "saving": saving}
+    context = {
+        "outcome": outcome,
+        "transcript": transcript,
+        "note": note,
+        "saving": saving,
+        "cost": run_cost(transcript.model, outcome.usage),
+    }
     return render_to_string("chat/partials/finished.html", context) + controls(running=False)
 
 
@@ -100,3 +107,7 @@ def code(endpoint: Endpoint, body: dict[str, Any]) -> str:
 
 def notice(message: str) -> str:
     return render_to_string("chat/partials/notice.html", {"message": message})
+
+
+def prompt_estimate(tokens: int | None) -> str:
+    return render_to_string("chat/partials/prompt_estimate.html", {"tokens": tokens})

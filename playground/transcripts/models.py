@@ -96,6 +96,8 @@ class Transcript(models.Model):
     # Deltas that arrived (about one token each): the size of a run whose upstream never
     # reported usage, because it was stopped or broke first.
     received_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # In US dollars, from PLAYGROUND_PRICES when the run ended; blank for models with no price.
+    cost = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     # What this run counts against its user's daily token budget on its endpoint: max_tokens x n
     # while it runs, settled when it ends (services.transcript_finish says how).
     charged_tokens = models.PositiveIntegerField(default=0, editable=False)

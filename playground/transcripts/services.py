@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import Transcript
+from .prices import run_cost
 from .selectors import nth_latest_start, running_count, start_over_budget
 
 
@@ -196,6 +197,7 @@ def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
         duration_ms=outcome.duration_ms,
         tokens_per_second=outcome.tokens_per_second,
         received_tokens=outcome.received_tokens,
+        cost=run_cost(transcript.model, outcome.usage),
         search_text=search_text(transcript.request_body, outcome.choices),
     )
     return bool(changed)

@@ -214,3 +214,6 @@ def test_messages_can_be_added_reordered_and_removed(page):
     expect(page.locator("li.message")).to_have_count(1)
     expect(page.locator('[name="messages-0-content"]')).to_have_value("first")
     expect(page.locator('[name="messages-TOTAL_FORMS"]')).to_have_value("1")
+    # The prompt's estimate follows the edits, the removal included: "user" and "first" are
+    # a token each, with 3 around the message and 3 to prime the reply.
+    expect(page.locator("#prompt-estimate")).to_have_text("≈ 8 prompt tokens (cl100k estimate)")

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground.output.logprobs import logprobs_dict
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import RunOutcome
 from playground.upstream import (
@@ -18,8 +19,10 @@ from playground.upstream import (
     ErrorEvent,
     Event,
     Finish,
+    Logprobs,
     ReasoningDelta,
     ResponseStarted,
+    TokenLogprob,
     ToolCallDelta,
     Usage,
 )
@@ -34,6 +37,7 @@ class ChoicePending:
     content: str = ""
     tool_calls: list[dict[str, Any]] | None = None  # all of them, when any changed
     finished: dict[str, Any] | None = None  # the whole choice, once it has finished
+    logprobs: tuple[TokenLogprob, ...] = ()  # with the finished choice, when asked for
 
 
 @dataclass
@@ -43,6 +47,7 @@ class ChoiceState:
     reasoning: list[str] = field(default_factory=list)
     tool_calls: dict[int, dict[str, Any]] = field(default_factory=dict)
     finish_reason: str | None = None
+    logprobs: tuple[TokenLogprob, ...] = ()
     # How far the page has been given each part (pieces of text, tool-call changes, finish).
     content_sent: int = 0
     reasoning_sent: int = 0
@@ -77,7 +82,8 @@ class ChoiceState:
             self.finish_sent = True
         if not (reasoning or content or tool_calls is not None or finished is not None):
             return None
-        return ChoicePending(self.index, reasoning, content, tool_calls, finished)
+        logprobs = self.logprobs if finished is not None else ()
+        return ChoicePending(self.index, reasoning, content, tool_calls, finished, logprobs)
 
 
 class RunState:
@@ -107,6 +113,8 @@ class RunState:
             case ToolCallDelta():
                 self._token()
                 self._tool_fragment(event)
+            case Logprobs(choice=index, tokens=tokens):
+                self.choice(index).logprobs = tokens
             case Finish(choice=index, reason=reason):
                 self.choice(index).finish_reason = reason
             case Usage():
@@ -183,5 +191,10 @@ class RunState:
             usage=usage,
             error=error,
             received_tokens=self.deltas,
+            logprobs=[
+                logprobs_dict(index, choice.logprobs)
+                for index, choice in sorted(self.choices.items())
+                if choice.logprobs
+            ],
             **self.timings(),
         )

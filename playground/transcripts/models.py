@@ -89,6 +89,9 @@ class Transcript(models.Model):
     form_state = models.JSONField()
     # [{"index", "content", "reasoning", "tool_calls", "finish_reason"}, ...]
     choices = models.JSONField(default=list)
+    # Apart from the choices, since they are many times their size: [{"index": 0, "content":
+    # [{"token", "logprob", "top_logprobs": [{"token", "logprob"}]}]}], when asked for.
+    logprobs = models.JSONField(null=True, blank=True, editable=False)
     response_id = models.CharField(max_length=256, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -51,7 +51,7 @@ def my_transcripts(
     runs = (
         _mine(user)
         .select_related("preset")
-        .defer("choices", "search_text", "form_state", "error")
+        .defer("choices", "logprobs", "search_text", "form_state", "error")
         .annotate(
             answer_preview=Substr(KT("choices__0__content"), 1, PREVIEW_CHARS),
             # A preset its owner has since made private is not named to the user.

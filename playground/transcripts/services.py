@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -58,6 +58,7 @@ class RunOutcome:
     duration_ms: int | None = None
     tokens_per_second: float | None = None
     received_tokens: int | None = None
+    logprobs: list[dict[str, Any]] = field(default_factory=list)  # per choice, when asked for
 
 
 def search_text(request_body: dict[str, Any], choices: list[dict[str, Any]]) -> str:
@@ -197,6 +198,7 @@ def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
         duration_ms=outcome.duration_ms,
         tokens_per_second=outcome.tokens_per_second,
         received_tokens=outcome.received_tokens,
+        logprobs=outcome.logprobs or None,
         cost=run_cost(transcript.model, outcome.usage),
         search_text=search_text(transcript.request_body, outcome.choices),
     )

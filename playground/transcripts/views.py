@@ -34,7 +34,9 @@ def detail(request, uuid):
     transcript = get_transcript_for_user(request.user, uuid)
     context = {
         "transcript": transcript,
-        "choices": rendered_choices(transcript.choices, transcript.request_body),
+        "choices": rendered_choices(
+            transcript.choices, transcript.request_body, transcript.logprobs
+        ),
         "earlier": thread_of(request.user, transcript),
         "later": continuations_of(request.user, transcript),
         "can_change": can_change_transcript(request.user, transcript),

@@ -47,6 +47,25 @@ class ToolCallDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One output token's log probability, with the most likely tokens at its place."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Logprobs:
+    """Log probabilities of a choice's content tokens. The upstream sends them a few at a time;
+    the client yields each choice's whole list once, right before the choice's Finish (or at the
+    end), so they never ride in streaming frames."""
+
+    choice: int
+    tokens: tuple[TokenLogprob, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     choice: int
     reason: str
@@ -121,6 +140,7 @@ Event = (
     | ContentDelta
     | ReasoningDelta
     | ToolCallDelta
+    | Logprobs
     | Finish
     | Usage
     | ErrorEvent

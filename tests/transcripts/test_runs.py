@@ -1,6 +1,7 @@
 """Runs through the socket: checkpoints while streaming, and many runs at once."""
 
 import asyncio
+import math
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from channels.db import database_sync_to_async
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import transcripts_mark_interrupted
 
-from ..helpers import Socket, ended_transcript, eventually, form_data
+from ..helpers import Socket, client_for, ended_transcript, eventually, form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -69,3 +70,27 @@ async def test_many_runs_at_once_each_keep_their_complete_text(alice, settings):
     streamed = sorted(socket.streamed() for socket in sockets)
     assert sorted(row.choices[0]["content"] for row in rows) == streamed
     assert all(len(text.split()) >= 55 for text in streamed)
+
+
+async def test_logprobs_are_kept_apart_from_the_choices_and_shown_on_the_transcript(
+    alice, settings
+):
+    settings.PLAYGROUND_ORPHAN_GRACE = 0
+    socket = Socket(alice)
+    await socket.connect()
+    fields = {"logprobs": "true", "top_logprobs": "2", "n": "2", "max_tokens": "12", "seed": "5"}
+    assert await socket.run(form_data(**fields)) == "completed"
+    await socket.close()
+    row = await ended_transcript()
+
+    assert [entry["index"] for entry in row.logprobs] == [0, 1]
+    for choice, entry in zip(row.choices, row.logprobs, strict=True):
+        assert "logprobs" not in choice
+        assert "".join(token["token"] for token in entry["content"]) == choice["content"]
+        assert all(len(token["top_logprobs"]) == 2 for token in entry["content"])
+    url = row.get_absolute_url()
+    page = await database_sync_to_async(lambda: client_for(alice).get(url))()
+    html = page.content.decode()
+    assert html.count('<details class="logprobs">') == 2
+    first = row.logprobs[0]["content"][0]
+    assert f'tabindex="0" data-top="{math.exp(first["logprob"]) * 100:.1f}% — ' in html

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", chat_views.playground, name="playground"),
     path("models/", chat_views.model_options, name="model-options"),
     path("endpoints/", core_views.home, name="endpoints"),
+    path("accounts/theme/", core_views.set_theme, name="theme"),
     path("transcripts/", include("playground.transcripts.urls")),
     path("presets/", include("playground.presets.urls")),
     path("p/<slug:slug>/", preset_views.open_preset, name="preset-link"),

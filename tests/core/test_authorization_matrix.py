@@ -203,6 +203,8 @@ ROWS = [
     get("/accounts/password/", members()),
     post("/accounts/password/", members(), {"old_password": "wrong"}),
     get("/accounts/password/done/", members()),
+    post("/accounts/theme/", members("→ playground"), {"theme": "dark"}),
+    get("/accounts/theme/", members(405)),
     # The admin's own pages.
     get("/admin/", staff_only(clerk=200)),
     get("/admin/login/", staff_only("→ admin:index", "→ admin:index", 200)),

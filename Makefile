@@ -24,12 +24,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py mark_interrupted
 	$(PY) manage.py ensure_admin
 	@echo
 	@echo "  Playground: http://$(HOST):$(PORT)/   (log in with the admin account above)"
 	@echo
-	PORT=$(PORT) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+	PORT=$(PORT) $(PY) -m playground.launch -b $(HOST) -p $(PORT)
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers here); the
 # "View code" tests run their snippets with curl and node.

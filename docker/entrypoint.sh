@@ -5,7 +5,6 @@ if [ "$#" -gt 0 ]; then
     exec "$@"
 fi
 python manage.py migrate --noinput
-python manage.py mark_interrupted
 # No --proxy-headers: Daphne would take the client's address from the first X-Forwarded-For
 # entry, which the client writes itself. PLAYGROUND_TRUSTED_PROXIES says whose header to read.
-exec daphne --bind 0.0.0.0 --port "${PORT:-8000}" playground.asgi:application
+exec python -m playground.launch --bind 0.0.0.0 --port "${PORT:-8000}"

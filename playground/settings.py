@@ -345,7 +345,12 @@ PLAYGROUND_RELAY_TICK = env.float("PLAYGROUND_RELAY_TICK", default=0.02)
 # A streaming run saves its text and a heartbeat this often; a running row whose heartbeat is
 # older than the stale limit was left by a server that went away (see mark_interrupted).
 PLAYGROUND_CHECKPOINT_SECONDS = env.float("PLAYGROUND_CHECKPOINT_SECONDS", default=5.0)
-PLAYGROUND_STALE_RUN_SECONDS = env.float("PLAYGROUND_STALE_RUN_SECONDS", default=60.0)
+PLAYGROUND_STALE_RUN_SECONDS = env.float("PLAYGROUND_STALE_RUN_SECONDS", default=40.0)
+# How often every process sweeps the stale rows (a crashed process's runs are interrupted within
+# stale + sweep seconds), and whether `python -m playground.launch` starts the sweep and the
+# drain on SIGTERM at all.
+PLAYGROUND_SWEEP_SECONDS = env.float("PLAYGROUND_SWEEP_SECONDS", default=10.0)
+PLAYGROUND_BACKGROUND_TASKS = env.bool("PLAYGROUND_BACKGROUND_TASKS", default=True)
 # One process refuses runs past this; the upstream connection pool is sized to match.
 PLAYGROUND_MAX_RUNS_PER_PROCESS = env.int("PLAYGROUND_MAX_RUNS_PER_PROCESS", default=200)
 

@@ -207,8 +207,7 @@ class DaphneServer(ServerProcess):
     """
 
     def __init__(self, **env: str):
-        daphne = Path(sys.executable).with_name("daphne")
-        super().__init__([str(daphne), "playground.asgi:application"], **env)
+        super().__init__([sys.executable, "-m", "playground.launch"], **env)
 
 
 class SimulatorProcess(ServerProcess):

@@ -205,6 +205,9 @@ ROWS = [
     get("/accounts/password/done/", members()),
     post("/accounts/theme/", members("→ playground"), {"theme": "dark"}),
     get("/accounts/theme/", members(405)),
+    # What a proxy asks.
+    get("/healthz", anyone()),
+    get("/readyz", anyone()),
     # The admin's own pages.
     get("/admin/", staff_only(clerk=200)),
     get("/admin/login/", staff_only("→ admin:index", "→ admin:index", 200)),

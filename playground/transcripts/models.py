@@ -174,6 +174,10 @@ class Transcript(models.Model):
         return self.get_status_display()
 
     @property
+    def fewer_choices_note(self) -> str:
+        return fewer_choices(choices_asked(self.request_body), self.choices, self.status)
+
+    @property
     def first_user_message(self) -> str:
         for message in self.request_body.get("messages", ()):
             if message.get("role") == "user" and isinstance(message.get("content"), str):

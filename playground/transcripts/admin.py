@@ -119,10 +119,16 @@ class TranscriptAdmin(AccessRuleAdmin):
 
     @admin.display(description="timings")
     def timings(self, transcript):
-        return (
-            f"first token {transcript.time_to_first_token_ms} ms · total"
-            f" {transcript.duration_ms} ms · {transcript.tokens_per_second} tokens/s"
-        )
+        """Only what the run has: an answer in one body has no first token and no speed."""
+        t = transcript
+        shown = [
+            f"first token {t.time_to_first_token_ms} ms"
+            if t.time_to_first_token_ms is not None
+            else "",
+            f"total {t.duration_ms} ms" if t.duration_ms is not None else "",
+            f"{t.tokens_per_second} tokens/s" if t.tokens_per_second else "",
+        ]
+        return " · ".join(part for part in shown if part) or "–"
 
     @admin.display(description="error")
     def error_message(self, transcript):

@@ -147,3 +147,13 @@ def test_a_run_without_answers_can_still_be_reviewed(admin_client, alice, make_t
     assert response.status_code == 302
     transcript.refresh_from_db()
     assert transcript.review_state == "flagged"
+
+
+def test_the_review_page_shows_only_the_timings_a_run_has(admin_client, alice, make_transcript):
+    """A run answered in one body has no first token and no speed: none is shown."""
+    transcript = make_transcript(alice, time_to_first_token_ms=None, tokens_per_second=None)
+    url = reverse("admin:transcripts_transcript_change", args=[transcript.pk])
+    page = admin_client.get(url).content.decode()
+    assert "total 500 ms" in page
+    assert "first token" not in page
+    assert "tokens/s" not in page

@@ -31,13 +31,22 @@ run: $(VENV)/.runtime
 	PORT=$(PORT) $(PY) -m playground.launch -b $(HOST) -p $(PORT)
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers here); the
-# "View code" tests run their snippets with curl and node.
-TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell command -v node),,nodejs)
+# "View code" tests run their snippets with curl and node; npm installs axe-core, which the
+# accessibility tests load into pages.
+TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell command -v node),,nodejs) \
+	$(if $(shell command -v npm),,npm)
 
-/usr/bin/chromium curl nodejs:
+/usr/bin/chromium curl nodejs npm:
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(notdir $@)
 
-test: $(VENV)/.dev $(TOOLS)
+# The browser tests' npm packages, as tests/package-lock.json pins them.
+AXE := tests/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/package.json tests/package-lock.json | $(TOOLS)
+	npm ci --prefix tests --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.dev $(TOOLS) $(AXE)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

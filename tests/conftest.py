@@ -91,6 +91,11 @@ def scripted(scripted_server) -> ScriptedUpstream:
 
 
 @pytest.fixture
+def scripted_endpoint(scripted_server) -> Endpoint:
+    return Endpoint(name="scripted", base_url=scripted_server.base_url)
+
+
+@pytest.fixture
 def sim_endpoints_setting(settings, simulator_server, scripted_server):
     """Point the Django settings' endpoint list at the test simulator and scripted upstream."""
     settings.PLAYGROUND_ENDPOINTS = endpoints_for_tests(simulator_server, scripted_server)

@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from playground.output.jsoncheck import pretty_json
 from playground.runform import BaseMessageFormSet, RunForm
-from playground.transcripts.models import Transcript
+from playground.transcripts.models import Transcript, choices_asked, fewer_choices
 from playground.transcripts.prices import run_cost
 from playground.transcripts.services import RunOutcome
 from playground.upstream import Endpoint
@@ -75,15 +75,21 @@ def _tool_calls(index: int, tool_calls: list[dict[str, Any]], *, final: bool) ->
 
 def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
     """The run's ending, and whether its transcript holds it (`saving`: "saved", "retrying"
-    or "lost"; `session.Saving`)."""
-    note = ""
+    or "lost"; `session.Saving`). The boxes of choices that never came are taken away."""
+    notes = list(outcome.notes)
     if outcome.status == Transcript.Status.INTERRUPTED and outcome.end_reason:
-        note = Transcript.EndReason(outcome.end_reason).label
+        notes.insert(0, Transcript.EndReason(outcome.end_reason).label)
+    asked = choices_asked(transcript.request_body)
+    if fewer := fewer_choices(asked, outcome.choices, outcome.status):
+        notes.append(fewer)
+    came = {choice["index"] for choice in outcome.choices}
     context = {
         "outcome": outcome,
         "transcript": transcript,
-        "note": note,
+        "notes": notes,
         "saving": saving,
+        "never_came": [index for index in range(asked) if index not in came],
+        "kept": any(c["content"] or c["reasoning"] or c["tool_calls"] for c in outcome.choices),
         "cost": run_cost(transcript.model, outcome.usage),
     }
     return render_to_string("chat/partials/finished.html", context) + controls(running=False)

@@ -20,8 +20,10 @@ from playground.upstream import (
     Event,
     Finish,
     Logprobs,
+    Note,
     ReasoningDelta,
     ResponseStarted,
+    RoleDelta,
     TokenLogprob,
     ToolCallDelta,
     Usage,
@@ -36,7 +38,7 @@ class ChoicePending:
     reasoning: str = ""
     content: str = ""
     tool_calls: list[dict[str, Any]] | None = None  # all of them, when any changed
-    finished: dict[str, Any] | None = None  # the whole choice, once it has finished
+    finished: dict[str, Any] | None = None  # the whole choice, once it is over
     logprobs: tuple[TokenLogprob, ...] = ()  # with the finished choice, when asked for
 
 
@@ -46,7 +48,8 @@ class ChoiceState:
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     tool_calls: dict[int, dict[str, Any]] = field(default_factory=dict)
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # as the upstream said it, or how the run cut it short
+    ended: bool = False  # over: finished by the upstream, or by the run's end
     logprobs: tuple[TokenLogprob, ...] = ()
     # How far the page has been given each part (pieces of text, tool-call changes, finish).
     content_sent: int = 0
@@ -77,7 +80,7 @@ class ChoiceState:
             tool_calls = self.as_dict()["tool_calls"]
             self.tools_sent = self.tools_version
         finished = None
-        if self.finish_reason is not None and not self.finish_sent:
+        if self.ended and not self.finish_sent:
             finished = self.as_dict()
             self.finish_sent = True
         if not (reasoning or content or tool_calls is not None or finished is not None):
@@ -88,13 +91,16 @@ class ChoiceState:
 
 class RunState:
     def __init__(self, n: int):
-        self.choices = {index: ChoiceState(index) for index in range(n)}
+        self.n = n  # as asked: an endpoint may return fewer (`choices` holds those it returned)
+        self.choices: dict[int, ChoiceState] = {}
         self.started = time.monotonic()
+        self.streamed = True  # False when the answer came in one body: no first token, no speed
         self.first_token_at: float | None = None
         self.finished_at: float | None = None
         self.response_id = ""
         self.usage: Usage | None = None
         self.error: ErrorEvent | None = None
+        self.notes: list[str] = []
         self.deltas = 0
 
     def choice(self, index: int) -> ChoiceState:
@@ -115,12 +121,18 @@ class RunState:
                 self._tool_fragment(event)
             case Logprobs(choice=index, tokens=tokens):
                 self.choice(index).logprobs = tokens
+            case RoleDelta(choice=index):
+                self.choice(index)
             case Finish(choice=index, reason=reason):
                 self.choice(index).finish_reason = reason
+                self.choice(index).ended = True
             case Usage():
                 self.usage = event
-            case ResponseStarted(id=response_id):
+            case ResponseStarted(id=response_id, streamed=streamed):
                 self.response_id = response_id
+                self.streamed = streamed
+            case Note(message=message):
+                self.notes.append(message)
             case ErrorEvent():
                 self.error = event
 
@@ -142,14 +154,19 @@ class RunState:
         choice.tools_version += 1
 
     def end(self, status: Transcript.Status) -> None:
-        """The run is over: a choice cut short by a stop or an error still finishes (and is
-        rendered) with what it received, its finish reason saying how it ended."""
+        """The run is over, and so is every choice: one the upstream left without a finish
+        reason keeps none; one cut short by a stop or an error finishes (and is rendered) with
+        what it received, its finish reason saying how it ended."""
         if self.finished_at is not None:
             return
         self.finished_at = time.monotonic()
         for choice in self.choices.values():
-            if choice.finish_reason is None and (choice.content or choice.tool_calls):
-                choice.finish_reason = status
+            if choice.ended:
+                continue
+            if status == Transcript.Status.COMPLETED:
+                choice.ended = True
+            elif choice.content or choice.tool_calls:
+                choice.ended, choice.finish_reason = True, status
 
     def take_pending(self) -> list[ChoicePending]:
         """What is new since the last call, choice by choice; the offsets move past it."""
@@ -157,9 +174,10 @@ class RunState:
 
     def timings(self) -> dict[str, Any]:
         end = self.finished_at or time.monotonic()
-        ttft = None if self.first_token_at is None else self.first_token_at - self.started
+        first = self.first_token_at if self.streamed else None
+        ttft = None if first is None else first - self.started
         tokens = self.usage.completion_tokens if self.usage else self.deltas
-        generating = end - self.first_token_at if self.first_token_at else 0
+        generating = end - first if first else 0
         return {
             "time_to_first_token_ms": None if ttft is None else round(ttft * 1000),
             "duration_ms": round((end - self.started) * 1000),
@@ -196,5 +214,6 @@ class RunState:
                 for index, choice in sorted(self.choices.items())
                 if choice.logprobs
             ],
+            notes=list(self.notes),
             **self.timings(),
         )

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 
 from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member
@@ -172,8 +174,24 @@ class Transcript(models.Model):
         return self.get_status_display()
 
     @property
+    def fewer_choices_note(self) -> str:
+        return fewer_choices(choices_asked(self.request_body), self.choices, self.status)
+
+    @property
     def first_user_message(self) -> str:
         for message in self.request_body.get("messages", ()):
             if message.get("role") == "user" and isinstance(message.get("content"), str):
                 return message["content"]
         return ""
+
+
+def choices_asked(request_body: dict[str, Any]) -> int:
+    return request_body.get("n") or 1
+
+
+def fewer_choices(asked: int, choices: list[dict[str, Any]], status: str) -> str:
+    """Says so when a run that completed has fewer choices than were asked for (an endpoint
+    that ignores n), else ""."""
+    if status != Transcript.Status.COMPLETED or len(choices) >= asked:
+        return ""
+    return f"the endpoint returned {len(choices)} of {asked} choice{pluralize(asked)}"

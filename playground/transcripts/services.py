@@ -59,6 +59,9 @@ class RunOutcome:
     tokens_per_second: float | None = None
     received_tokens: int | None = None
     logprobs: list[dict[str, Any]] = field(default_factory=list)  # per choice, when asked for
+    # What the page should know that is no error ("the stream ended without [DONE]..."): shown
+    # when the run ends, not stored.
+    notes: list[str] = field(default_factory=list)
 
 
 def search_text(request_body: dict[str, Any], choices: list[dict[str, Any]]) -> str:

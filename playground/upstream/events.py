@@ -8,11 +8,13 @@ from enum import StrEnum
 
 @dataclass(frozen=True, slots=True)
 class ResponseStarted:
-    """The first thing the upstream said: its response id and the model that answers."""
+    """The first thing the upstream said: its response id and the model that answers, and
+    whether the answer streams (False: it came in one body, so it has no first token)."""
 
     id: str
     model: str
     created: int | None = None
+    streamed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,13 @@ class Logprobs:
 class Finish:
     choice: int
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something odd about a response that the user should know, though it is not an error."""
+
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,5 +152,6 @@ Event = (
     | Logprobs
     | Finish
     | Usage
+    | Note
     | ErrorEvent
 )

@@ -39,11 +39,12 @@ def parse_object(text: str, what: str) -> dict[str, Any]:
     return data
 
 
-def response_started(data: dict[str, Any]) -> ResponseStarted:
+def response_started(data: dict[str, Any], *, streamed: bool) -> ResponseStarted:
     return ResponseStarted(
         id=str(data.get("id") or ""),
         model=str(data.get("model") or ""),
         created=data.get("created") if isinstance(data.get("created"), int) else None,
+        streamed=streamed,
     )
 
 
@@ -75,7 +76,7 @@ def chunk_events(chunk: dict[str, Any]) -> Iterator[Event]:
 
 def completion_events(data: dict[str, Any]) -> Iterator[Event]:
     """The same events as a stream would give, from a non-streaming `chat.completion` body."""
-    yield response_started(data)
+    yield response_started(data, streamed=False)
     try:
         for choice in data.get("choices") or ():
             index = int(choice.get("index") or 0)
@@ -89,7 +90,8 @@ def completion_events(data: dict[str, Any]) -> Iterator[Event]:
                 yield _tool_call(index, {"index": position, **call})
             if logprobs := _logprobs(index, choice.get("logprobs")):
                 yield logprobs
-            yield Finish(index, str(choice.get("finish_reason") or "stop"))
+            if choice.get("finish_reason"):  # none given is shown as none, never invented
+                yield Finish(index, str(choice["finish_reason"]))
         if data.get("usage"):
             yield _usage(data["usage"])
     except (AttributeError, TypeError, ValueError, KeyError) as exc:

@@ -9,6 +9,7 @@ nothing past the client needs to know.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .events import (
     ContentDelta,
@@ -188,8 +189,8 @@ class EdgeText:
                 return ()
             case Finish(choice=choice, reason=reason):
                 return [*self.flush(choice), Finish(choice, self._whole(reason))]
-            case ResponseStarted(id=response_id, model=model, created=created):
-                return (ResponseStarted(self._whole(response_id), self._whole(model), created),)
+            case ResponseStarted(id=response_id, model=model):
+                return (replace(event, id=self._whole(response_id), model=self._whole(model)),)
             case RoleDelta(choice=choice, role=role):
                 return (RoleDelta(choice, self._whole(role)),)
             case ErrorEvent():

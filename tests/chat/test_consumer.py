@@ -201,7 +201,8 @@ async def test_upstream_errors_show_in_place_with_what_arrived(alice, model, tit
     transcript = await only_transcript()
     assert transcript.status == Transcript.Status.ERROR
     assert transcript.error["title"] in title
-    assert transcript.choices[0]["content"] == kept
+    assert "".join(choice["content"] for choice in transcript.choices) == kept
+    assert ("What arrived before it is kept" in frames) == bool(kept)
 
 
 async def test_a_timeout_is_an_error_in_place(alice, upstream_config):
@@ -326,3 +327,18 @@ async def test_an_upstreams_own_words_arrive_as_they_were_sent(alice, scripted):
     assert status == "completed"
     assert socket.streamed() == words
     assert (await only_transcript()).choices[0]["content"] == words
+
+
+async def test_a_complete_stream_without_done_is_a_completed_run_with_a_note(alice, scripted):
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    scripted.script(
+        "no/done", sse(chunk(content="All here", finish_reason="stop", usage=usage), done=False)
+    )
+    socket = await connected(alice)
+    status = await socket.run(form_data(endpoint="scripted", model="no/done"))
+    await socket.close()
+    assert status == "completed"
+    assert "The stream ended without data: [DONE]" in "".join(socket.frames)
+    transcript = await only_transcript()
+    assert (transcript.status, transcript.error) == (Transcript.Status.COMPLETED, None)
+    assert transcript.choices[0]["finish_reason"] == "stop"

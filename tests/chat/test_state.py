@@ -1,7 +1,16 @@
 """The reducer: each piece of text is kept once and handed out once, by take_pending."""
 
 from playground.chat.state import RunState
-from playground.upstream import ContentDelta, Finish, ReasoningDelta, ToolCallDelta
+from playground.transcripts.models import Transcript
+from playground.upstream import (
+    ContentDelta,
+    Finish,
+    Note,
+    ReasoningDelta,
+    ResponseStarted,
+    ToolCallDelta,
+    Usage,
+)
 
 
 def test_take_pending_hands_out_what_is_new_once():
@@ -59,3 +68,35 @@ def test_the_end_finishes_choices_cut_short_with_how_the_run_ended():
     reasons = {p.index: p.finished["finish_reason"] for p in state.take_pending()}
     assert reasons == {0: "stopped", 1: "length"}, "a choice with nothing stays unfinished"
     assert state.outcome("stopped", "user").end_reason == "user"
+
+
+def test_a_completed_run_invents_no_finish_reason():
+    state = RunState(1)
+    state.apply(ContentDelta(0, "Said all it had"))
+    state.end(Transcript.Status.COMPLETED)
+    (pending,) = state.take_pending()
+    assert pending.finished is not None, "the choice is over, and rendered"
+    assert pending.finished["finish_reason"] is None
+
+
+def test_a_response_in_one_body_has_no_first_token_nor_speed():
+    state = RunState(1)
+    state.apply(ResponseStarted("r", "m", streamed=False))
+    state.apply(ContentDelta(0, "All at once"))
+    state.apply(Usage(5, 700, 705))
+    state.end(Transcript.Status.COMPLETED)
+    timings = state.timings()
+    assert timings["tokens_per_second"] is None
+    assert timings["time_to_first_token_ms"] is None
+    assert timings["duration_ms"] is not None
+
+
+def test_the_outcome_holds_the_choices_that_came_and_the_notes():
+    state = RunState(3)
+    state.apply(ContentDelta(0, "Only one"))
+    state.apply(Finish(0, "stop"))
+    state.apply(Note("No [DONE]."))
+    state.end(Transcript.Status.COMPLETED)
+    outcome = state.outcome(Transcript.Status.COMPLETED)
+    assert [choice["index"] for choice in outcome.choices] == [0]
+    assert outcome.notes == ["No [DONE]."]

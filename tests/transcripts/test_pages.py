@@ -1,12 +1,16 @@
 """Transcript pages: the thread, sharing, My runs. Who may open which: the authorization
 matrix (tests/core/test_authorization_matrix.py)."""
 
+import json
+
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from playground.presets.models import Preset
 from playground.transcripts.models import Transcript
 
+from ..factories import CALL
 from ..helpers import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
@@ -106,3 +110,33 @@ def test_my_runs_searches_the_text_and_previews_each_answer(
     assert "→ Lyon." in found
     assert "heron" not in found
     assert "No runs match" in client.get(url, {"q": "no such words"}).content.decode()
+
+
+def test_the_page_shows_the_request_body_and_parameters_as_the_json_sent(alice, make_transcript):
+    body = {
+        "model": "simulator/chat",
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [CALL]},
+        ],
+        "stream": True,
+        "stop": ["END"],
+        "response_format": {"type": "json_object"},
+    }
+    transcript = make_transcript(alice, request_body=body)
+    page = client_for(alice).get(transcript.get_absolute_url()).content.decode()
+    stored = Transcript.objects.get(pk=transcript.pk).request_body  # PostgreSQL orders its keys
+    assert escape(json.dumps(stored, indent=2)) in page, "as sent: double quotes, true, unsorted"
+    assert "<dt>stream</dt><dd><code>true</code></dd>" in page
+    assert "<dt>stop</dt><dd><code>[&quot;END&quot;]</code></dd>" in page
+    assert escape('{"type": "json_object"}') in page
+    assert escape(json.dumps([CALL], indent=2)) in page, "a message's tool calls too"
+
+
+def test_the_answers_say_when_a_choice_had_no_finish_reason_or_never_came(alice, make_transcript):
+    choice = {"index": 0, "content": "Hi", "reasoning": "", "tool_calls": [], "finish_reason": None}
+    body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "n": 3}
+    transcript = make_transcript(alice, request_body=body, choices=[choice])
+    page = client_for(alice).get(transcript.get_absolute_url()).content.decode()
+    assert "no finish reason" in page
+    assert "The endpoint returned 1 of 3 choices." in page

@@ -33,11 +33,17 @@ run: $(VENV)/.runtime
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers here); the
 # "View code" tests run their snippets with curl and node; npm installs axe-core, which the
 # accessibility tests load into pages.
+# The deployment test runs nginx as docs/deploy.md configures it.
 TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell command -v node),,nodejs) \
-	$(if $(shell command -v npm),,npm)
+	$(if $(shell command -v npm),,npm) /usr/sbin/nginx
 
 /usr/bin/chromium curl nodejs npm:
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(notdir $@)
+
+# The package may start a system nginx on port 80; the tests start their own.
+/usr/sbin/nginx:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx
+	-nginx -s quit 2>/dev/null
 
 # The browser tests' npm packages, as tests/package-lock.json pins them.
 AXE := tests/node_modules/axe-core/axe.min.js
@@ -51,7 +57,7 @@ test: $(VENV)/.dev $(TOOLS) $(AXE)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not services_only"
 	@$(MAKE) --no-print-directory test-services
 
 # The edit loop: the SQLite pass without the browser tests and those that start servers.

@@ -206,8 +206,8 @@ class DaphneServer(ServerProcess):
     state (channel layer queues, httpx clients) from tests that ran before.
     """
 
-    def __init__(self, **env: str):
-        super().__init__([sys.executable, "-m", "playground.launch"], **env)
+    def __init__(self, *options: str, **env: str):
+        super().__init__([sys.executable, "-m", "playground.launch", *options], **env)
 
 
 class SimulatorProcess(ServerProcess):

@@ -3,8 +3,9 @@
 `make run`, the container, systemd and the tests all run `python -m playground.launch` with
 Daphne's options (`-b`, `-p`, `-u`, `--fd`, ...); the application is always this one. Daphne
 sends no ASGI lifespan events, so what a process does besides serving starts here, once, when
-its reactor (and so its event loop) starts: the drain on SIGTERM and the sweep of runs whose
-process died. PLAYGROUND_BACKGROUND_TASKS turns both off.
+its reactor (and so its event loop) starts: the drain on SIGTERM, the sweep of runs whose
+process died (PLAYGROUND_BACKGROUND_TASKS turns both off), and the metrics server
+(PLAYGROUND_METRICS_PORT).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ def main(argv: list[str] | None = None) -> None:
 def start_background_work() -> None:
     """Called by the reactor as it starts, after Daphne has loaded the app (and Django)."""
     from django.conf import settings
+    from prometheus_client import start_http_server
 
     from playground.chat import shutdown, sweep
 
+    if settings.PLAYGROUND_METRICS_PORT:
+        start_http_server(settings.PLAYGROUND_METRICS_PORT, settings.PLAYGROUND_METRICS_ADDRESS)
     if not settings.PLAYGROUND_BACKGROUND_TASKS:
         return
     shutdown.drain_before_shutdown()

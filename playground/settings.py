@@ -351,6 +351,10 @@ PLAYGROUND_STALE_RUN_SECONDS = env.float("PLAYGROUND_STALE_RUN_SECONDS", default
 # drain on SIGTERM at all.
 PLAYGROUND_SWEEP_SECONDS = env.float("PLAYGROUND_SWEEP_SECONDS", default=10.0)
 PLAYGROUND_BACKGROUND_TASKS = env.bool("PLAYGROUND_BACKGROUND_TASKS", default=True)
+# Prometheus metrics of this process, on a port of its own (0: none), so that each process is
+# scraped directly rather than through the proxy; bound to loopback unless told otherwise.
+PLAYGROUND_METRICS_PORT = env.int("PLAYGROUND_METRICS_PORT", default=0)
+PLAYGROUND_METRICS_ADDRESS = env.str("PLAYGROUND_METRICS_ADDRESS", default="127.0.0.1")
 # One process refuses runs past this; the upstream connection pool is sized to match.
 PLAYGROUND_MAX_RUNS_PER_PROCESS = env.int("PLAYGROUND_MAX_RUNS_PER_PROCESS", default=200)
 

@@ -27,7 +27,7 @@ from playground.transcripts.services import (
 )
 from playground.upstream import stream_chat
 
-from . import fragments
+from . import fragments, observe
 from .relay import Relay
 from .rundb import OUTAGE, in_run_db
 from .services import RunRefused, RunSpec, run_open
@@ -226,6 +226,7 @@ class RunSession:
         if saving is Saving.RETRYING:
             saving = await self._save_with_retries(transcript, outcome)
             await self._emit(fragments.save_state(transcript, saving))
+        observe.run_ended(self, outcome, saving)
 
     async def _save(self, transcript: Transcript, outcome: RunOutcome) -> Saving:
         try:

@@ -6,6 +6,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
 
+# Importing the ASGI app sets Django up again, which replaces the root logger's handlers, and
+# with them caplog's: done here, before any test, so no test's caplog misses a record.
+import playground.asgi  # noqa: F401
 from playground.chat import rundb
 from playground.simulator import Simulator
 from playground.upstream import Endpoint, UpstreamConfig, close_client, configure, get_config

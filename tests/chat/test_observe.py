@@ -26,37 +26,21 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def run_log():
-    """The run log's lines. A handler on the logger itself: the root's handlers (and so
-    caplog's) are replaced when the ASGI app is first imported, which sets Django up again."""
-    lines = Lines()
-    logger = logging.getLogger("playground.runs")
-    logger.addHandler(lines)
-    yield lines.lines
-    logger.removeHandler(lines)
-
-
 @pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream", "run_registry")
-async def test_a_run_ends_with_one_log_line_and_counts_in_the_metrics(alice, settings, run_log):
+async def test_a_run_ends_with_one_log_line_and_counts_in_the_metrics(alice, settings, caplog):
     settings.PLAYGROUND_ORPHAN_GRACE = 0
     finished = ("playground_runs_finished_total", {"endpoint": "simulator", "status": "completed"})
     before = sample(finished[0], **finished[1])
     tokens_before = sample("playground_tokens_relayed_total", endpoint="simulator")
+    caplog.set_level(logging.INFO, logger="playground.runs")
     socket_ = Socket(alice)
     await socket_.connect()
     messages = [{"role": "user", "content": "A secret question"}]
     assert await socket_.run(form_data(messages, max_tokens=12)) == "completed"
-    (text,) = await eventually(lambda: run_log)  # once the ending is saved, after the page
+    # Logged once the ending is saved, right after the page is told.
+    (text,) = await eventually(
+        lambda: [r.getMessage() for r in caplog.records if r.name == "playground.runs"]
+    )
     await socket_.close()
 
     line = json.loads(text)

@@ -7,6 +7,7 @@ import html
 import json
 import logging
 import re
+from collections.abc import Awaitable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -99,9 +100,6 @@ raw_frames = (
 NOTICE = re.compile(r'<div class="error-box" role="alert">(.+?)</div>', re.S)
 
 
-SENTINEL = "sentinel/end-of-answer"
-
-
 @pytest.fixture
 async def socket(alice, settings):
     # A valid run is refused by the per-user cap: its whole path runs, no upstream request.
@@ -113,19 +111,26 @@ async def socket(alice, settings):
     await socket.close()
 
 
+async def answer_to(socket: Socket, send: Awaitable[None], end: str) -> list[str]:
+    """The frames that answer what `send` sends: every frame up to the answer to an unknown
+    action named `end`, sent after it (the socket answers its messages in order)."""
+    await send
+    await socket.send({"action": end})
+    frames = []
+    while f"Unknown action '{end}'" not in html.unescape(frame := await socket.receive()):
+        frames.append(frame)
+    return frames
+
+
 @SHARED_FIXTURES
 @given(frame=raw_frames)
 async def test_any_frame_gets_a_clear_answer_and_the_socket_stays_usable(
     socket, run_registry, caplog, frame
 ):
     caplog.set_level(logging.WARNING)
-    await socket.communicator.send_to(text_data=frame or " ")
-    # The code panel of a frame known to be valid marks the end of the answer.
-    await socket.send({**form_data(), "action": "code", "model": SENTINEL})
-    frames = []
-    while SENTINEL not in (frame := await socket.receive()):
-        frames.append(frame)
-    answer = frames[:-1]  # the last is the sentinel's own (empty) field errors
+    answer = await answer_to(
+        socket, socket.communicator.send_to(text_data=frame or " "), "end-of-answer"
+    )
     assert answer, "the frame got no answer"
     # A run the frame started ends on its own task: its frames belong to this answer too.
     await asyncio.gather(*(session.task for session in run_registry.sessions.values()))
@@ -133,4 +138,6 @@ async def test_any_frame_gets_a_clear_answer_and_the_socket_stays_usable(
         answer.append(await socket.receive())
     for notice in NOTICE.findall("".join(answer)):
         assert not re.search("went wrong|failed", notice), notice
+    code = await answer_to(socket, socket.send({**form_data(), "action": "code"}), "end-of-code")
+    assert 'id="code-panel"' in "".join(code), "a valid request got no answer"
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -23,7 +23,7 @@ DJANGO_FREE = ("upstream", "simulator")
 # no deadline (two loaded cores make any example slow now and then); the same examples on
 # every CI run, so that a failure there is reproducible and not a coin toss.
 hypothesis.settings.register_profile("dev", max_examples=100, deadline=None)
-hypothesis.settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True)
+hypothesis.settings.register_profile("ci", hypothesis.settings.get_profile("dev"), derandomize=True)
 hypothesis.settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 

@@ -1,7 +1,9 @@
 import asyncio
+import os
 import socket
 from pathlib import Path
 
+import hypothesis
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
@@ -19,6 +21,13 @@ from .helpers import ServedApp, endpoints_for_tests
 from .hostile import ScriptedUpstream
 
 DJANGO_FREE = ("upstream", "simulator")
+
+# Property-based tests: a fixed number of examples, so each adds a known time to the suite;
+# no deadline (two loaded cores make any example slow now and then); the same examples on
+# every CI run, so that a failure there is reproducible and not a coin toss.
+hypothesis.settings.register_profile("dev", max_examples=100, deadline=None)
+hypothesis.settings.register_profile("ci", hypothesis.settings.get_profile("dev"), derandomize=True)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 def pytest_collection_modifyitems(items):

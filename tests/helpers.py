@@ -25,7 +25,7 @@ import uvicorn
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from playground.runform import MESSAGE_FIELDS, RunForm
+from playground.runform import MESSAGE_FIELDS, RunForm, bind
 from playground.simulator import RequestRecord, Simulator
 from playground.upstream import ContentDelta, Endpoint, Event, ReasoningDelta, stream_chat
 
@@ -266,6 +266,32 @@ def form_data(messages=None, **fields) -> dict:
     if data["stream"] is False:
         del data["stream"]  # an unticked checkbox sends nothing
     return data
+
+
+async def spec_of(**fields):
+    """A run's spec from the page's fields (form_data), for a test that starts runs through
+    the registry without a socket."""
+    from playground.chat.services import run_spec  # imports models: see Socket.connect
+
+    def valid_spec():
+        form, formset = bind(form_data(**fields))
+        assert form.is_valid() & formset.is_valid(), (form.errors, formset.errors)
+        return run_spec(form, formset)
+
+    return await database_sync_to_async(valid_spec)()
+
+
+class Page:
+    """A watcher that is not a socket: what a run sends it, kept."""
+
+    def __init__(self):
+        self.frames: list[str] = []
+
+    async def send_html(self, html: str) -> None:
+        self.frames.append(html)
+
+    def streamed(self, target: str = "c0-text") -> str:
+        return "".join(appended(frame, target) for frame in self.frames)
 
 
 def appended(frame: str, target: str = "c0-text") -> str:

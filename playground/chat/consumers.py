@@ -7,7 +7,6 @@ the ids of the runs it watches, and never waits for a run to end (Daphne cancels
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -18,6 +17,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from playground.runform import bind
 
 from . import estimate, fragments
+from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
 from .services import build_request, run_spec
 
@@ -50,22 +50,16 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.watching.clear()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            data = json.loads(text_data or "")
-        except (ValueError, RecursionError):
-            data = None
-        if not isinstance(data, dict):
-            await self.send_html(fragments.notice("The message was not a JSON object."))
-            return
-        action = data.get("action")
         handlers = {
             "run": self.start,
             "code": self.show_code,
             "count": self.count,
             "stop": self.stop,
         }
-        if action not in handlers:
-            await self.send_html(fragments.notice(f"Unknown action {action!r}."))
+        try:
+            action, data = read_message(text_data, handlers)
+        except BadMessage as bad:
+            await self.send_html(fragments.notice(str(bad)))
             return
         try:
             await handlers[action](data)

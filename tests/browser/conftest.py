@@ -63,9 +63,10 @@ def alice(transactional_db, django_user_model):
     return django_user_model.objects.create_user("alice", password="wonderland-42")
 
 
-def signed_in_context(browser, live_url, user):
+def signed_in_context(browser, live_url, user, **options):
+    """A browser context with `user`'s session; `options` go to Playwright's new_context."""
     cookie = client_for(user).cookies["sessionid"].value
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
     context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_url}])
     return context
 

@@ -8,16 +8,16 @@ import pytest
 from channels.db import database_sync_to_async
 
 from playground.chat import session as session_module
-from playground.chat.services import run_spec
-from playground.runform import bind
 from playground.transcripts.models import Transcript
 
 from ..helpers import (
+    Page,
     Socket,
     ended_transcript,
     form_data,
     record_of,
     session_cookie,
+    spec_of,
     wait_until,
 )
 
@@ -97,23 +97,6 @@ async def test_stop_before_the_first_byte(alice, run_registry, finishes, simulat
     (record,) = requests_since(simulator, before)
     await asyncio.to_thread(wait_until, lambda: record.outcome != "running")
     assert (record.outcome, record.tokens_sent) == ("client_closed", 0)
-
-
-class Page:
-    """A watcher that is not a socket: what a run sends it, kept."""
-
-    def __init__(self):
-        self.frames = []
-
-    async def send_html(self, html: str) -> None:
-        self.frames.append(html)
-
-
-@database_sync_to_async
-def spec_of(**fields):
-    form, formset = bind(form_data(**fields))
-    assert form.is_valid() & formset.is_valid()
-    return run_spec(form, formset)
 
 
 @pytest.mark.parametrize(

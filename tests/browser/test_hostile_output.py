@@ -47,8 +47,10 @@ FOREIGN_MARKUP = """(selector) => {
     for (const element of region.querySelectorAll('*')) {
       const tag = element.localName;
       if (!tags.has(tag)) found.push('<' + tag + '>');
-      for (const {name} of element.attributes) {
-        if (!attributes.has(name)) found.push('<' + tag + ' ' + name + '>');
+      for (const {name, value} of element.attributes) {
+        // The sanitiser makes tables and code blocks focusable, so that they scroll by key.
+        const focusable = name === 'tabindex' && value === '0' && ['table', 'pre'].includes(tag);
+        if (!attributes.has(name) && !focusable) found.push('<' + tag + ' ' + name + '>');
       }
       const href = element.getAttribute('href');
       if (href !== null) {

@@ -35,7 +35,10 @@ FRAMES = {
     "action a number": ('{"action": 1}', f"{NOT_A_NAME} a number"),
     "action NaN": ('{"action": NaN}', f"{NOT_A_NAME} a number"),
     "action true": ('{"action": true}', f"{NOT_A_NAME} true/false"),
-    "action unknown": ('{"action": "runn"}', "Unknown action 'runn': send one of run, code, stop"),
+    "action unknown": (
+        '{"action": "runn"}',
+        "Unknown action 'runn': send one of run, code, count, stop",
+    ),
     "action null": ('{"action": null}', NO_ACTION),
     "no action": ("{}", NO_ACTION),
     "a lone surrogate as action": ('{"action": "\\ud800"}', "Unknown action '\\ud800'"),

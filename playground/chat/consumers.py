@@ -19,7 +19,7 @@ from playground.runform import bind
 from . import estimate, fragments
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
-from .services import build_request, run_spec
+from .services import build_request, fork_turn, run_spec
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,8 @@ class RunConsumer(AsyncWebsocketConsumer):
             formset,
             preset_slug=str(data.get("preset") or ""),
             continued_from=str(data.get("continued_from") or ""),
+            forked_from=str(data.get("forked_from") or ""),
+            fork_turn=fork_turn(data.get("fork_turn")),
         )
         try:
             session = get_registry().start(

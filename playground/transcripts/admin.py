@@ -25,7 +25,7 @@ REVIEW_FIELDS = [
 
 RUN_FIELDS = (
     "user", "endpoint", "model", "status", "end_reason", "visibility", "preset", "continued_from",
-    "response_id",
+    "forked_from", "fork_turn", "response_id",
 )  # fmt: skip
 TIMING_FIELDS = ("created_at", "finished_at", "timings", "usage", "error_message")
 
@@ -89,7 +89,8 @@ class TranscriptAdmin(AccessRuleAdmin):
     actions = ["approve", "flag", "export_jsonl", "export_csv"]
     readonly_fields = [
         "user", "endpoint", "model", "status", "end_reason", "created_at", "finished_at", "usage",
-        "timings", "error_message", "preset", "continued_from", "response_id", "visibility",
+        "timings", "error_message", "preset", "continued_from", "forked_from", "fork_turn",
+        "response_id", "visibility",
         "conversation", "answers", "request_json", "reviewed_by", "reviewed_at",
     ]  # fmt: skip
     fieldsets = [

@@ -79,6 +79,12 @@ class Transcript(models.Model):
     continued_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continuations"
     )
+    # A run made by editing or regenerating a message of an earlier run's conversation: that
+    # run, and the message (counted from 1) from which this one's conversation differs.
+    forked_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks"
+    )
+    fork_turn = models.PositiveSmallIntegerField(null=True, blank=True)
     endpoint = models.CharField(max_length=64)
     model = models.CharField(max_length=256, db_index=True)
     status = models.CharField(

@@ -99,6 +99,22 @@ def continuations_of(user, transcript: Transcript) -> QuerySet[Transcript]:
     )
 
 
+def fork_source_of(user, transcript: Transcript) -> Transcript | None:
+    """The run this one forked, if the user may see it."""
+    if transcript.forked_from_id is None:
+        return None
+    return Transcript.objects.visible_to(user).filter(pk=transcript.forked_from_id).first()
+
+
+def forks_of(user, transcript: Transcript) -> QuerySet[Transcript]:
+    """The runs forked from this one that the user may see, oldest first."""
+    return (
+        Transcript.objects.visible_to(user)
+        .filter(forked_from=transcript)
+        .order_by("created_at", "pk")
+    )
+
+
 def transcripts_of_preset(user, preset) -> QuerySet[Transcript]:
     """The runs made from a preset that lists show this user."""
     return Transcript.objects.listed_for(user).filter(preset=preset).select_related("user")

@@ -65,10 +65,40 @@
       list.insertBefore(row, row.previousElementSibling);
     } else if (button.dataset.move === "1" && row.nextElementSibling) {
       list.insertBefore(row.nextElementSibling, row);
+    } else if (button.dataset.fork) {
+      fork(row, button.dataset.fork);
+      return;
     }
     renumber();
     saveDraft();
   });
+
+  // Regenerate an answer, or resend a message as edited: the conversation up to it runs again,
+  // and the new run records whose conversation it forked, and from which message. The later
+  // messages go (the earlier run's transcript keeps them), after asking if there are any.
+  function fork(row, how) {
+    if (document.getElementById("run-button").disabled) return;
+    const index = rows().indexOf(row);
+    const later = rows().slice(how === "regenerate" ? index : index + 1);
+    const dropped = how === "regenerate" ? later.length - 1 : later.length;
+    if (dropped > 0 && !window.confirm(
+      `This drops the ${dropped} later message${dropped > 1 ? "s" : ""} from the form ` +
+      "(the earlier run's transcript keeps them). Go on?")) {
+      return;
+    }
+    later.forEach((message) => message.remove());
+    renumber();
+    const forkedFrom = document.getElementById("forked-from");
+    const forkTurn = document.getElementById("fork-turn");
+    forkedFrom.value = document.getElementById("current-run").value;
+    forkTurn.value = String(index + 1);
+    document.getElementById("continued-from").value = "";
+    saveDraft();
+    form.requestSubmit();
+    // The socket took the values as the form was submitted: the next run is no fork.
+    forkedFrom.value = "";
+    forkTurn.value = "";
+  }
 
   list.addEventListener("change", (event) => {
     if (event.target.name && event.target.name.endsWith("-role")) {
@@ -120,7 +150,7 @@
     const fields = {};
     for (const element of form.elements) {
       const name = element.name;
-      if (!name || ["action", "preset", "continued_from"].includes(name) ||
+      if (!name || ["action", "preset", "continued_from", "forked_from", "fork_turn"].includes(name) ||
           name.startsWith("messages-")) {
         continue;  // where a page came from is the link's business, not the draft's
       }

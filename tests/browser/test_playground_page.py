@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from playground.transcripts.models import Transcript
+
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "playground.png"
 
 
@@ -161,6 +163,20 @@ def test_continue_appends_the_answer_for_the_next_turn(page):
     page.keyboard.press("Control+Enter")
     expect(page.locator("#run-status")).to_have_text("completed")
     expect(page.locator("#c0-text")).to_contain_text("Simulated reply to “Go on”")
+
+    # Regenerate the first answer: "Go on" goes (once the user agrees), and the new run is a
+    # fork of the last one's conversation from its second message.
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.locator("li.message").nth(1).get_by_role("button", name="↻ Regenerate").click()
+    expect(page.locator("li.message")).to_have_count(1)
+    expect(page.locator("#c0-text")).to_contain_text("Simulated reply to “Start a story”")
+    expect(page.locator("#run-status")).to_have_text("completed")
+    assert "drops the 1 later message" in dialogs[0]
+    first, second, third = Transcript.objects.order_by("created_at", "pk")
+    assert (third.forked_from, third.fork_turn) == (second, 2)
+    assert third.request_body["messages"] == [{"role": "user", "content": "Start a story"}]
+    assert second.continued_from == first
 
 
 def test_a_tool_call_gets_a_result_and_runs_again(page):

@@ -42,6 +42,8 @@ async def model_options(request: HttpRequest) -> HttpResponse:
     """The endpoint's model list as <option>s for the model picker (cached upstream)."""
     endpoint = get_endpoint(request.GET.get("endpoint", ""))
     context: dict[str, Any] = {"models": [], "error": None}
+    if endpoint is not None:
+        context["endpoint_label"] = endpoint.label or endpoint.name
     if endpoint is None:
         context["error"] = "Unknown endpoint."
     else:

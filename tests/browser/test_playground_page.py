@@ -233,3 +233,15 @@ def test_messages_can_be_added_reordered_and_removed(page):
     # The prompt's estimate follows the edits, the removal included: "user" and "first" are
     # a token each, with 3 around the message and 3 to prime the reply.
     expect(page.locator("#prompt-estimate")).to_have_text("≈ 8 prompt tokens (cl100k estimate)")
+
+
+def test_the_model_list_follows_the_endpoint_every_time_it_changes(page):
+    status = page.locator("#model-status")
+    expect(status).to_have_text("3 models listed by Simulator; or type any id.")
+    expect(page.locator("#model-options option")).to_have_count(3)
+    page.locator("#id_endpoint").select_option("scripted")
+    expect(status).to_contain_text("You can still type a model id.")
+    expect(page.locator("#model-options option")).to_have_count(0)
+    page.locator("#id_endpoint").select_option("simulator")
+    expect(status).to_have_text("3 models listed by Simulator; or type any id.")
+    expect(page.locator("#model-options option")).to_have_count(3)

@@ -129,6 +129,28 @@ def test_a_refused_save_as_new_keeps_the_open_preset_in_the_bar(client, alice, m
     assert "Preset <strong>Terse</strong>" in bar
 
 
+def test_a_rename_says_it_was_saved_and_shows_the_share_link(client, alice, make_preset):
+    preset = make_preset(alice, name="Mine")
+    client.force_login(alice)
+    response = client.post(
+        reverse("presets:edit", args=[preset.slug]),
+        {"preset-name": "Ours", "preset-visibility": "team"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert '<p class="notice" role="status">Saved.</p>' in page
+    assert "<h1>Preset “Ours”</h1>" in page
+    assert f'value="http://testserver/p/{preset.slug}/"' in page
+    response = client.post(
+        reverse("presets:edit", args=[preset.slug]),
+        {"preset-name": "Ours", "preset-visibility": "private"},
+        follow=True,
+    )
+    assert "Share link" not in response.content.decode(), "a private preset has none"
+    page = client.get(reverse("presets:edit", args=[preset.slug])).content.decode()
+    assert "Saved." not in page, "said once"
+
+
 def test_rename_to_a_taken_name_is_refused_on_the_edit_page(client, alice, make_preset):
     make_preset(alice, name="Taken")
     preset = make_preset(alice, name="Mine")

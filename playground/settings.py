@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's own form templates, for the project's renderer (FORM_RENDERER) to find.
+    "django.forms",
     "axes",
     "channels",
     "django_htmx",
@@ -84,6 +86,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "playground.urls"
+FORM_RENDERER = "playground.core.forms.FormRenderer"
 ASGI_APPLICATION = "playground.asgi.application"
 
 TEMPLATES = [

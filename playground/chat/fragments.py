@@ -102,8 +102,22 @@ def save_state(transcript: Transcript, saving: str) -> str:
 
 
 def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
-    """Every field's error box, filled or emptied, so the page keeps what was typed."""
-    return render_to_string("chat/partials/form_errors.html", {"form": form, "formset": formset})
+    """Every field's error box, filled or emptied, so the page keeps what was typed; above
+    them, the errors listed with links to their fields, the messages' first, as on the page."""
+    listed: list[tuple[str, str, Any]] = [
+        (field.auto_id, f"Message {number}, {field.label.lower()}", error)
+        for number, row in enumerate(formset, start=1)
+        for field in row
+        for error in field.errors
+    ]
+    listed += [(field.auto_id, str(field.label), error) for field in form for error in field.errors]
+    context = {
+        "form": form,
+        "formset": formset,
+        "general": [*form.non_field_errors(), *formset.non_form_errors()],
+        "listed": listed,
+    }
+    return render_to_string("chat/partials/form_errors.html", context)
 
 
 def code(endpoint: Endpoint, body: dict[str, Any]) -> str:

@@ -103,7 +103,7 @@ def test_invalid_input_is_marked_and_nothing_typed_is_lost(page):
     fill_message(page, "Keep this text")
     page.locator("#id_temperature").fill("5")
     page.get_by_role("button", name="Run").click()
-    expect(page.locator("#errors-temperature")).to_contain_text("less than or equal to 2")
+    expect(page.locator("#id_temperature_error")).to_contain_text("less than or equal to 2")
     expect(page.locator('[name="messages-0-content"]')).to_have_value("Keep this text")
     expect(page.locator("#id_temperature")).to_have_value("5")
     expect(page.locator("#c0-text")).to_have_count(0)

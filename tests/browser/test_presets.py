@@ -62,7 +62,7 @@ def test_a_refused_save_shows_why_and_keeps_what_was_typed(page, alice, name, me
     page.get_by_role("button", name="Save as new").click()
 
     expect(page.locator("#preset-bar .notice")).to_have_text("Not saved: see below.")
-    expect(page.locator("#preset-bar .field-errors")).to_have_text(message)
+    expect(page.locator("#id_preset-name_error")).to_have_text(message)
     expect(page.get_by_label("Preset name")).to_have_value(name)
     expect(page.get_by_label("Description")).to_have_value("My notes")
     expect(page.locator('[name="messages-0-content"]')).to_have_value("Keep this prompt")
@@ -77,6 +77,6 @@ def test_a_refused_save_as_new_keeps_the_open_preset(page, live_url, alice):
     page.get_by_label("Preset name").fill("Taken")
     page.get_by_role("button", name="Save as new").click()
 
-    expect(page.locator("#preset-bar .field-errors")).to_contain_text("already have a preset")
+    expect(page.locator("#id_preset-name_error")).to_contain_text("already have a preset")
     expect(page.locator("#preset-bar")).to_contain_text("Preset Taken")
     expect(page.locator('#preset-bar [name="preset"]')).to_have_value(preset.slug)

@@ -222,11 +222,17 @@ async def test_invalid_input_shows_errors_beside_the_fields_and_sends_nothing(al
     frame = await socket.receive()
     await socket.close()
 
-    assert 'id="errors-temperature"' in frame
-    assert "Ensure this value is less than or equal to 2." in frame
+    assert (
+        '<div class="field-errors" id="id_temperature_error" hx-swap-oob="true">'
+        "<p>Ensure this value is less than or equal to 2.</p></div>"
+    ) in frame
     assert "At most 4 stop sequences (5 given)." in frame
     assert "A tool message needs the id of the call it answers." in frame
-    assert "Nothing was sent: fix the marked fields." in frame
+    assert "Nothing was sent: fix these fields." in frame
+    # Listed above them too, each linked to its field, the messages' first as on the page.
+    assert frame.index(
+        '<a href="#id_messages-0-tool_call_id">Message 1, tool call id</a>: A tool message'
+    ) < frame.index('<a href="#id_temperature">Temperature</a>: Ensure this value')
     assert len(simulator.requests) == before
     assert await database_sync_to_async(Transcript.objects.count)() == 0
 

@@ -114,7 +114,8 @@ def test_bad_names_get_a_clear_message_and_nothing_saved_is_lost(
     bar = response.content.decode()
     assert '<p class="notice" role="status">Not saved: see below.</p>' in bar
     assert '<details class="save-preset" open>' in bar, "the error is not folded away"
-    assert f'<div class="field-errors">{message}</div>' in bar
+    assert f'<div class="field-errors" id="id_preset-name_error"><p>{message}</p></div>' in bar
+    assert 'aria-describedby="id_preset-name_helptext id_preset-name_error"' in bar
     assert list(Preset.objects.all()) == [original]
     assert Preset.objects.get().form_state["fields"]["temperature"] == "0.2"
 

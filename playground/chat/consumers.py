@@ -17,6 +17,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from playground.runform import bind
 
 from . import estimate, fragments
+from .attach import attach_frames
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
 from .services import build_request, fork_turn, run_spec
@@ -55,6 +56,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             "code": self.show_code,
             "count": self.count,
             "stop": self.stop,
+            "attach": self.attach,
         }
         try:
             action, data = read_message(text_data, handlers)
@@ -122,6 +124,11 @@ class RunConsumer(AsyncWebsocketConsumer):
         registry = get_registry()
         for run_id in self._running():
             registry.stop(run_id)
+
+    async def attach(self, data: dict) -> None:
+        """The page (re)connected: bring it up to date with the run it was showing."""
+        for frame in await attach_frames(self.user, data.get("run")):
+            await self.send_html(frame)
 
     async def send_html(self, html: str) -> None:
         await self.send(text_data=html)

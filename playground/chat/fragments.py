@@ -95,6 +95,27 @@ def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
     return render_to_string("chat/partials/finished.html", context) + controls(running=False)
 
 
+def run_unknown() -> str:
+    """The page's stored run is none the user may see: it forgets it, and may run again."""
+    return (
+        notice(
+            "The run this tab was showing cannot be found: it was deleted, or it is not"
+            " yours to see."
+        )
+        + '<input type="hidden" id="current-run" value="" hx-swap-oob="true">'
+        + controls(running=False)
+    )
+
+
+def run_elsewhere(transcript: Transcript) -> str:
+    """The page's stored run goes on, but not for this socket: it says so, keeps the id to
+    ask again on the next connect, and may start another run meanwhile."""
+    context = {"transcript": transcript}
+    return render_to_string("chat/partials/running_elsewhere.html", context) + controls(
+        running=False
+    )
+
+
 def save_state(transcript: Transcript, saving: str) -> str:
     """How a retried final write ended: in place of the run's "not saved yet, retrying"."""
     context = {"transcript": transcript, "saving": saving, "oob": True}

@@ -10,7 +10,7 @@ def test_a_theme_applies_at_once_and_stays_after_a_reload(page, live_url):
     page.emulate_media(color_scheme="light")
     body = page.locator("body")
     expect(body).to_have_css("background-color", LIGHT_BG)
-    expect(page.get_by_role("button", name="Set")).to_be_hidden()  # the script saves it
+    expect(page.get_by_role("button", name="Set", exact=True)).to_be_hidden()  # the script saves it
 
     page.get_by_label("Theme").select_option("dark")
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")

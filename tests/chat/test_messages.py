@@ -37,7 +37,7 @@ FRAMES = {
     "action true": ('{"action": true}', f"{NOT_A_NAME} true/false"),
     "action unknown": (
         '{"action": "runn"}',
-        "Unknown action 'runn': send one of run, code, count, stop",
+        "Unknown action 'runn': send one of run, code, count, stop, attach",
     ),
     "action null": ('{"action": null}', NO_ACTION),
     "no action": ("{}", NO_ACTION),

@@ -145,8 +145,14 @@ def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
     return render_to_string("chat/partials/form_errors.html", context)
 
 
+CODE_TABS = {"curl": "curl", "python": "Python", "javascript": "JavaScript"}
+
+
 def code(endpoint: Endpoint, body: dict[str, Any]) -> str:
-    context = {"snippets": snippets(endpoint, body), "endpoint": endpoint}
+    tabs = [
+        (language, CODE_TABS[language], text) for language, text in snippets(endpoint, body).items()
+    ]
+    context = {"tabs": tabs, "endpoint": endpoint}
     return render_to_string("chat/partials/code.html", context)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from playground.transcripts.models import Transcript
 
-from ..helpers import FINAL, Socket, ended_transcript, form_data
+from ..helpers import Socket, ended_transcript, form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,7 +22,7 @@ async def attach(user, run) -> Socket:
     socket = Socket(user)
     assert (await socket.connect())[0]
     await socket.send({"action": "attach", "run": run})
-    await socket.until(f"{FINAL.pattern}|{UNKNOWN}|still running on the server")
+    await socket.until(f'class="status (?!running)|{UNKNOWN}|still running on the server')
     await socket.close()
     return socket
 
@@ -45,6 +45,27 @@ async def test_a_run_that_ended_is_shown_as_it_ended(alice, settings):
     assert "tokens 5 / 24 / 29" in page
     run_button = page[page.rindex('id="run-button"') :].split(">")[0]
     assert "disabled" not in run_button, "the page may run again"
+
+
+async def test_a_run_whose_server_went_away_shows_its_last_checkpoint(alice):
+    """Marked interrupted by the sweep: no finish reason, no timings, the text checkpointed."""
+    checkpoint = {"index": 0, "content": "Half an ans", "reasoning": "", "tool_calls": []}
+    transcript = await Transcript.objects.acreate(
+        user=alice,
+        endpoint="simulator",
+        model="m",
+        request_body={"n": 2},
+        form_state={},
+        status=Transcript.Status.INTERRUPTED,
+        choices=[{**checkpoint, "finish_reason": None}],
+    )
+
+    page = "".join((await attach(alice, str(transcript.uuid))).frames)
+    assert 'id="run-status">interrupted</span>' in page
+    assert 'id="c0-finish" class="finish finish-interrupted"' in page
+    assert "<p>Half an ans</p>" in page
+    assert "None" not in page
+    assert '<article id="c1" hx-swap-oob="delete">' in page, "nor a box for one that never came"
 
 
 async def test_a_run_still_going_is_said_to_be(alice, settings):

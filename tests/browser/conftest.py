@@ -35,6 +35,8 @@ def live_url(django_db_setup, simulator_server, scripted_server):
         "SIMULATOR_ENABLED": "false",
         # A run's write waiting on a lock a test holds fails (and is retried) within 1 s.
         "PLAYGROUND_DB_WRITE_TIMEOUT": "1",
+        # A page that goes (a test's end, a reload, a cut connection) stops its run at once.
+        "PLAYGROUND_ORPHAN_GRACE": "0",
     }
     with DaphneServer(**env) as server:
         yield server.url

@@ -21,16 +21,26 @@ from playground.transcripts.services import RunOutcome
 from playground.upstream import json_schema_of
 
 from . import fragments
+from .rundb import OUTAGE
 from .session import Saving
 from .state import ChoicePending
+
+UNANSWERED = (
+    "The database is not answering, so how this tab's run ended cannot be shown yet: reload"
+    " in a moment."
+)
 
 
 async def attach_frames(user: Any, run_id: Any) -> list[str]:
     """The frames that bring the page up to date with run `run_id`, in order; a run the
     user may not see is told apart from no run at all by nothing."""
     transcript = None
-    if isinstance(run_id, str) and run_id:
-        transcript = await database_sync_to_async(find_transcript_for_user)(user, run_id)
+    try:
+        if isinstance(run_id, str) and run_id:
+            transcript = await database_sync_to_async(find_transcript_for_user)(user, run_id)
+    except OUTAGE:
+        # The id is kept, to ask again on the next connect; the page may run meanwhile.
+        return [fragments.notice(UNANSWERED) + fragments.controls(running=False)]
     if transcript is None:
         return [fragments.run_unknown()]
     if transcript.status == Transcript.Status.RUNNING:

@@ -5,10 +5,13 @@ import re
 import uuid
 
 import pytest
+from channels.db import database_sync_to_async
+from django.db import connections
 
 from playground.transcripts.models import Transcript
 
 from ..helpers import Socket, ended_transcript, form_data
+from ..outages import database_unreachable, off_the_loop
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -92,3 +95,16 @@ async def test_a_run_the_user_may_not_see_is_not_told_apart_from_none(alice, bob
     assert UNKNOWN in page
     assert '<input type="hidden" id="current-run" value="" hx-swap-oob="true">' in page
     assert "still running" not in page
+
+
+async def test_a_database_that_does_not_answer_is_said_and_the_page_may_run(alice, refused_port):
+    socket = Socket(alice)
+    assert (await socket.connect())[0]
+    await database_sync_to_async(connections.close_all)()
+    async with off_the_loop(database_unreachable(refused_port)):
+        await socket.send({"action": "attach", "run": str(uuid.uuid4())})
+        frame = await socket.until("database is not answering")
+    await socket.close()
+    run_button = frame[frame.index('id="run-button"') :].split(">")[0]
+    assert "disabled" not in run_button
+    assert 'id="current-run"' not in frame, "the id is kept, to ask again"

@@ -247,9 +247,32 @@
       () => { button.textContent = "Select and copy"; });
   });
 
+  // "Clear the form" asks first, and keeps what it clears in this tab for "Undo the clear"
+  // (the page reloads bare, with the server's defaults).
+  const CLEARED_KEY = `playground:cleared:v1:${page.dataset.user}`;
+  const undoClear = document.getElementById("undo-clear");
   document.getElementById("reset-form").addEventListener("click", () => {
+    if (!window.confirm("Clear every message and parameter? You can undo it.")) return;
+    sessionStorage.setItem(CLEARED_KEY, JSON.stringify(state()));
     dropDraft();
     window.location.assign(window.location.pathname);
+  });
+  undoClear.addEventListener("click", () => {
+    const cleared = JSON.parse(sessionStorage.getItem(CLEARED_KEY) || "null");
+    sessionStorage.removeItem(CLEARED_KEY);
+    undoClear.hidden = true;
+    if (cleared) {
+      applyState(cleared);
+      syncSliders();
+    }
+    saveDraft();
+  });
+  // Offered until it is used or the form is run again.
+  undoClear.hidden = page.dataset.fromLink === "1" || !sessionStorage.getItem(CLEARED_KEY);
+  form.addEventListener("submit", () => {
+    if (form.elements.namedItem("action").value !== "run") return;  // View code is no run
+    sessionStorage.removeItem(CLEARED_KEY);
+    undoClear.hidden = true;
   });
 
   localStorage.removeItem("playground:draft:v1");  // once every member's draft: whose, unknown

@@ -120,6 +120,21 @@ def test_the_draft_survives_a_reload_right_after_typing(page, live_url):
     expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
     expect(page.locator("#id_top_k")).to_have_value("7")
 
+    # Clearing asks first (a dismissed question clears nothing), then can be undone.
+    answers = iter([False, True])
+    page.on("dialog", lambda dialog: dialog.accept() if next(answers) else dialog.dismiss())
+    page.get_by_role("button", name="Clear the form").click()
+    expect(page.locator('[name="messages-1-content"]')).to_have_value("Second message")
+    page.get_by_role("button", name="Clear the form").click()
+    expect(page.locator("li.message")).to_have_count(1)
+    expect(page.locator("#id_top_k")).to_have_value("")
+    page.get_by_role("button", name="Undo the clear").click()
+    expect(page.locator('[name="messages-1-content"]')).to_have_value("Second message")
+    expect(page.locator("#id_top_k")).to_have_value("7")
+    expect(page.get_by_role("button", name="Undo the clear")).to_be_hidden()
+    page.reload()  # the undone form is the draft again
+    expect(page.locator('[name="messages-0-content"]')).to_have_value("A draft worth keeping")
+
 
 def test_model_output_executes_nothing(page):
     dialogs = []

@@ -264,6 +264,7 @@
     if (cleared) {
       applyState(cleared);
       syncSliders();
+      summarise();
     }
     saveDraft();
   });
@@ -430,6 +431,53 @@
     form.querySelectorAll("input.slider").forEach(syncSlider);
   }
 
+  // The parameter panel says at a glance what differs from the API's defaults: a dot on each
+  // such field, and a line at the top ("t 0.7 · top_p 0.9 · max 512"). A blank field sends
+  // nothing, so the upstream's default applies; a value equal to the default differs in nothing.
+  const SHORT_NAMES = { temperature: "t", max_tokens: "max", stream: "stream" };
+  const panel = document.querySelector("aside.parameters");
+  const parameterFields = () => [...panel.querySelectorAll(".field")]
+    .filter((box) => !box.matches(".field-endpoint, .field-model"));
+
+  function changedValue(box) {
+    const input = box.querySelector("input:not(.slider), select, textarea");
+    if (!input) return null;
+    if (input.type === "checkbox") return input.checked ? null : "off";  // streaming is the default
+    const value = input.value.trim();
+    const slider = box.querySelector("input.slider");
+    const fallback = slider ? slider.dataset.default : input.placeholder;
+    return value === "" || value === fallback ? null : value;
+  }
+
+  function summarise() {
+    const parts = [];
+    for (const box of parameterFields()) {
+      const value = changedValue(box);
+      box.toggleAttribute("data-changed", value !== null);
+      if (value === null) continue;
+      const name = box.className.match(/field-(\w+)/)[1];
+      const shown = value.length > 16 ? value.slice(0, 15) + "…" : value;
+      parts.push(`${SHORT_NAMES[name] || name} ${shown}`);
+    }
+    document.getElementById("parameter-summary").textContent =
+      parts.length ? parts.join(" · ") : "API defaults";
+  }
+
+  document.getElementById("reset-parameters").addEventListener("click", () => {
+    if (!window.confirm("Blank every parameter, so that the API's defaults apply?")) return;
+    for (const box of parameterFields()) {
+      const input = box.querySelector("input:not(.slider), select, textarea");
+      if (!input) continue;
+      if (input.type === "checkbox") input.checked = true;
+      else input.value = "";
+    }
+    syncSliders();
+    summarise();
+    saveDraft();
+  });
+  form.addEventListener("input", summarise);
+  form.addEventListener("change", summarise);
+
   form.addEventListener("input", (event) => {
     const target = event.target;
     if (target.classList.contains("slider")) {
@@ -490,4 +538,5 @@
 
   rows().forEach(syncRole);
   syncSliders();
+  summarise();
 })();

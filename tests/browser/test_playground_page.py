@@ -262,6 +262,21 @@ def test_a_slider_shows_its_field_and_sends_nothing_itself(page):
     expect(slider).to_have_value("1")
 
 
+def test_the_panel_says_what_differs_from_the_defaults_and_resets_it_all(page):
+    summary = page.locator("#parameter-summary")
+    expect(summary).to_have_text("API defaults")
+    page.locator("#id_temperature").fill("0.7")
+    page.locator("#id_top_p").fill("1")  # the API's default: nothing differs
+    page.locator("#id_max_tokens").fill("512")
+    expect(summary).to_have_text("max 512 · t 0.7")  # in the panel's order
+    expect(page.locator(".field[data-changed]")).to_have_count(2)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Reset all").click()
+    expect(summary).to_have_text("API defaults")
+    expect(page.locator("#id_max_tokens")).to_have_value("")
+    expect(page.locator(".field[data-changed]")).to_have_count(0)
+
+
 def test_continue_on_an_answer_of_only_tool_calls_carries_them(page):
     page.locator("summary", has_text="Tools").click()
     page.locator("#id_tools").fill(

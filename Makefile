@@ -7,6 +7,10 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
+# Messages up to 4 MiB reach the app, which answers those over its 1 MiB limit clearly
+# (PLAYGROUND_MAX_MESSAGE_BYTES); past Daphne's own limit the socket would just close.
+DAPHNE_LIMITS := --websocket-max-message-size 4194304 --websocket-max-frame-size 4194304
+
 .PHONY: run test quick test-services lint format lock curl nodejs
 
 $(PY):
@@ -29,7 +33,7 @@ run: $(VENV)/.runtime
 	@echo
 	@echo "  Playground: http://$(HOST):$(PORT)/   (log in with the admin account above)"
 	@echo
-	PORT=$(PORT) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+	PORT=$(PORT) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) $(DAPHNE_LIMITS) playground.asgi:application
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers here); the
 # "View code" tests run their snippets with curl and node.

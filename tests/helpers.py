@@ -199,6 +199,11 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
 
+# As every launcher runs Daphne (Makefile, docker/entrypoint.sh): messages up to 4 MiB reach
+# the app, which answers those over its own limit (PLAYGROUND_MAX_MESSAGE_BYTES) clearly.
+DAPHNE_LIMITS = ["--websocket-max-message-size", "4194304", "--websocket-max-frame-size", "4194304"]
+
+
 class DaphneServer(ServerProcess):
     """The real ASGI app in its own Daphne process, as `make run` serves it.
 
@@ -208,7 +213,7 @@ class DaphneServer(ServerProcess):
 
     def __init__(self, **env: str):
         daphne = Path(sys.executable).with_name("daphne")
-        super().__init__([str(daphne), "playground.asgi:application"], **env)
+        super().__init__([str(daphne), *DAPHNE_LIMITS, "playground.asgi:application"], **env)
 
 
 class SimulatorProcess(ServerProcess):
@@ -270,10 +275,20 @@ def form_data(messages=None, **fields) -> dict:
 
 
 def appended(frame: str, target: str = "c0-text") -> str:
-    """The text one frame appends to one box while streaming, unescaped as the browser shows
-    it."""
-    pattern = rf'<div hx-swap-oob="beforeend:#{re.escape(target)}">(.*?)</div>'
-    return "".join(html.unescape(text) for text in re.findall(pattern, frame, re.S))
+    """The text one frame appends to one box (or to its segments, `#<target>-N`) while
+    streaming, unescaped as the browser shows it."""
+    swap = rf"(?:beforeend|innerHTML):#{re.escape(target)}(?:-\d+)?"
+    pattern = rf'<div hx-swap-oob="{swap}">([^<]*)</div>'
+    return "".join(html.unescape(text) for text in re.findall(pattern, frame))
+
+
+FRAME = re.compile(r"<!--frame (\d+)( ack)?-->")
+
+
+def ack_for(frame: str) -> dict | None:
+    """What the page answers to a frame that asks for an acknowledgement."""
+    match = FRAME.match(frame)
+    return {"action": "ack", "seq": int(match.group(1))} if match and match.group(2) else None
 
 
 class Socket:
@@ -286,8 +301,10 @@ class Socket:
         host: bytes = b"127.0.0.1:8000",
         headers: tuple[tuple[bytes, bytes], ...] = (),
         cookie: str = "",
+        acks: bool = True,
     ):
         self.user = user
+        self.acks = acks  # acknowledge frames as the page does
         self.origin = origin
         self.headers = [(b"host", host), *headers]
         self.cookie = cookie  # a session made earlier (say, before the database was locked)
@@ -313,6 +330,8 @@ class Socket:
     async def receive(self, within: float = 10) -> str:
         frame = await self.communicator.receive_from(timeout=within)
         self.frames.append(frame)
+        if self.acks and (ack := ack_for(frame)):
+            await self.send(ack)
         return frame
 
     async def until(self, pattern: str, within: float = 15) -> str:

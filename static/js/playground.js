@@ -83,20 +83,37 @@
     saveDraft();
   });
 
+  // A finished choice as the page holds it: the frames sent each piece once, so the answer is
+  // its raw text and the tool calls are their boxes (nothing is sent again for these buttons).
+  function answerText(choice) {
+    return choice.querySelector(".answer .raw").textContent;
+  }
+
+  function toolCalls(choice) {
+    return Array.from(choice.querySelectorAll(".tool-call")).map((box) => ({
+      id: box.querySelector(".tool-id").textContent,
+      type: "function",
+      function: {
+        name: box.querySelector(".tool-name code").textContent,
+        arguments: box.querySelector(".tool-arguments").textContent,
+      },
+    }));
+  }
+
   // Continue and "Add tool results" turn a finished choice into the next turn. The socket
   // replaces #choices wholesale, so the listener sits on the page around it.
   page.addEventListener("click", (event) => {
     const button = event.target.closest(".choice-foot button");
     if (!button) return;
-    const footer = button.closest(".choice-foot");
-    const content = footer.querySelector(".raw-content").value;
+    const choice = button.closest(".choice");
+    const content = answerText(choice);
     // The next run continues this one: its transcript joins the thread.
     document.getElementById("continued-from").value = document.getElementById("current-run").value;
     if (button.classList.contains("continue")) {
       addRow({ role: "assistant", content });
       field(addRow({ role: "user" }), "content").focus();
     } else if (button.classList.contains("add-tool-results")) {
-      const calls = JSON.parse(button.dataset.toolCalls || "[]");
+      const calls = toolCalls(choice);
       addRow({ role: "assistant", content, tool_calls: JSON.stringify(calls, null, 1) });
       const first = calls.map((call) => addRow({ role: "tool", tool_call_id: call.id }))[0];
       if (first) field(first, "content").focus();
@@ -196,6 +213,45 @@
     localStorage.removeItem(DRAFT_KEY);
     window.location.assign(window.location.pathname);
   });
+
+  // Frames: the server numbers them and asks for an acknowledgement every few
+  // (`<!--frame N ack-->`); it holds a run's text back while too many are unacknowledged, so
+  // a page that falls behind slows its run down instead of growing the server's memory.
+  const FRAME = /^<!--frame (\d+)( ack)?-->/;
+  function acknowledgeFrame(event) {
+    const match = FRAME.exec(event.detail.message);
+    if (match && match[2]) {
+      event.detail.socketWrapper.sendImmediately(
+        JSON.stringify({ action: "ack", seq: Number(match[1]) }));
+    }
+  }
+  page.addEventListener("htmx:wsAfterMessage", acknowledgeFrame);
+
+  // A message over the server's limit would be refused (or close the socket): say so here,
+  // and keep the form as it is. The body is made once, here, and handed to the extension.
+  const encoder = new TextEncoder();
+  function refuseOversizedMessage(event) {
+    const detail = event.detail;
+    const message = Object.assign({}, detail.parameters);
+    if (detail.headers) message.HEADERS = detail.headers;
+    const body = JSON.stringify(message);
+    const size = encoder.encode(body).length;
+    const limit = Number(page.dataset.maxMessageBytes);
+    if (limit && size > limit) {
+      event.preventDefault();
+      const box = document.createElement("div");
+      box.className = "error-box";
+      box.setAttribute("role", "alert");
+      box.id = "message-too-big";
+      const mib = (bytes) => (bytes / 1048576).toFixed(1);
+      box.textContent = `Nothing was sent: the form comes to ${mib(size)} MiB, over the ` +
+        `${mib(limit)} MiB a run may send. Shorten the messages or the tools.`;
+      document.getElementById("run-error").replaceChildren(box);
+      return;
+    }
+    detail.messageBody = body;
+  }
+  page.addEventListener("htmx:wsConfigSend", refuseOversizedMessage);
 
   if (page.dataset.fromLink !== "1") {
     try {

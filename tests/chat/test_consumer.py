@@ -118,7 +118,7 @@ TOOLS = json.dumps(
 )
 
 
-async def test_tool_calls_show_as_they_stream_then_as_json_with_a_result_button(alice):
+async def test_tool_calls_stream_into_a_box_each_with_a_result_button(alice):
     socket = await connected(alice)
     messages = [{"role": "user", "content": "Use get_weather for Oslo"}]
     status = await socket.run(form_data(messages=messages, tools=TOOLS))
@@ -131,9 +131,11 @@ async def test_tool_calls_show_as_they_stream_then_as_json_with_a_result_button(
     assert "city" in json.loads(call["function"]["arguments"])
     assert transcript.choices[0]["finish_reason"] == "tool_calls"
     frames = "".join(socket.frames)
-    assert "tool call: <code>get_weather</code>" in frames
+    assert 'id="c0-tool-0"' in frames, "a box per call"
+    assert socket.streamed("c0-tool-0-name") == "get_weather"
+    assert socket.streamed("c0-tool-0-id") == call["id"]
+    assert socket.streamed("c0-tool-0-args") == call["function"]["arguments"], "sent once"
     assert 'class="add-tool-results"' in frames
-    assert call["id"] in frames
 
 
 async def test_stop_cancels_the_upstream_request_and_keeps_the_partial_text(alice, simulator):

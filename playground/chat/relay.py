@@ -69,7 +69,7 @@ class Relay:
         self,
         state: RunState,
         send: Callable[[str], Awaitable[None]],
-        room: Callable[[], Awaitable[None]],
+        room: Callable[[], Awaitable[bool]],
         *,
         schema: dict[str, Any] | None,
         tick: float,
@@ -78,7 +78,7 @@ class Relay:
     ):
         self.state = state
         self.send = send
-        self.room = room  # waits until the watchers can take another frame
+        self.room = room  # waits until the watchers can take another frame; False: none left
         self.schema = schema
         self.tick = tick
         self.render_timeout = render_timeout
@@ -125,8 +125,11 @@ class Relay:
         self._refilled = now
 
     async def _flush(self) -> None:
-        await self.room()  # text not taken now stays in the state, coalescing
+        watched = await self.room()  # text not taken now stays in the state, coalescing
         self._dirty.clear()
+        if not watched:
+            self.state.drop_pending()
+            return
         pending = {p.index: p for p in self.state.take_pending(self.frame_bytes)}
         now = time.monotonic()
         due = [i for i, view in self.views.items() if view.wants_render(now)]

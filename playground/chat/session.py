@@ -103,6 +103,7 @@ class RunSession:
         """A socket went away. The run outlives its last watcher by the orphan grace only."""
         if watcher in self.watchers:
             self.watchers.remove(watcher)
+            self._acked.set()  # a relay waiting for this watcher's acknowledgements need not
         if self.watchers or not self.running:
             return
         grace = settings.PLAYGROUND_ORPHAN_GRACE
@@ -115,10 +116,11 @@ class RunSession:
         """A watcher acknowledged frames: a relay holding text back may go on."""
         self._acked.set()
 
-    async def _room(self) -> None:
-        """Wait until no watcher has more than PLAYGROUND_ACK_WINDOW frames unacknowledged.
-        A watcher that acknowledges nothing for PLAYGROUND_ACK_TIMEOUT is let go (its socket
-        closed): a client that stops reading must not hold the run, or grow the server."""
+    async def _room(self) -> bool:
+        """Wait until no watcher has more than PLAYGROUND_ACK_WINDOW frames unacknowledged;
+        False when no watcher is left. A watcher that acknowledges nothing for
+        PLAYGROUND_ACK_TIMEOUT is let go (its socket closed): a client that stops reading must
+        not hold the run, or grow the server."""
         window = settings.PLAYGROUND_ACK_WINDOW
         while behind := [w for w in self.watchers if w.unacked > window]:
             self._acked.clear()
@@ -131,6 +133,7 @@ class RunSession:
                         logger.info("Run %s lets go of a socket that stopped reading", self.id)
                         self.detach(watcher)
                         await watcher.stalled()
+        return bool(self.watchers)
 
     def _orphaned(self) -> None:
         self._orphan_timer = None

@@ -262,6 +262,18 @@ class RunState:
         each text; the offsets move past what is handed out."""
         return [p for c in self.choices.values() if (p := c.take_pending(most)) is not None]
 
+    def drop_pending(self) -> None:
+        """Nobody watches: what is new will never be sent (the outcome still holds it)."""
+        for choice in self.choices.values():
+            choice.content_sent, choice.reasoning_sent = (
+                choice.content.length,
+                choice.reasoning.length,
+            )
+            for call in choice.tool_calls.values():
+                call.id_sent, call.name_sent = call.id, len(call.name)
+                call.arguments_sent = call.arguments.length
+            choice.finish_sent = choice.finish_reason is not None
+
     def has_pending(self) -> bool:
         return any(
             c.unsent() or (c.finish_reason is not None and not c.finish_sent)

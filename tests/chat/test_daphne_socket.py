@@ -3,6 +3,7 @@ limit and Daphne's are answered; closed tabs are no error; a client that stops r
 not grow the server, and one that reads gets every byte once, in order."""
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -111,7 +112,9 @@ async def test_a_message_between_the_apps_limit_and_daphnes_is_answered(url, hea
             pass
 
 
-async def test_tabs_closed_mid_run_log_no_error(server, url, headers):
+async def test_tabs_closed_mid_run_log_no_error(server, url, headers, scripted):
+    """Tabs closed at every point of a run, and tabs that stopped reading (a sleeping laptop)
+    then close: the server's sends after the close handshake began find the socket closing."""
     model = "simulator/chat?tps=200&tokens=400"
 
     async def tab(when: int) -> None:
@@ -122,8 +125,21 @@ async def test_tabs_closed_mid_run_log_no_error(server, url, headers):
                 await page.send(json.dumps(ack))
         await page.close(code=1001)  # the browser's "going away"
 
-    for when in [0, 0, 1, 2, 3, 5, 0, 8, 13, 0] * 3:
+    async def stalled_tab() -> None:
+        run = form_data(endpoint="scripted", model="long")
+        with raw_tab(server, headers) as tab:
+            tab.sendall(frame(json.dumps(run).encode()))
+            await asyncio.sleep(0.3)  # the server's writes to it back up
+            # One more message (answered: "a run is going") and the close, in one segment:
+            # the answer is sent after the server has begun the closing handshake.
+            tab.sendall(frame(json.dumps(run).encode()) + frame(b"\x03\xe9", opcode=8))
+            await asyncio.sleep(0.3)
+
+    scripted.script("long", sse(*[chunk(content=p) for p in pieces(ANSWER, 8192)]))
+    for when in [0, 1, 2, 3, 5, 8, 13, 0, 2, 4]:
         await tab(when)
+    for _ in range(3):
+        await stalled_tab()
     await asyncio.sleep(1.5)  # Daphne reports an application's error within a second
     log = log_of(server)
     assert " ERROR " not in log, log
@@ -142,6 +158,41 @@ async def reader_that_stops(server: DaphneServer, headers: dict, data: dict):
     )
     await page.send(json.dumps(data))
     return page
+
+
+@contextlib.contextmanager
+def raw_tab(server: DaphneServer, headers: dict):
+    """A websocket client on a bare socket with a small receive buffer that it never reads."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(
+        (
+            f"GET /ws/run/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            + "\r\n"
+        ).encode()
+    )
+    assert sock.recv(12) == b"HTTP/1.1 101"
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def frame(payload: bytes, opcode: int = 1) -> bytes:
+    """One masked client frame."""
+    length = len(payload)
+    header = bytes([0x80 | opcode])
+    if length < 126:
+        header += bytes([0x80 | length])
+    elif length < 65536:
+        header += bytes([0x80 | 126]) + length.to_bytes(2, "big")
+    else:
+        header += bytes([0x80 | 127]) + length.to_bytes(8, "big")
+    mask = b"mask"
+    return header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
 
 
 async def test_a_client_that_stops_reading_leaves_the_servers_memory_flat(

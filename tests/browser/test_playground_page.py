@@ -45,7 +45,7 @@ def test_tokens_appear_before_the_run_finishes(page):
     expect(page.locator("#run-button")).to_be_disabled()
 
     expect(page.locator("#run-status")).to_have_text("completed")
-    expect(answer.locator("strong")).to_have_text("Simulated reply")  # rendered Markdown
+    expect(page.locator("#c0-view strong")).to_have_text("Simulated reply")  # rendered Markdown
     expect(page.locator("#run-meta")).to_contain_text("tokens/s")
     expect(page.locator("#run-button")).to_be_enabled()
 
@@ -135,7 +135,7 @@ def test_model_output_executes_nothing(page):
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
 
-    answer = page.locator("#c0-text")
+    answer = page.locator("#c0 .answer")  # as rendered, and the raw text behind its toggle
     expect(answer).to_contain_text("<script>window.__xss=1</script>")
     assert answer.locator("script, img").count() == 0
     assert answer.locator("a[href^='javascript']").count() == 0
@@ -150,7 +150,7 @@ def test_continue_appends_the_answer_for_the_next_turn(page):
     set_model(page, "simulator/chat-fast?tokens=12")
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
-    answer = page.locator("#c0 .raw-content").input_value()
+    answer = page.locator("#c0-text").text_content()
 
     page.get_by_role("button", name="Continue").click()
     expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
@@ -160,7 +160,7 @@ def test_continue_appends_the_answer_for_the_next_turn(page):
     page.locator('[name="messages-2-content"]').fill("Go on")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#run-status")).to_have_text("completed")
-    expect(page.locator("#c0-text")).to_contain_text("Simulated reply to “Go on”")
+    expect(page.locator("#c0-view")).to_contain_text("Simulated reply to “Go on”")
 
 
 def test_a_tool_call_gets_a_result_and_runs_again(page):
@@ -187,7 +187,7 @@ def test_a_tool_call_gets_a_result_and_runs_again(page):
     page.locator('[name="messages-2-content"]').fill("Sunny, 21 C")
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
-    expect(page.locator("#c0-text")).to_contain_text("The tool answered: Sunny, 21 C")
+    expect(page.locator("#c0-view")).to_contain_text("The tool answered: Sunny, 21 C")
 
 
 def test_view_code_shows_the_request_without_the_key(page):

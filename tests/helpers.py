@@ -141,8 +141,9 @@ class ServerProcess:
     (`--fd N`): its port is known before it starts, and no other process can take the port in
     between, as one could with a port picked, released and then handed to the child."""
 
-    def __init__(self, command: list[str], **env: str):
+    def __init__(self, command: list[str], cwd: Path = ROOT, **env: str):
         self.command = command
+        self.cwd = cwd  # the checkout it runs (a benchmark may run another one)
         self.env = env
         self.port = 0
         self.process: subprocess.Popen | None = None
@@ -156,7 +157,7 @@ class ServerProcess:
             self.process = subprocess.Popen(
                 [*self.command, "--fd", str(sock.fileno())],
                 pass_fds=[sock.fileno()],
-                cwd=ROOT,
+                cwd=self.cwd,
                 env={**os.environ, "PORT": str(self.port), **self.env},
                 stdout=subprocess.DEVNULL,
                 stderr=self.errors,
@@ -211,9 +212,10 @@ class DaphneServer(ServerProcess):
     state (channel layer queues, httpx clients) from tests that ran before.
     """
 
-    def __init__(self, **env: str):
+    def __init__(self, cwd: Path = ROOT, **env: str):
         daphne = Path(sys.executable).with_name("daphne")
-        super().__init__([str(daphne), *DAPHNE_LIMITS, "playground.asgi:application"], **env)
+        command = [str(daphne), *DAPHNE_LIMITS, "playground.asgi:application"]
+        super().__init__(command, cwd, **env)
 
 
 class SimulatorProcess(ServerProcess):

@@ -96,6 +96,7 @@ class RunSession:
         if self.stop_reason is not None or not self.running:
             return
         self.stop_reason = reason
+        self._acked.set()  # a relay waiting on acknowledgements looks again (see _room)
         if self.phase is Phase.STREAMING:
             self.task.cancel()
 
@@ -124,8 +125,10 @@ class RunSession:
         window = settings.PLAYGROUND_ACK_WINDOW
         while behind := [w for w in self.watchers if w.unacked > window]:
             self._acked.clear()
+            # A server shutting down has no time to wait: it closes every socket anyway.
+            restarting = self.stop_reason == EndReason.SERVER_RESTART
             try:
-                async with asyncio.timeout(settings.PLAYGROUND_ACK_TIMEOUT):
+                async with asyncio.timeout(0 if restarting else settings.PLAYGROUND_ACK_TIMEOUT):
                     await self._acked.wait()
             except TimeoutError:
                 for watcher in behind:

@@ -1,6 +1,7 @@
 """Every frame is bounded, numbered and acknowledged, and no text goes out twice: the pieces
 (cut to size) and the page's swaps, then whole runs through the ASGI stack."""
 
+import asyncio
 import html
 import json
 import re
@@ -310,3 +311,22 @@ async def test_a_socket_that_acknowledges_nothing_is_closed_and_let_go(alice, sc
     assert closed == {"type": "websocket.close", "code": 1013}, "try again later: it reconnects"
     row = await ended_transcript()
     assert row.choices[0]["content"].startswith("word word")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream")
+async def test_a_restart_does_not_wait_on_a_page_that_acknowledges_nothing(
+    alice, scripted, settings, run_registry
+):
+    settings.PLAYGROUND_FRAME_BYTES = 16 * 1024
+    settings.PLAYGROUND_ACK_TIMEOUT = 60
+    settings.PLAYGROUND_ORPHAN_GRACE = 60
+    answer = "word " * 60_000
+    scripted_answers(scripted, "unread", [answer])
+    socket = Socket(alice, acks=False)
+    assert (await socket.connect())[0]
+    await socket.send(form_data(endpoint="scripted", model="unread"))
+    await until_quiet(socket)
+    await asyncio.wait_for(run_registry.drain(within=5), 10)
+    row = await ended_transcript(within=1)
+    assert row.choices[0]["content"] == answer, "saved whole, without waiting on the page"

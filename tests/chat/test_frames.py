@@ -330,3 +330,19 @@ async def test_a_restart_does_not_wait_on_a_page_that_acknowledges_nothing(
     await asyncio.wait_for(run_registry.drain(within=5), 10)
     row = await ended_transcript(within=1)
     assert row.choices[0]["content"] == answer, "saved whole, without waiting on the page"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream", "run_registry")
+async def test_a_block_over_64_kb_stays_raw_until_its_choice_ends(alice, scripted):
+    answer = "First *block*.\n\n" + "long line\n" * 7_000 + "\nAfter it.\n\nThe end.\n"
+    scripted_answers(scripted, "long/block", [answer], size=2048)
+    scripted.scripts["long/block"].delay = 0.002
+    socket = Socket(alice)
+    data = form_data(endpoint="scripted", model="long/block")
+    assert await run_to_the_end(socket, data) == "completed"
+    view = re.compile(r'<div hx-swap-oob="beforeend:#c0-view">(.*?)</div>', re.S)
+    renders = [html for frame in socket.frames for html in view.findall(frame)]
+    assert renders[0] == "<p>First <em>block</em>.</p>\n", "rendered while it streamed"
+    assert len(renders) == 2, "the long block, and what follows it, at the end"
+    assert "".join(renders) == render_markdown(answer)

@@ -7,10 +7,6 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-# Messages up to 4 MiB reach the app, which answers those over its 1 MiB limit clearly
-# (PLAYGROUND_MAX_MESSAGE_BYTES); past Daphne's own limit the socket would just close.
-DAPHNE_LIMITS := --websocket-max-message-size 4194304 --websocket-max-frame-size 4194304
-
 .PHONY: run test quick test-services lint format lock curl nodejs
 
 $(PY):
@@ -28,26 +24,40 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py mark_interrupted
 	$(PY) manage.py ensure_admin
 	@echo
 	@echo "  Playground: http://$(HOST):$(PORT)/   (log in with the admin account above)"
 	@echo
-	PORT=$(PORT) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) $(DAPHNE_LIMITS) playground.asgi:application
+	PORT=$(PORT) $(PY) -m playground.launch -b $(HOST) -p $(PORT)
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers here); the
-# "View code" tests run their snippets with curl and node.
-TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell command -v node),,nodejs)
+# "View code" tests run their snippets with curl and node; npm installs axe-core, which the
+# accessibility tests load into pages.
+# The deployment test runs nginx as docs/deploy.md configures it.
+TOOLS := /usr/bin/chromium $(if $(shell command -v curl),,curl) $(if $(shell command -v node),,nodejs) \
+	$(if $(shell command -v npm),,npm) /usr/sbin/nginx
 
-/usr/bin/chromium curl nodejs:
+/usr/bin/chromium curl nodejs npm:
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(notdir $@)
 
-test: $(VENV)/.dev $(TOOLS)
+# The package may start a system nginx on port 80; the tests start their own.
+/usr/sbin/nginx:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx
+	-nginx -s quit 2>/dev/null
+
+# The browser tests' npm packages, as tests/package-lock.json pins them.
+AXE := tests/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/package.json tests/package-lock.json | $(TOOLS)
+	npm ci --prefix tests --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.dev $(TOOLS) $(AXE)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not services_only"
 	@$(MAKE) --no-print-directory test-services
 
 # The edit loop: the SQLite pass without the browser tests and those that start servers.

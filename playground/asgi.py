@@ -13,7 +13,6 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from playground.chat.middleware import DatabaseDownNotice  # noqa: E402
-from playground.chat.shutdown import drain_before_shutdown  # noqa: E402
 from playground.origin import SameOriginValidator  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 from playground.simulator import SimulatedDisconnect, Simulator  # noqa: E402
@@ -45,9 +44,6 @@ http_application: ASGIHandler | Mount = django_http
 if settings.SIMULATOR_MOUNTED:
     simulator = Simulator(api_key=os.environ[settings.SIMULATOR_KEY_ENV])
     http_application = Mount("/simulator", simulator, django_http)
-
-# On SIGTERM, Daphne's reactor ends this process's runs and closes its sockets before it stops.
-drain_before_shutdown()
 
 application = ProtocolTypeRouter(
     {

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's own form templates, for the project's renderer (FORM_RENDERER) to find.
+    "django.forms",
     "axes",
     "channels",
     "django_htmx",
@@ -83,6 +86,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "playground.urls"
+FORM_RENDERER = "playground.core.forms.FormRenderer"
 ASGI_APPLICATION = "playground.asgi.application"
 
 TEMPLATES = [
@@ -96,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "playground.core.context_processors.theme",
             ],
         },
     },
@@ -294,6 +299,34 @@ PLAYGROUND_DEFAULT_MODEL = env.str(
     "PLAYGROUND_DEFAULT_MODEL", default="simulator/chat" if SIMULATOR_ENABLED else ""
 )
 
+
+def _prices() -> dict[str, dict[str, Decimal]]:
+    """{"<model id>": {"input": 0.2, "output": 0.6}}: US dollars per million tokens."""
+    try:
+        table = json.loads(env.str("PLAYGROUND_PRICES", default="{}"), parse_float=Decimal)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PLAYGROUND_PRICES is not valid JSON: {exc}") from None
+    problem = 'PLAYGROUND_PRICES maps model ids to {"input": $, "output": $} per 1M tokens'
+    if not isinstance(table, dict):
+        raise ImproperlyConfigured(problem + ".")
+    prices = {}
+    for model, price in table.items():
+        if not isinstance(price, dict) or set(price) != {"input", "output"}:
+            raise ImproperlyConfigured(f"{problem}: {model!r} is not.")
+        try:
+            prices[model] = {side: Decimal(price[side]) for side in ("input", "output")}
+        except (ArithmeticError, TypeError, ValueError):
+            raise ImproperlyConfigured(
+                f"{problem}: {model!r} has a price that is no number."
+            ) from None
+        if any(not amount.is_finite() or amount < 0 for amount in prices[model].values()):
+            raise ImproperlyConfigured(f"{problem}: {model!r} has a price below 0.")
+    return prices
+
+
+# What a run costs is shown (and kept with its transcript) for the models priced here.
+PLAYGROUND_PRICES = _prices()
+
 # Limits on what one user may ask of the upstream at once.
 PLAYGROUND_MAX_N = env.int("PLAYGROUND_MAX_N", default=8)
 PLAYGROUND_MAX_CONCURRENT_RUNS = env.int("PLAYGROUND_MAX_CONCURRENT_RUNS", default=3)
@@ -315,7 +348,16 @@ PLAYGROUND_RELAY_TICK = env.float("PLAYGROUND_RELAY_TICK", default=0.02)
 # A streaming run saves its text and a heartbeat this often; a running row whose heartbeat is
 # older than the stale limit was left by a server that went away (see mark_interrupted).
 PLAYGROUND_CHECKPOINT_SECONDS = env.float("PLAYGROUND_CHECKPOINT_SECONDS", default=5.0)
-PLAYGROUND_STALE_RUN_SECONDS = env.float("PLAYGROUND_STALE_RUN_SECONDS", default=60.0)
+PLAYGROUND_STALE_RUN_SECONDS = env.float("PLAYGROUND_STALE_RUN_SECONDS", default=40.0)
+# How often every process sweeps the stale rows (a crashed process's runs are interrupted within
+# stale + sweep seconds), and whether `python -m playground.launch` starts the sweep and the
+# drain on SIGTERM at all.
+PLAYGROUND_SWEEP_SECONDS = env.float("PLAYGROUND_SWEEP_SECONDS", default=10.0)
+PLAYGROUND_BACKGROUND_TASKS = env.bool("PLAYGROUND_BACKGROUND_TASKS", default=True)
+# Prometheus metrics of this process, on a port of its own (0: none), so that each process is
+# scraped directly rather than through the proxy; bound to loopback unless told otherwise.
+PLAYGROUND_METRICS_PORT = env.int("PLAYGROUND_METRICS_PORT", default=0)
+PLAYGROUND_METRICS_ADDRESS = env.str("PLAYGROUND_METRICS_ADDRESS", default="127.0.0.1")
 # One process refuses runs past this; the upstream connection pool is sized to match.
 PLAYGROUND_MAX_RUNS_PER_PROCESS = env.int("PLAYGROUND_MAX_RUNS_PER_PROCESS", default=200)
 

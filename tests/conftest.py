@@ -1,11 +1,16 @@
 import asyncio
+import os
 import socket
 from pathlib import Path
 
+import hypothesis
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
 
+# Importing the ASGI app sets Django up again, which replaces the root logger's handlers, and
+# with them caplog's: done here, before any test, so no test's caplog misses a record.
+import playground.asgi  # noqa: F401
 from playground.chat import rundb
 from playground.simulator import Simulator
 from playground.upstream import Endpoint, UpstreamConfig, close_client, configure, get_config
@@ -16,6 +21,13 @@ from .helpers import ServedApp, endpoints_for_tests
 from .hostile import ScriptedUpstream
 
 DJANGO_FREE = ("upstream", "simulator")
+
+# Property-based tests: a fixed number of examples, so each adds a known time to the suite;
+# no deadline (two loaded cores make any example slow now and then); the same examples on
+# every CI run, so that a failure there is reproducible and not a coin toss.
+hypothesis.settings.register_profile("dev", max_examples=100, deadline=None)
+hypothesis.settings.register_profile("ci", hypothesis.settings.get_profile("dev"), derandomize=True)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 def pytest_collection_modifyitems(items):
@@ -88,6 +100,11 @@ def scripted(scripted_server) -> ScriptedUpstream:
     """The scripted upstream, with no script left from an earlier test."""
     scripted_server.app.scripts.clear()
     return scripted_server.app
+
+
+@pytest.fixture
+def scripted_endpoint(scripted_server) -> Endpoint:
+    return Endpoint(name="scripted", base_url=scripted_server.base_url)
 
 
 @pytest.fixture

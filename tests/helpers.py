@@ -25,7 +25,7 @@ import uvicorn
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from playground.runform import MESSAGE_FIELDS, RunForm
+from playground.runform import MESSAGE_FIELDS, RunForm, bind
 from playground.simulator import RequestRecord, Simulator
 from playground.upstream import ContentDelta, Endpoint, Event, ReasoningDelta, stream_chat
 
@@ -200,11 +200,6 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
 
-# As every launcher runs Daphne (Makefile, docker/entrypoint.sh): messages up to 4 MiB reach
-# the app, which answers those over its own limit (PLAYGROUND_MAX_MESSAGE_BYTES) clearly.
-DAPHNE_LIMITS = ["--websocket-max-message-size", "4194304", "--websocket-max-frame-size", "4194304"]
-
-
 class DaphneServer(ServerProcess):
     """The real ASGI app in its own Daphne process, as `make run` serves it.
 
@@ -212,9 +207,8 @@ class DaphneServer(ServerProcess):
     state (channel layer queues, httpx clients) from tests that ran before.
     """
 
-    def __init__(self, cwd: Path = ROOT, **env: str):
-        daphne = Path(sys.executable).with_name("daphne")
-        command = [str(daphne), *DAPHNE_LIMITS, "playground.asgi:application"]
+    def __init__(self, *options: str, cwd: Path = ROOT, **env: str):
+        command = [sys.executable, "-m", "playground.launch", *options]
         super().__init__(command, cwd, **env)
 
 
@@ -274,6 +268,37 @@ def form_data(messages=None, **fields) -> dict:
     if data["stream"] is False:
         del data["stream"]  # an unticked checkbox sends nothing
     return data
+
+
+async def spec_of(**fields):
+    """A run's spec from the page's fields (form_data), for a test that starts runs through
+    the registry without a socket."""
+    from playground.chat.services import run_spec  # imports models: see Socket.connect
+
+    def valid_spec():
+        form, formset = bind(form_data(**fields))
+        assert form.is_valid() & formset.is_valid(), (form.errors, formset.errors)
+        return run_spec(form, formset)
+
+    return await database_sync_to_async(valid_spec)()
+
+
+class Page:
+    """A watcher that is not a socket: what a run sends it, kept (and, at once, acknowledged)."""
+
+    unacked = 0
+
+    def __init__(self):
+        self.frames: list[str] = []
+
+    async def stalled(self) -> None:
+        raise AssertionError("a page that acknowledges everything never stalls")
+
+    async def send_html(self, html: str) -> None:
+        self.frames.append(html)
+
+    def streamed(self, target: str = "c0-text") -> str:
+        return "".join(appended(frame, target) for frame in self.frames)
 
 
 def appended(frame: str, target: str = "c0-text") -> str:

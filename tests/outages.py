@@ -21,9 +21,10 @@ TRANSCRIPTS = "transcripts_transcript"
 
 class TcpProxy:
     """Forwards loopback connections to `host:port`. While it refuses, a new connection is
-    closed as soon as it is accepted, as an unreachable database looks to a client that
-    connects; `restore` lets them through again. (Connections already made are left alone:
-    the app's writes connect anew for each call, CONN_MAX_AGE being 0 in tests.)"""
+    closed as soon as it is accepted, as an unreachable server looks to a client that
+    connects; `restore` lets them through again. Connections already made are left alone
+    (the app's writes connect anew for each call, CONN_MAX_AGE being 0 in tests) unless
+    `cut`, as a network that goes away cuts them."""
 
     def __init__(self, host: str, port: int):
         self.target = (host, port)
@@ -43,11 +44,7 @@ class TcpProxy:
         self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept(): close() alone does not
         self.listener.close()
         self.thread.join(timeout=5)
-        with self.lock:
-            pairs, self.pairs = self.pairs, set()
-        for pair in pairs:
-            for end in pair:
-                _hang_up(end)
+        self.cut()
 
     def refuse(self) -> None:
         with self.lock:
@@ -56,6 +53,14 @@ class TcpProxy:
     def restore(self) -> None:
         with self.lock:
             self.up = True
+
+    def cut(self) -> None:
+        """Hang up every connection made so far, at both ends."""
+        with self.lock:
+            pairs, self.pairs = self.pairs, set()
+        for pair in pairs:
+            for end in pair:
+                _hang_up(end)
 
     def _accept(self) -> None:
         while True:

@@ -31,7 +31,8 @@ def snippets(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, str]:
 
 
 def curl(endpoint: Endpoint, body: dict[str, Any]) -> str:
-    lines = [f"curl {'-N ' if body.get('stream') else ''}{shlex.quote(_url(endpoint))}"]
+    # -sS: no progress meter in the output, but an error still said.
+    lines = [f"curl -sS {'-N ' if body.get('stream') else ''}{shlex.quote(_url(endpoint))}"]
     lines.append("-H 'Content-Type: application/json'")
     if endpoint.key_env:
         lines.append(f'-H "Authorization: Bearer ${endpoint.key_env}"')
@@ -48,19 +49,43 @@ def python(endpoint: Endpoint, body: dict[str, Any]) -> str:
     arguments = [f"    {name}={_python_value(value)}," for name, value in known.items()]
     if extra:
         arguments.append(f"    extra_body={_python_value(extra)},")
-    if body.get("stream"):
-        reading = (
+    return (
+        "import os\n\nfrom openai import OpenAI\n\n"
+        f"client = OpenAI(base_url={_url(endpoint, '')!r}, api_key={key})\n"
+        "response = client.chat.completions.create(\n"
+        + "\n".join(arguments)
+        + "\n)\n"
+        + _python_reading(stream=bool(body.get("stream")), n=body.get("n") or 1)
+    )
+
+
+def _python_reading(*, stream: bool, n: int) -> str:
+    """Prints the answer; n choices each apart, under its number (streamed, their pieces
+    arrive interleaved, so they are gathered first)."""
+    if n == 1 and stream:
+        return (
             "for chunk in response:\n"
             "    for choice in chunk.choices:\n"
             '        print(choice.delta.content or "", end="", flush=True)\n'
             "print()\n"
         )
-    else:
-        reading = "for choice in response.choices:\n    print(choice.message.content)\n"
+    if n == 1:
+        return "for choice in response.choices:\n    print(choice.message.content)\n"
+    if stream:
+        return (
+            "answers = {}\n"
+            "for chunk in response:\n"
+            "    for choice in chunk.choices:\n"
+            '        piece = choice.delta.content or ""\n'
+            '        answers[choice.index] = answers.get(choice.index, "") + piece\n'
+            "for index, answer in sorted(answers.items()):\n"
+            '    print(f"--- choice {index + 1} ---")\n'
+            "    print(answer)\n"
+        )
     return (
-        "import os\n\nfrom openai import OpenAI\n\n"
-        f"client = OpenAI(base_url={_url(endpoint, '')!r}, api_key={key})\n"
-        "response = client.chat.completions.create(\n" + "\n".join(arguments) + "\n)\n" + reading
+        "for choice in response.choices:\n"
+        '    print(f"--- choice {choice.index + 1} ---")\n'
+        "    print(choice.message.content)\n"
     )
 
 

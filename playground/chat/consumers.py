@@ -7,7 +7,6 @@ the ids of the runs it watches, and never waits for a run to end (Daphne cancels
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -20,10 +19,12 @@ from django.contrib.auth.base_user import AbstractBaseUser
 
 from playground.runform import bind
 
-from . import fragments
+from . import estimate, fragments
+from .attach import attach_frames
 from .frames import FrameNumbers
+from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
-from .services import build_request, run_spec
+from .services import build_request, fork_turn, run_spec
 
 logger = logging.getLogger(__name__)
 # Service overloaded, try again later: the page's ws extension reconnects after it.
@@ -74,17 +75,18 @@ class RunConsumer(AsyncWebsocketConsumer):
             logger.debug("A socket closed while its message was handled")
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        handlers = {
+            "run": self.start,
+            "code": self.show_code,
+            "count": self.count,
+            "stop": self.stop,
+            "attach": self.attach,
+            "ack": self.ack,
+        }
         try:
-            data = json.loads(text_data or "")
-        except (ValueError, RecursionError):
-            data = None
-        if not isinstance(data, dict):
-            await self.send_html(fragments.notice("The message was not a JSON object."))
-            return
-        action = data.get("action")
-        handlers = {"run": self.start, "code": self.show_code, "stop": self.stop, "ack": self.ack}
-        if action not in handlers:
-            await self.send_html(fragments.notice(f"Unknown action {action!r}."))
+            action, data = read_message(text_data, handlers)
+        except BadMessage as bad:
+            await self.send_html(fragments.notice(str(bad)))
             return
         try:
             await handlers[action](data)
@@ -118,6 +120,8 @@ class RunConsumer(AsyncWebsocketConsumer):
             formset,
             preset_slug=str(data.get("preset") or ""),
             continued_from=str(data.get("continued_from") or ""),
+            forked_from=str(data.get("forked_from") or ""),
+            fork_turn=fork_turn(data.get("fork_turn")),
         )
         try:
             session = get_registry().start(
@@ -139,10 +143,20 @@ class RunConsumer(AsyncWebsocketConsumer):
             for frame in fragments.code(*build_request(form, formset)):
                 await self.send_html(frame)
 
+    async def count(self, data: dict) -> None:
+        form, formset = bind(data)
+        tokens = await estimate.prompt_tokens(form, formset)
+        await self.send_html(fragments.prompt_estimate(tokens))
+
     async def stop(self, data: dict) -> None:
         registry = get_registry()
         for run_id in self._running():
             registry.stop(run_id)
+
+    async def attach(self, data: dict) -> None:
+        """The page (re)connected: bring it up to date with the run it was showing."""
+        for frame in await attach_frames(self.user, data.get("run")):
+            await self.send_html(frame)
 
     async def ack(self, data: dict) -> None:
         """The page has every frame up to `seq`: runs holding text back for it may go on."""

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from playground.runform import BaseMessageFormSet, RunForm
-from playground.transcripts.models import Transcript
+from playground.transcripts.models import Transcript, choices_asked, fewer_choices
+from playground.transcripts.prices import run_cost
 from playground.transcripts.services import RunOutcome
 from playground.upstream import Endpoint
 
@@ -29,12 +30,45 @@ def started(transcript: Transcript, n: int) -> str:
 
 def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
     """The run's ending, and whether its transcript holds it (`saving`: "saved", "retrying"
-    or "lost"; `session.Saving`)."""
-    note = ""
+    or "lost"; `session.Saving`). The boxes of choices that never came are taken away."""
+    notes = list(outcome.notes)
     if outcome.status == Transcript.Status.INTERRUPTED and outcome.end_reason:
-        note = Transcript.EndReason(outcome.end_reason).label
-    context = {"outcome": outcome, "transcript": transcript, "note": note, "saving": saving}
+        notes.insert(0, Transcript.EndReason(outcome.end_reason).label)
+    asked = choices_asked(transcript.request_body)
+    if fewer := fewer_choices(asked, outcome.choices, outcome.status):
+        notes.append(fewer)
+    came = {choice["index"] for choice in outcome.choices}
+    context = {
+        "outcome": outcome,
+        "transcript": transcript,
+        "notes": notes,
+        "saving": saving,
+        "never_came": [index for index in range(asked) if index not in came],
+        "kept": any(c["content"] or c["reasoning"] or c["tool_calls"] for c in outcome.choices),
+        "cost": run_cost(transcript.model, outcome.usage),
+    }
     return render_to_string("chat/partials/finished.html", context) + controls(running=False)
+
+
+def run_unknown() -> str:
+    """The page's stored run is none the user may see: it forgets it, and may run again."""
+    return (
+        notice(
+            "The run this tab was showing cannot be found: it was deleted, or it is not"
+            " yours to see."
+        )
+        + '<input type="hidden" id="current-run" value="" hx-swap-oob="true">'
+        + controls(running=False)
+    )
+
+
+def run_elsewhere(transcript: Transcript) -> str:
+    """The page's stored run goes on, but not for this socket: it says so, keeps the id to
+    ask again on the next connect, and may start another run meanwhile."""
+    context = {"transcript": transcript}
+    return render_to_string("chat/partials/running_elsewhere.html", context) + controls(
+        running=False
+    )
 
 
 def save_state(transcript: Transcript, saving: str) -> str:
@@ -44,15 +78,37 @@ def save_state(transcript: Transcript, saving: str) -> str:
 
 
 def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
-    """Every field's error box, filled or emptied, so the page keeps what was typed."""
-    return render_to_string("chat/partials/form_errors.html", {"form": form, "formset": formset})
+    """Every field's error box, filled or emptied, so the page keeps what was typed; above
+    them, the errors listed with links to their fields, in the page's order: the messages,
+    the tools below them, then the parameters."""
+    listed: list[tuple[str, str, Any]] = [
+        (field.auto_id, f"Message {number}, {field.label.lower()}", error)
+        for number, row in enumerate(formset, start=1)
+        for field in row
+        for error in field.errors
+    ]
+    in_order = sorted(form, key=lambda field: field.name != "tools")
+    listed += [
+        (field.auto_id, str(field.label), error) for field in in_order for error in field.errors
+    ]
+    context = {
+        "form": form,
+        "formset": formset,
+        "general": [*form.non_field_errors(), *formset.non_form_errors()],
+        "listed": listed,
+    }
+    return render_to_string("chat/partials/form_errors.html", context)
+
+
+CODE_TABS = {"curl": "curl", "python": "Python", "javascript": "JavaScript"}
 
 
 def code(endpoint: Endpoint, body: dict[str, Any]) -> Iterator[str]:
     """The request as code, in frames: the snippets (the whole conversation, three times)
     are appended to the dialog as text, cut to the frame bound."""
     texts = snippets(endpoint, body)
-    dialog = render_to_string("chat/partials/code.html", {"snippets": texts, "endpoint": endpoint})
+    tabs = [(language, CODE_TABS[language], text) for language, text in texts.items()]
+    dialog = render_to_string("chat/partials/code.html", {"tabs": tabs, "endpoint": endpoint})
     limit = settings.PLAYGROUND_FRAME_BYTES
     atoms = [Atom.of(dialog)]
     for language, text in texts.items():
@@ -70,3 +126,7 @@ def too_big(size: int) -> str:
         f"The form came to {size / 2**20:.1f} MiB, over the {limit / 2**20:g} MiB a run may"
         " send: nothing was run. Shorten the messages or the tools."
     )
+
+
+def prompt_estimate(tokens: int | None) -> str:
+    return render_to_string("chat/partials/prompt_estimate.html", {"tokens": tokens})

@@ -17,6 +17,7 @@ import weakref
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from . import observe
 from .services import RunSpec
 from .session import EndReason, RunSession, Watcher
 
@@ -45,6 +46,7 @@ class RunRegistry:
             raise ProcessFull("The server is at its limit of runs; try again in a moment.")
         session = RunSession(spec=spec, user=user, session_key=session_key, watcher=watcher)
         self.sessions[session.id] = session
+        observe.run_started(session)
         session.task.add_done_callback(lambda _task: self.sessions.pop(session.id, None))
         return session
 
@@ -86,3 +88,10 @@ def get_registry() -> RunRegistry:
     if loop not in _registries:
         _registries[loop] = RunRegistry()
     return _registries[loop]
+
+
+def all_sessions() -> list[RunSession]:
+    """The runs of every event loop of this process (one, under Daphne): for the metrics."""
+    return [
+        session for registry in list(_registries.values()) for session in registry.sessions.values()
+    ]

@@ -158,7 +158,7 @@ class Relay:
             atoms.append(runframes.reasoning(pending, self.frame_bytes))
             atoms.append(self._raw(view, pending))
             atoms.append(runframes.tool_calls(pending, self.frame_bytes))
-        if pending is not None and pending.finish_reason is not None:
+        if pending is not None and pending.finished:
             atoms.append(await self._rest(view))
             atoms.append(runframes.finished(pending, view.note, self.frame_bytes))
         elif self.schema is None and view.wants_render(now):

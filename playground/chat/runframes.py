@@ -11,11 +11,12 @@ name and arguments are appended as they come.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.template.loader import render_to_string
 
 from .frames import Atom, html_atoms, text_atoms
-from .state import ChoicePending
+from .state import ChoicePending, ToolCallPending
 
 SHOWN_FINISH_REASON = 200  # characters of a finish reason the page shows (an upstream says it)
 
@@ -73,9 +74,40 @@ def finished(pending: ChoicePending, note: str, limit: int) -> Iterator[Atom]:
     reason = pending.finish_reason or ""
     context = {
         "index": pending.index,
-        "reason": reason[:SHOWN_FINISH_REASON],
+        "reason": reason[:SHOWN_FINISH_REASON],  # blank: the upstream gave none
         "cut_short": len(reason) > SHOWN_FINISH_REASON,
         "note": note,
         "has_tool_calls": pending.has_tool_calls,
     }
     yield Atom.of(render_to_string("chat/partials/choice_done.html", context))
+
+
+def replay(choice: dict[str, Any], html: str | None, note: str, limit: int) -> Iterator[Atom]:
+    """A finished choice as the page would have shown it live, from its transcript: its text
+    once, its tool calls, its answer rendered (`html`; None: shown raw, `note` says why)."""
+    calls = tuple(
+        ToolCallPending(
+            n, True, call["id"], call["function"]["name"], call["function"]["arguments"]
+        )
+        for n, call in enumerate(choice.get("tool_calls") or [])
+    )
+    content = choice.get("content") or ""
+    pending = ChoicePending(
+        choice["index"],
+        choice.get("reasoning") or "",
+        content,
+        len(content),
+        calls,
+        finished=True,
+        finish_reason=choice.get("finish_reason"),
+        has_tool_calls=bool(calls),
+    )
+    yield from reasoning(pending, limit)
+    yield from raw(pending.index, [(False, 0, content)], limit)
+    yield from tool_calls(pending, limit)
+    if html is None:
+        yield from show_raw(pending.index)
+    elif html:
+        yield from rendered(pending.index, html, limit, render=1)
+        yield from hide_raw_all(pending.index)
+    yield from finished(pending, note, limit)

@@ -40,6 +40,8 @@ class RunSpec:
     most_tokens: int  # max_tokens x n: what the run reserves of its user's daily tokens
     preset_slug: str = ""
     continued_from: str = ""
+    forked_from: str = ""  # the run whose conversation this one edits or regenerates
+    fork_turn: int | None = None  # from which of its messages (counted from 1)
 
 
 def build_request(form: RunForm, formset: BaseMessageFormSet) -> tuple[Endpoint, dict[str, Any]]:
@@ -55,6 +57,8 @@ def run_spec(
     *,
     preset_slug: str = "",
     continued_from: str = "",
+    forked_from: str = "",
+    fork_turn: int | None = None,
 ) -> RunSpec:
     endpoint, body = build_request(form, formset)
     return RunSpec(
@@ -66,7 +70,21 @@ def run_spec(
         most_tokens=form.most_tokens(),
         preset_slug=preset_slug,
         continued_from=continued_from,
+        forked_from=forked_from,
+        fork_turn=fork_turn,
     )
+
+
+MAX_TURN = 10_000
+
+
+def fork_turn(value: object) -> int | None:
+    """The message a fork starts from, as the page's hidden field says it (1 or more); any
+    other value links nothing, as a tampered id does."""
+    text = str(value or "")
+    if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_TURN:
+        return int(text)
+    return None
 
 
 def run_open(
@@ -80,15 +98,18 @@ def run_open(
             "You are signed out, or your account is no longer active: sign in again to run."
         )
     # A tampered or hidden id: the run goes on, unlinked.
-    slug, earlier_id = spec.preset_slug, spec.continued_from
+    slug, earlier_id, source_id = spec.preset_slug, spec.continued_from, spec.forked_from
     preset = find_preset_for_user(user, slug) if slug else None
     earlier = find_transcript_for_user(user, earlier_id) if earlier_id else None
+    source = find_transcript_for_user(user, source_id) if source_id else None
     try:
         return transcript_start(
             uuid=run_id,
             user=user,
             preset=preset,
             continued_from=earlier,
+            forked_from=source,
+            fork_turn=spec.fork_turn,
             endpoint=spec.endpoint.name,
             model=spec.body["model"],
             request_body=spec.body,

@@ -27,7 +27,7 @@ from playground.transcripts.services import (
 )
 from playground.upstream import stream_chat
 
-from . import fragments
+from . import fragments, observe
 from .relay import Relay
 from .rundb import OUTAGE, in_run_db
 from .services import RunRefused, RunSpec, run_open
@@ -241,11 +241,15 @@ class RunSession:
         """The text so far and a heartbeat, every few seconds: never a write per token."""
         while True:
             await asyncio.sleep(settings.PLAYGROUND_CHECKPOINT_SECONDS)
-            choices = self.state.outcome(Transcript.Status.RUNNING).choices
+            so_far = self.state.outcome(Transcript.Status.RUNNING)
+            checkpoint = partial(
+                transcript_checkpoint,
+                transcript=transcript,
+                choices=so_far.choices,
+                received_tokens=so_far.received_tokens,
+            )
             try:
-                await in_run_db(
-                    partial(transcript_checkpoint, transcript=transcript, choices=choices)
-                )
+                await in_run_db(checkpoint)
             except Exception:
                 logger.exception("Could not checkpoint the transcript of run %s", self.id)
 
@@ -259,6 +263,7 @@ class RunSession:
         if saving is Saving.RETRYING:
             saving = await self._save_with_retries(transcript, outcome)
             await self._emit(fragments.save_state(transcript, saving))
+        observe.run_ended(self, outcome, saving)
 
     async def _save(self, transcript: Transcript, outcome: RunOutcome) -> Saving:
         try:

@@ -30,8 +30,8 @@ CLOSING = 1.0
 
 
 def drain_before_shutdown() -> None:
-    """Register the drain with the reactor: the asyncio one that Daphne runs (the daphne app,
-    in INSTALLED_APPS, installs it when Django sets up; elsewhere it never runs)."""
+    """Register the drain with the reactor Daphne runs (the launcher calls this as the reactor
+    starts: playground.launch)."""
     _reactor().addSystemEventTrigger("before", "shutdown", _drain_now)
 
 

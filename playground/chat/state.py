@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground.output.logprobs import logprobs_dict
 from playground.transcripts.models import Transcript
 from playground.transcripts.services import RunOutcome
 from playground.upstream import (
@@ -19,8 +20,12 @@ from playground.upstream import (
     ErrorEvent,
     Event,
     Finish,
+    Logprobs,
+    Note,
     ReasoningDelta,
     ResponseStarted,
+    RoleDelta,
+    TokenLogprob,
     ToolCallDelta,
     Usage,
 )
@@ -124,8 +129,10 @@ class ChoicePending:
     content: str = ""
     content_end: int = 0  # how much of the answer the page has once it takes `content`
     tool_calls: tuple[ToolCallPending, ...] = ()
-    finish_reason: str | None = None  # once, when the choice has finished
+    finished: bool = False  # once, when the choice is over
+    finish_reason: str | None = None  # with it: the upstream's, how the run cut it, or none
     has_tool_calls: bool = False
+    logprobs: tuple[TokenLogprob, ...] = ()  # with the finished choice, when asked for
 
 
 @dataclass
@@ -134,7 +141,9 @@ class ChoiceState:
     content: TextBuffer = field(default_factory=TextBuffer)
     reasoning: TextBuffer = field(default_factory=TextBuffer)
     tool_calls: dict[int, ToolCallState] = field(default_factory=dict)
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # as the upstream said it, or how the run cut it short
+    ended: bool = False  # over: finished by the upstream, or by the run's end
+    logprobs: tuple[TokenLogprob, ...] = ()
     # How far the page has been given each part.
     content_sent: int = 0
     reasoning_sent: int = 0
@@ -157,11 +166,9 @@ class ChoiceState:
         content = self.content.slice(self.content_sent, content_end)
         self.reasoning_sent, self.content_sent = reasoning_end, content_end
         calls = tuple(p for key in sorted(self.tool_calls) if (p := self._call(key, most)))
-        finish_reason = None
-        if self.finish_reason is not None and not self.finish_sent and not self.unsent():
-            finish_reason = self.finish_reason
-            self.finish_sent = True
-        if not (reasoning or content or calls or finish_reason is not None):
+        finished = self.ended and not self.finish_sent and not self.unsent()
+        self.finish_sent = self.finish_sent or finished
+        if not (reasoning or content or calls or finished):
             return None
         return ChoicePending(
             self.index,
@@ -169,8 +176,10 @@ class ChoiceState:
             content,
             content_end,
             calls,
-            finish_reason,
+            finished,
+            self.finish_reason if finished else None,
             bool(self.tool_calls),
+            self.logprobs if finished else (),
         )
 
     def _call(self, key: int, most: int) -> ToolCallPending | None:
@@ -200,13 +209,16 @@ class ChoiceState:
 
 class RunState:
     def __init__(self, n: int):
-        self.choices = {index: ChoiceState(index) for index in range(n)}
+        self.n = n  # as asked: an endpoint may return fewer (`choices` holds those it returned)
+        self.choices: dict[int, ChoiceState] = {}
         self.started = time.monotonic()
+        self.streamed = True  # False when the answer came in one body: no first token, no speed
         self.first_token_at: float | None = None
         self.finished_at: float | None = None
         self.response_id = ""
         self.usage: Usage | None = None
         self.error: ErrorEvent | None = None
+        self.notes: list[str] = []
         self.deltas = 0
 
     def choice(self, index: int) -> ChoiceState:
@@ -225,12 +237,20 @@ class RunState:
             case ToolCallDelta():
                 self._token()
                 self._tool_fragment(event)
+            case Logprobs(choice=index, tokens=tokens):
+                self.choice(index).logprobs = tokens
+            case RoleDelta(choice=index):
+                self.choice(index)
             case Finish(choice=index, reason=reason):
                 self.choice(index).finish_reason = reason
+                self.choice(index).ended = True
             case Usage():
                 self.usage = event
-            case ResponseStarted(id=response_id):
+            case ResponseStarted(id=response_id, streamed=streamed):
                 self.response_id = response_id
+                self.streamed = streamed
+            case Note(message=message):
+                self.notes.append(message)
             case ErrorEvent():
                 self.error = event
 
@@ -248,14 +268,19 @@ class RunState:
         call.arguments.append(event.arguments)
 
     def end(self, status: Transcript.Status) -> None:
-        """The run is over: a choice cut short by a stop or an error still finishes (and is
-        rendered) with what it received, its finish reason saying how it ended."""
+        """The run is over, and so is every choice: one the upstream left without a finish
+        reason keeps none; one cut short by a stop or an error finishes (and is rendered) with
+        what it received, its finish reason saying how it ended."""
         if self.finished_at is not None:
             return
         self.finished_at = time.monotonic()
         for choice in self.choices.values():
-            if choice.finish_reason is None and (choice.content or choice.tool_calls):
-                choice.finish_reason = status
+            if choice.ended:
+                continue
+            if status == Transcript.Status.COMPLETED:
+                choice.ended = True
+            elif choice.content or choice.tool_calls:
+                choice.ended, choice.finish_reason = True, status
 
     def take_pending(self, most: int) -> list[ChoicePending]:
         """What is new since the last call, choice by choice, at most `most` characters of
@@ -272,19 +297,17 @@ class RunState:
             for call in choice.tool_calls.values():
                 call.id_sent, call.name_sent = call.id, len(call.name)
                 call.arguments_sent = call.arguments.length
-            choice.finish_sent = choice.finish_reason is not None
+            choice.finish_sent = choice.ended
 
     def has_pending(self) -> bool:
-        return any(
-            c.unsent() or (c.finish_reason is not None and not c.finish_sent)
-            for c in self.choices.values()
-        )
+        return any(c.unsent() or (c.ended and not c.finish_sent) for c in self.choices.values())
 
     def timings(self) -> dict[str, Any]:
         end = self.finished_at or time.monotonic()
-        ttft = None if self.first_token_at is None else self.first_token_at - self.started
+        first = self.first_token_at if self.streamed else None
+        ttft = None if first is None else first - self.started
         tokens = self.usage.completion_tokens if self.usage else self.deltas
-        generating = end - self.first_token_at if self.first_token_at else 0
+        generating = end - first if first else 0
         return {
             "time_to_first_token_ms": None if ttft is None else round(ttft * 1000),
             "duration_ms": round((end - self.started) * 1000),
@@ -315,5 +338,12 @@ class RunState:
             response_id=self.response_id,
             usage=usage,
             error=error,
+            received_tokens=self.deltas,
+            logprobs=[
+                logprobs_dict(index, choice.logprobs)
+                for index, choice in sorted(self.choices.items())
+                if choice.logprobs
+            ],
+            notes=list(self.notes),
             **self.timings(),
         )

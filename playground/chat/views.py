@@ -17,17 +17,19 @@ from playground.upstream import UpstreamUnavailable, list_models
 @login_required
 def playground(request: HttpRequest) -> HttpResponse:
     """The page; `?preset=<slug>` or `?transcript=<uuid>` fills the form (over the draft)."""
-    state, preset = None, None
+    state, preset, source = None, None, None
     if slug := request.GET.get("preset"):
         preset = get_preset_for_user(request.user, slug)
         state = preset.form_state
     elif transcript_id := request.GET.get("transcript"):
-        state = get_transcript_for_user(request.user, transcript_id).form_state
+        source = get_transcript_for_user(request.user, transcript_id)
+        state = source.form_state
     form, formset = forms_from_state(state)
     context = {
         "form": form,
         "formset": formset,
         "from_link": state is not None,
+        "source": source,  # a run reopened: what Continue, regenerate and resend go on from
         "preset": preset,
         "can_change": preset is not None and can_change_preset(request.user, preset),
         "preset_form": PresetForm(),
@@ -42,6 +44,8 @@ async def model_options(request: HttpRequest) -> HttpResponse:
     """The endpoint's model list as <option>s for the model picker (cached upstream)."""
     endpoint = get_endpoint(request.GET.get("endpoint", ""))
     context: dict[str, Any] = {"models": [], "error": None}
+    if endpoint is not None:
+        context["endpoint_label"] = endpoint.label or endpoint.name
     if endpoint is None:
         context["error"] = "Unknown endpoint."
     else:

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from playground.upstream import json_schema_of
 
 from .jsoncheck import check_json
+from .logprobs import render_logprobs
 from .markdown import render_markdown
 
 
@@ -31,10 +32,20 @@ def render_choice_html(content: str, schema: dict[str, Any] | None) -> SafeStrin
     return render_markdown(content)
 
 
-def rendered_choices(choices: list[dict[str, Any]], request_body: dict[str, Any]) -> list[dict]:
-    """A transcript's choices, each with its answer as shown (for its page and the admin)."""
+def rendered_choices(
+    choices: list[dict[str, Any]],
+    request_body: dict[str, Any],
+    logprobs: list[dict[str, Any]] | None = None,
+) -> list[dict]:
+    """A transcript's choices, each with its answer as shown (for its page and the admin),
+    and its tokens' log probabilities when the run asked for them."""
     schema = json_schema_of(request_body)
+    tokens = {entry.get("index"): entry.get("content") or [] for entry in logprobs or ()}
     return [
-        {**choice, "html": render_choice_html(choice.get("content") or "", schema)}
+        {
+            **choice,
+            "html": render_choice_html(choice.get("content") or "", schema),
+            "logprobs_html": render_logprobs(tokens.get(choice.get("index"), [])),
+        }
         for choice in choices
     ]

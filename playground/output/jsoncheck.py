@@ -123,10 +123,11 @@ def _unchecked_reason(schema: dict[str, Any]) -> str | None:
     return None
 
 
-def pretty_json(value: Any) -> str:
-    """Indented JSON, its text as readable characters. A lone surrogate, which clean text
-    can still spell as an escape, stays that escape: UTF-8 (a page, a frame) cannot carry it."""
-    pretty = json.dumps(value, indent=2, ensure_ascii=False)
+def pretty_json(value: Any, indent: int | None = 2) -> str:
+    """Indented JSON (one line with `indent=None`), its text as readable characters. A lone
+    surrogate, which clean text can still spell as an escape, stays that escape: UTF-8 (a page,
+    a frame) cannot carry it."""
+    pretty = json.dumps(value, indent=indent, ensure_ascii=False)
     try:
         pretty.encode()
     except UnicodeEncodeError:

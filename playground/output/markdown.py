@@ -23,6 +23,9 @@ ALLOWED_TAGS = {
     "a", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "code": {"class"}}
+# A code block or a table wider than the answer scrolls inside it: focusable, so that a
+# keyboard can scroll it too.
+SCROLLERS = {"pre": {"tabindex": "0"}, "table": {"tabindex": "0"}}
 
 
 def _image_as_link(
@@ -85,5 +88,6 @@ def render_markdown(text: str) -> SafeString:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
+        set_tag_attribute_values=SCROLLERS,
     )
     return mark_safe(clean)  # noqa: S308  nh3 has just sanitised it

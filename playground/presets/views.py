@@ -1,5 +1,6 @@
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -118,9 +119,15 @@ def edit(request, slug):
             form.add_error("name", str(taken))
             preset.refresh_from_db()  # the page shows the name it still has
         else:
+            messages.success(request, "Saved.")
             return redirect("presets:edit", slug=preset.slug)
-    runs = transcripts_of_preset(request.user, preset)[:20]
-    return render(request, "presets/edit.html", {"preset": preset, "form": form, "runs": runs})
+    context = {
+        "preset": preset,
+        "form": form,
+        "runs": transcripts_of_preset(request.user, preset)[:20],
+        "share_url": request.build_absolute_uri(preset.get_absolute_url()),
+    }
+    return render(request, "presets/edit.html", context)
 
 
 @login_required

@@ -50,22 +50,54 @@ def body_key_of(name: str, field: forms.Field) -> str | None:
     return getattr(field, "body_key", None) or name
 
 
+class SliderNumberInput(forms.NumberInput):
+    """A number box with a slider beside it and a reset that blanks the box. The box alone is
+    sent: the slider has no name (two fields of one name would reach the form as a list). The
+    slider shows the box's value, the API default while the box is blank."""
+
+    template_name = "runform/slider_number.html"
+
+    def __init__(self, *, default: float | None, integer: bool, attrs: dict[str, Any]):
+        super().__init__(attrs=attrs)
+        self.default = default
+        self.slider_step = "1" if integer else "0.01"
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        shown = value if value not in (None, "") else self.default
+        context["widget"]["slider"] = {
+            "value": "" if shown is None else shown,
+            "default": "" if self.default is None else self.default,
+            "step": self.slider_step,
+        }
+        return context
+
+
 def number_field(
     *,
     help_text: str,
     min_value: int | None = None,
     max_value: int | None = None,
     integer: bool = False,
-    **attrs: str,
+    default: float | None = None,
+    slider: bool = False,
 ) -> forms.IntegerField | forms.FloatField:
+    """A number parameter; blank means "not sent", so the API's `default` applies, and the box
+    shows it as its placeholder. One with both bounds gets a slider (`n`'s upper bound is a
+    setting: it passes `slider=True` with no `max_value`)."""
     field_class = forms.IntegerField if integer else forms.FloatField
-    widget_attrs = {"step": "1" if integer else "any", **attrs}
+    attrs = {"step": "1" if integer else "any"}
+    if default is not None:
+        attrs["placeholder"] = f"{default:g}"
+    widget: forms.NumberInput = forms.NumberInput(attrs=attrs)
+    if slider or (min_value is not None and max_value is not None):
+        widget = SliderNumberInput(default=default, integer=integer, attrs=attrs)
     return field_class(
         required=False,
         min_value=min_value,
         max_value=max_value,
         help_text=help_text,
-        widget=forms.NumberInput(attrs=widget_attrs),
+        widget=widget,
     )
 
 

@@ -57,18 +57,29 @@ class RunForm(forms.Form):
         )
     )
     max_tokens = parameter(
-        number_field(integer=True, min_value=1, help_text="Default 200. Most tokens to generate."),
+        number_field(
+            integer=True,
+            min_value=1,
+            default=200,
+            help_text="Default 200. Most tokens to generate.",
+        ),
         SAMPLING,
     )
     temperature = parameter(
         number_field(
-            min_value=0, max_value=2, help_text="0 to 2, default 1. Higher is more random."
+            min_value=0,
+            max_value=2,
+            default=1,
+            help_text="0 to 2, default 1. Higher is more random.",
         ),
         SAMPLING,
     )
     top_p = parameter(
         number_field(
-            min_value=0, max_value=1, help_text="0 to 1, default 1. Nucleus sampling mass."
+            min_value=0,
+            max_value=1,
+            default=1,
+            help_text="0 to 1, default 1. Nucleus sampling mass.",
         ),
         SAMPLING,
     )
@@ -83,18 +94,30 @@ class RunForm(forms.Form):
     )
     frequency_penalty = parameter(
         number_field(
-            min_value=-2, max_value=2, help_text="-2 to 2, default 0. Penalise tokens by count."
+            min_value=-2,
+            max_value=2,
+            default=0,
+            help_text="-2 to 2, default 0. Penalise tokens by count.",
         ),
         SAMPLING,
     )
     presence_penalty = parameter(
         number_field(
-            min_value=-2, max_value=2, help_text="-2 to 2, default 0. Penalise any repeated token."
+            min_value=-2,
+            max_value=2,
+            default=0,
+            help_text="-2 to 2, default 0. Penalise any repeated token.",
         ),
         SAMPLING,
     )
     n = parameter(
-        number_field(integer=True, min_value=1, help_text="Default 1. Completions to generate."),
+        number_field(
+            integer=True,
+            min_value=1,
+            default=1,
+            slider=True,  # up to PLAYGROUND_MAX_N, set in __init__
+            help_text="Default 1. Completions to generate.",
+        ),
         SAMPLING,
     )
     stop = parameter(
@@ -127,6 +150,7 @@ class RunForm(forms.Form):
         number_field(
             integer=True,
             min_value=1,
+            default=1500,
             help_text="Default 1500. Evict early messages to fit the prompt in this many tokens.",
         ),
         OUTPUT,
@@ -164,7 +188,9 @@ class RunForm(forms.Form):
         ADVANCED,
     )
     repetition_penalty = parameter(
-        number_field(min_value=0, max_value=2, help_text="0 to 2, 1 is none. Penalise repeats."),
+        number_field(
+            min_value=0, max_value=2, default=1, help_text="0 to 2, 1 is none. Penalise repeats."
+        ),
         ADVANCED,
     )
     logprobs = parameter(tristate_field("Return log probabilities of the output tokens."), ADVANCED)

@@ -74,7 +74,7 @@ class MessageForm(forms.Form):
         if data.get("tool_calls") and role != "assistant":
             self.add_error("tool_calls", "Only an assistant message carries tool calls.")
         if role and not data.get("content") and not data.get("tool_calls"):
-            self.add_error("content", f"A {role} message needs some content.")
+            self.add_error("content", _needs_content(role))
         limit = settings.PLAYGROUND_MAX_MESSAGE_CHARS
         if self.size() > limit:
             calls = " with its tool calls" if self["tool_calls"].value() else ""
@@ -99,6 +99,12 @@ class MessageForm(forms.Form):
         if data["tool_calls"]:
             message["tool_calls"] = data["tool_calls"]
         return message
+
+
+def _needs_content(role: str) -> str:
+    if role == "assistant":
+        return "An assistant message needs some content or tool calls."
+    return f"A {role} message needs some content."
 
 
 class BaseMessageFormSet(forms.BaseFormSet):

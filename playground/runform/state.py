@@ -18,7 +18,9 @@ MESSAGE_FIELDS = tuple(MessageForm.base_fields)
 
 
 def bind(data: dict[str, Any]) -> tuple[RunForm, BaseMessageFormSet]:
-    """Bind the page's (or the socket's) flat field values to the form and the formset."""
+    """Bind the page's (or the socket's) flat field values to the form and the formset: text,
+    numbers, true/false or null, or a list of them for a repeated name (the socket refuses
+    any other shape before it gets here: chat/incoming.py)."""
     values = MultiValueDict(
         {
             key: [_text(v) for v in value] if isinstance(value, list) else [_text(value)]

@@ -190,7 +190,10 @@ class _Stream:
                     running.remove((choice, pieces))
                     frames.append(self._chunk(choice.index, {}, choice.finish_reason))
                 else:
-                    frames.append(self._chunk(choice.index, self._delta(*piece)))
+                    frame = self._chunk(choice.index, self._delta(*piece))
+                    if piece[0] == "content" and choice.logprobs is not None:
+                        frame["choices"][0]["logprobs"] = {"content": choice.logprobs[-1:]}
+                    frames.append(frame)
                     self.record.tokens_sent += 1
             if self.disconnected.done():
                 return False
@@ -318,7 +321,10 @@ def _whole_choice(choice: ChoiceRun) -> dict[str, Any]:
         message["reasoning_content"] = choice.reasoning
     if choice.tool_calls:
         message["tool_calls"] = choice.tool_calls
-    return {"index": choice.index, "message": message, "finish_reason": choice.finish_reason}
+    whole = {"index": choice.index, "message": message, "finish_reason": choice.finish_reason}
+    if choice.logprobs is not None:
+        whole["logprobs"] = {"content": choice.logprobs}
+    return whole
 
 
 def _usage(request: SimRequest, choices: list[ChoiceRun]) -> dict[str, int]:

@@ -15,6 +15,8 @@ from .generate import (
     example_value,
     json_tokens,
     prose_tokens,
+    seeded_rng,
+    token_logprob,
 )
 from .request import SimRequest, message_text
 
@@ -36,6 +38,12 @@ class ChoiceRun:
         self.reasoning = ""
         self.tool_calls: list[dict[str, Any]] = []
         self._request = request
+        # Log probabilities of the content tokens, when asked for: the last is the newest.
+        self.logprobs: list[dict[str, Any]] | None = None
+        if request.body.get("logprobs") is True:
+            self.logprobs = []
+            self._rng = seeded_rng(request.body.get("seed"), f"{index}/logprobs")
+            self._top = request.body.get("top_logprobs") or 0
         self._max_tokens = request.body.get("max_tokens")
         stop = request.body.get("stop") or []
         self._stops = [stop] if isinstance(stop, str) else stop
@@ -76,6 +84,8 @@ class ChoiceRun:
     def _record(self, kind: str, value: Any) -> None:
         if kind == "content":
             self.content += value
+            if self.logprobs is not None:
+                self.logprobs.append(token_logprob(value, self._rng, self._top))
         elif kind == "reasoning":
             self.reasoning += value
         elif kind == "tool":

@@ -39,13 +39,17 @@ class Sampling:
     seed: int | None = None
 
 
+def seeded_rng(seed: int | None, stream: str) -> random.Random:
+    """The same draws for the same seed and stream; fresh ones without a seed."""
+    return random.Random(f"{seed}/{stream}") if seed is not None else random.Random()
+
+
 class WordSampler:
     """Draws words; the same prompt, sampling and seed give the same words."""
 
     def __init__(self, prompt: str, sampling: Sampling, stream: int):
         self._offset = zlib.crc32(prompt.encode())
-        seed = sampling.seed
-        self.rng = random.Random(f"{seed}/{stream}") if seed is not None else random.Random()
+        self.rng = seeded_rng(sampling.seed, str(stream))
         self._cumulative = _cumulative_weights(sampling)
         self._position = 0
 
@@ -163,3 +167,27 @@ def argument_fragments(arguments: dict[str, Any]) -> Iterator[str]:
     text = json.dumps(arguments)
     for start in range(0, len(text), 8):
         yield text[start : start + 8]
+
+
+# What a model "nearly said" instead, for top_logprobs.
+ALTERNATIVES = (
+    " the", " a", ",", ".", " and", " of", " to", " is", " in", " it", " that",
+    " for", " on", " with", " as", " was", " at", " by", " be", " this", " or",
+)  # fmt: skip
+
+
+def token_logprob(token: str, rng: random.Random, top: int) -> dict[str, Any]:
+    """A plausible log probability for `token`, in the API's shape: mostly near 0 (the model
+    was sure), sometimes well below, and `top` most likely tokens in order, itself first."""
+    logprob = -rng.expovariate(3.0)
+    others = rng.sample([word for word in ALTERNATIVES if word != token], max(top - 1, 0))
+    below = [(word, logprob - rng.expovariate(0.6) - 0.05) for word in others]
+    ranked = [(token, logprob), *sorted(below, key=lambda pair: -pair[1])][:top]
+    return {
+        **_logprob_entry(token, logprob),
+        "top_logprobs": [_logprob_entry(word, value) for word, value in ranked],
+    }
+
+
+def _logprob_entry(token: str, logprob: float) -> dict[str, Any]:
+    return {"token": token, "logprob": round(logprob, 6), "bytes": list(token.encode())}

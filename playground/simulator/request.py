@@ -187,8 +187,27 @@ def _check_parameters(body: dict[str, Any]) -> None:
             raise BadRequest("`stop` must be a string or a list of strings.", param="stop")
         if len(stops) > 4:
             raise BadRequest("`stop` takes up to 4 sequences.", param="stop")
+    _check_logprobs(body)
     _check_response_format(body.get("response_format"))
     _check_tools(body.get("tools"))
+
+
+MAX_TOP_LOGPROBS = 20
+
+
+def _check_logprobs(body: dict[str, Any]) -> None:
+    logprobs, top = body.get("logprobs"), body.get("top_logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        raise BadRequest("`logprobs` must be true or false.", param="logprobs")
+    if top is None:
+        return
+    if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_TOP_LOGPROBS:
+        raise BadRequest(
+            f"`top_logprobs` must be an integer from 0 to {MAX_TOP_LOGPROBS}.",
+            param="top_logprobs",
+        )
+    if logprobs is not True:
+        raise BadRequest("`top_logprobs` needs `logprobs` set to true.", param="top_logprobs")
 
 
 def _is_number(value: Any) -> bool:

@@ -1,6 +1,5 @@
 """Staff review transcripts here: read the run, rate and correct it, approve or flag it, export."""
 
-import json
 from typing import cast
 
 from django import forms
@@ -26,7 +25,7 @@ REVIEW_FIELDS = [
 
 RUN_FIELDS = (
     "user", "endpoint", "model", "status", "end_reason", "visibility", "preset", "continued_from",
-    "response_id",
+    "forked_from", "fork_turn", "response_id",
 )  # fmt: skip
 TIMING_FIELDS = ("created_at", "finished_at", "timings", "usage", "error_message")
 
@@ -56,18 +55,20 @@ class HasErrorFilter(admin.SimpleListFilter):
 
 
 class ReviewForm(forms.ModelForm):
+    chosen_choice = forms.TypedChoiceField(
+        coerce=int, help_text=Transcript._meta.get_field("chosen_choice").help_text
+    )
+
     class Meta:
         model = Transcript
         fields = REVIEW_FIELDS
 
-    def clean_chosen_choice(self) -> int:
-        chosen = self.cleaned_data["chosen_choice"]
-        indexes = [choice.get("index") for choice in self.instance.choices]
-        if indexes and chosen not in indexes:
-            raise forms.ValidationError(
-                f"This run has choices {', '.join(map(str, indexes))}; pick one of them."
-            )
-        return chosen
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One of the run's choices, named as the page and the transcript name them (from 1).
+        indexes = [choice.get("index", 0) for choice in self.instance.choices] or [0]
+        chosen = cast(forms.TypedChoiceField, self.fields["chosen_choice"])
+        chosen.choices = [(i, f"Choice {i + 1}") for i in indexes]
 
 
 @admin.register(Transcript)
@@ -88,7 +89,8 @@ class TranscriptAdmin(AccessRuleAdmin):
     actions = ["approve", "flag", "export_jsonl", "export_csv"]
     readonly_fields = [
         "user", "endpoint", "model", "status", "end_reason", "created_at", "finished_at", "usage",
-        "timings", "error_message", "preset", "continued_from", "response_id", "visibility",
+        "timings", "error_message", "preset", "continued_from", "forked_from", "fork_turn",
+        "response_id", "visibility",
         "conversation", "answers", "request_json", "reviewed_by", "reviewed_at",
     ]  # fmt: skip
     fieldsets = [
@@ -98,6 +100,9 @@ class TranscriptAdmin(AccessRuleAdmin):
         ("Review", {"fields": [*REVIEW_FIELDS, "reviewed_by", "reviewed_at"]}),
         ("As sent", {"classes": ["collapse"], "fields": ["request_json"]}),
     ]
+
+    class Media:
+        css = {"all": ["css/review.css"]}
 
     def has_add_permission(self, request):
         return False  # transcripts come from runs
@@ -115,10 +120,16 @@ class TranscriptAdmin(AccessRuleAdmin):
 
     @admin.display(description="timings")
     def timings(self, transcript):
-        return (
-            f"first token {transcript.time_to_first_token_ms} ms · total"
-            f" {transcript.duration_ms} ms · {transcript.tokens_per_second} tokens/s"
-        )
+        """Only what the run has: an answer in one body has no first token and no speed."""
+        t = transcript
+        shown = [
+            f"first token {t.time_to_first_token_ms} ms"
+            if t.time_to_first_token_ms is not None
+            else "",
+            f"total {t.duration_ms} ms" if t.duration_ms is not None else "",
+            f"{t.tokens_per_second} tokens/s" if t.tokens_per_second else "",
+        ]
+        return " · ".join(part for part in shown if part) or "–"
 
     @admin.display(description="error")
     def error_message(self, transcript):
@@ -138,13 +149,13 @@ class TranscriptAdmin(AccessRuleAdmin):
     @admin.display(description="answers")
     def answers(self, transcript):
         choices = rendered_choices(transcript.choices, transcript.request_body)
-        return render_to_string("transcripts/partials/answers.html", {"choices": choices})
+        context = {"choices": choices, "transcript": transcript}
+        return render_to_string("transcripts/partials/answers.html", context)
 
     @admin.display(description="request body")
     def request_json(self, transcript):
         return render_to_string(
-            "transcripts/partials/json.html",
-            {"text": json.dumps(transcript.request_body, indent=2, ensure_ascii=False)},
+            "transcripts/partials/json.html", {"value": transcript.request_body}
         )
 
     def save_model(self, request, obj, form, change):

@@ -13,7 +13,7 @@ from .models import Transcript
 CSV_COLUMNS = [
     "uuid", "created_at", "user", "endpoint", "model", "status", "review_state", "rating",
     "labels", "first_user_message", "answer", "prompt_tokens", "completion_tokens",
-    "duration_ms",
+    "received_tokens", "cost_usd", "duration_ms",
 ]  # fmt: skip
 
 
@@ -80,7 +80,8 @@ def csv_lines(transcripts: Iterable[Transcript]) -> Iterator[str]:
                 transcript.endpoint, transcript.model, transcript.status,
                 transcript.review_state, transcript.rating or "", transcript.labels,
                 transcript.first_user_message, answer.get("content") or "",
-                transcript.prompt_tokens, transcript.completion_tokens, transcript.duration_ms,
+                transcript.prompt_tokens, transcript.completion_tokens,
+                transcript.received_tokens, transcript.cost, transcript.duration_ms,
             ])
         )  # fmt: skip
         yield take()

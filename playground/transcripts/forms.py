@@ -6,6 +6,14 @@ from .models import Transcript
 
 
 class MyRunsFilter(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "text in the messages or answers"}
+        ),
+    )
     model = forms.ChoiceField(required=False)
     status = forms.ChoiceField(
         required=False, choices=[("", "any status"), *Transcript.Status.choices]

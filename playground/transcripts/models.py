@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 
 from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member
@@ -77,6 +79,12 @@ class Transcript(models.Model):
     continued_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continuations"
     )
+    # A run made by editing or regenerating a message of an earlier run's conversation: that
+    # run, and the message (counted from 1) from which this one's conversation differs.
+    forked_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks"
+    )
+    fork_turn = models.PositiveSmallIntegerField(null=True, blank=True)
     endpoint = models.CharField(max_length=64)
     model = models.CharField(max_length=256, db_index=True)
     status = models.CharField(
@@ -89,10 +97,18 @@ class Transcript(models.Model):
     form_state = models.JSONField()
     # [{"index", "content", "reasoning", "tool_calls", "finish_reason"}, ...]
     choices = models.JSONField(default=list)
+    # Apart from the choices, since they are many times their size: [{"index": 0, "content":
+    # [{"token", "logprob", "top_logprobs": [{"token", "logprob"}]}]}], when asked for.
+    logprobs = models.JSONField(null=True, blank=True, editable=False)
     response_id = models.CharField(max_length=256, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    # Deltas that arrived (about one token each): the size of a run whose upstream never
+    # reported usage, because it was stopped or broke first.
+    received_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # In US dollars, from PLAYGROUND_PRICES when the run ended; blank for models with no price.
+    cost = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     # What this run counts against its user's daily token budget on its endpoint: max_tokens x n
     # while it runs, settled when it ends (services.transcript_finish says how).
     charged_tokens = models.PositiveIntegerField(default=0, editable=False)
@@ -164,8 +180,24 @@ class Transcript(models.Model):
         return self.get_status_display()
 
     @property
+    def fewer_choices_note(self) -> str:
+        return fewer_choices(choices_asked(self.request_body), self.choices, self.status)
+
+    @property
     def first_user_message(self) -> str:
         for message in self.request_body.get("messages", ()):
             if message.get("role") == "user" and isinstance(message.get("content"), str):
                 return message["content"]
         return ""
+
+
+def choices_asked(request_body: dict[str, Any]) -> int:
+    return request_body.get("n") or 1
+
+
+def fewer_choices(asked: int, choices: list[dict[str, Any]], status: str) -> str:
+    """Says so when a run that completed has fewer choices than were asked for (an endpoint
+    that ignores n), else ""."""
+    if status != Transcript.Status.COMPLETED or len(choices) >= asked:
+        return ""
+    return f"the endpoint returned {len(choices)} of {asked} choice{pluralize(asked)}"

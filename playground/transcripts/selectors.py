@@ -1,9 +1,13 @@
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet, Sum, Window
+from django.db.models import Exists, F, OuterRef, QuerySet, Sum, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils import timezone
+
+from playground.presets.models import Preset
 
 from .models import Transcript
 
@@ -36,8 +40,26 @@ def _mine(user) -> QuerySet[Transcript]:
     return Transcript.objects.listed_for(user).filter(user=user)
 
 
-def my_transcripts(user, *, model: str = "", status: str = "", since=None, until=None):
-    runs = _mine(user).select_related("preset")
+PREVIEW_CHARS = 160
+
+
+def my_transcripts(
+    user, *, q: str = "", model: str = "", status: str = "", since=None, until=None
+) -> QuerySet[Transcript]:
+    """The user's runs for the list, newest first. Answers can be megabytes: the list reads
+    only the first choice's opening words, cut by the database."""
+    runs = (
+        _mine(user)
+        .select_related("preset")
+        .defer("choices", "logprobs", "search_text", "form_state", "error")
+        .annotate(
+            answer_preview=Substr(KT("choices__0__content"), 1, PREVIEW_CHARS),
+            # A preset its owner has since made private is not named to the user.
+            preset_shown=Exists(Preset.objects.visible_to(user).filter(pk=OuterRef("preset_id"))),
+        )
+    )
+    if q:
+        runs = runs.filter(search_text__icontains=q)
     if model:
         runs = runs.filter(model=model)
     if status:
@@ -73,6 +95,22 @@ def continuations_of(user, transcript: Transcript) -> QuerySet[Transcript]:
     return (
         Transcript.objects.visible_to(user)
         .filter(continued_from=transcript)
+        .order_by("created_at", "pk")
+    )
+
+
+def fork_source_of(user, transcript: Transcript) -> Transcript | None:
+    """The run this one forked, if the user may see it."""
+    if transcript.forked_from_id is None:
+        return None
+    return Transcript.objects.visible_to(user).filter(pk=transcript.forked_from_id).first()
+
+
+def forks_of(user, transcript: Transcript) -> QuerySet[Transcript]:
+    """The runs forked from this one that the user may see, oldest first."""
+    return (
+        Transcript.objects.visible_to(user)
+        .filter(forked_from=transcript)
         .order_by("created_at", "pk")
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import Transcript
+from .prices import run_cost
 from .selectors import nth_latest_start, running_count, start_over_budget
 
 
@@ -56,6 +57,11 @@ class RunOutcome:
     time_to_first_token_ms: int | None = None
     duration_ms: int | None = None
     tokens_per_second: float | None = None
+    received_tokens: int | None = None
+    logprobs: list[dict[str, Any]] = field(default_factory=list)  # per choice, when asked for
+    # What the page should know that is no error ("the stream ended without [DONE]..."): shown
+    # when the run ends, not stored.
+    notes: list[str] = field(default_factory=list)
 
 
 # Of each answer, search reads this much: a whole long answer copied once more into every
@@ -80,6 +86,8 @@ def transcript_start(
     form_state: dict[str, Any],
     preset=None,
     continued_from: Transcript | None = None,
+    forked_from: Transcript | None = None,
+    fork_turn: int | None = None,
     cap: int | None = None,
     rates: RateLimits | None = None,
     reserve_tokens: int = 0,
@@ -108,6 +116,8 @@ def transcript_start(
             request_body=request_body,
             form_state=form_state,
             continued_from=continued_from,
+            forked_from=forked_from,
+            fork_turn=fork_turn if forked_from else None,
             heartbeat_at=timezone.now(),
             search_text=search_text(request_body, []),
             charged_tokens=reserve_tokens,
@@ -163,11 +173,13 @@ def _lock_runs_of(user) -> None:
     get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
 
 
-def transcript_checkpoint(*, transcript: Transcript, choices: list[dict[str, Any]]) -> bool:
+def transcript_checkpoint(
+    *, transcript: Transcript, choices: list[dict[str, Any]], received_tokens: int | None = None
+) -> bool:
     """Save the text so far and beat the heart, while the run is still running."""
     return bool(
         Transcript.objects.filter(pk=transcript.pk, status=Transcript.Status.RUNNING).update(
-            choices=choices, heartbeat_at=timezone.now()
+            choices=choices, received_tokens=received_tokens, heartbeat_at=timezone.now()
         )
     )
 
@@ -197,6 +209,9 @@ def transcript_finish(*, transcript: Transcript, outcome: RunOutcome) -> bool:
         time_to_first_token_ms=outcome.time_to_first_token_ms,
         duration_ms=outcome.duration_ms,
         tokens_per_second=outcome.tokens_per_second,
+        received_tokens=outcome.received_tokens,
+        logprobs=outcome.logprobs or None,
+        cost=run_cost(transcript.model, outcome.usage),
         search_text=search_text(transcript.request_body, outcome.choices),
     )
     return bool(changed)

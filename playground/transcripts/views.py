@@ -10,6 +10,8 @@ from .forms import MyRunsFilter, VisibilityForm
 from .selectors import (
     can_change_transcript,
     continuations_of,
+    fork_source_of,
+    forks_of,
     get_transcript_for_user,
     my_models,
     my_transcripts,
@@ -34,9 +36,13 @@ def detail(request, uuid):
     transcript = get_transcript_for_user(request.user, uuid)
     context = {
         "transcript": transcript,
-        "choices": rendered_choices(transcript.choices, transcript.request_body),
+        "choices": rendered_choices(
+            transcript.choices, transcript.request_body, transcript.logprobs
+        ),
         "earlier": thread_of(request.user, transcript),
         "later": continuations_of(request.user, transcript),
+        "fork_source": fork_source_of(request.user, transcript),
+        "forks": forks_of(request.user, transcript),
         "can_change": can_change_transcript(request.user, transcript),
         "visibility_form": VisibilityForm(initial={"visibility": transcript.visibility}),
     }

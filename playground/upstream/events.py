@@ -8,11 +8,13 @@ from enum import StrEnum
 
 @dataclass(frozen=True, slots=True)
 class ResponseStarted:
-    """The first thing the upstream said: its response id and the model that answers."""
+    """The first thing the upstream said: its response id and the model that answers, and
+    whether the answer streams (False: it came in one body, so it has no first token)."""
 
     id: str
     model: str
     created: int | None = None
+    streamed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +49,35 @@ class ToolCallDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One output token's log probability, with the most likely tokens at its place."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Logprobs:
+    """Log probabilities of a choice's content tokens. The upstream sends them a few at a time;
+    the client yields each choice's whole list once, right before the choice's Finish (or at the
+    end), so they never ride in streaming frames."""
+
+    choice: int
+    tokens: tuple[TokenLogprob, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     choice: int
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something odd about a response that the user should know, though it is not an error."""
+
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +149,9 @@ Event = (
     | ContentDelta
     | ReasoningDelta
     | ToolCallDelta
+    | Logprobs
     | Finish
     | Usage
+    | Note
     | ErrorEvent
 )

@@ -13,12 +13,17 @@ from .events import (
     ErrorKind,
     Event,
     Finish,
+    Logprobs,
     ReasoningDelta,
     ResponseStarted,
     RoleDelta,
+    TokenLogprob,
     ToolCallDelta,
     Usage,
 )
+
+MAX_TOP = 20  # the API's own bound on top_logprobs
+MAX_TOKEN_CHARS = 200  # a token longer than this is a hostile upstream's, shown cut
 
 
 def parse_object(text: str, what: str) -> dict[str, Any]:
@@ -34,11 +39,12 @@ def parse_object(text: str, what: str) -> dict[str, Any]:
     return data
 
 
-def response_started(data: dict[str, Any]) -> ResponseStarted:
+def response_started(data: dict[str, Any], *, streamed: bool) -> ResponseStarted:
     return ResponseStarted(
         id=str(data.get("id") or ""),
         model=str(data.get("model") or ""),
         created=data.get("created") if isinstance(data.get("created"), int) else None,
+        streamed=streamed,
     )
 
 
@@ -56,6 +62,8 @@ def chunk_events(chunk: dict[str, Any]) -> Iterator[Event]:
                 yield ContentDelta(index, content)
             for call in delta.get("tool_calls") or ():
                 yield _tool_call(index, call)
+            if logprobs := _logprobs(index, choice.get("logprobs")):
+                yield logprobs
             if choice.get("finish_reason"):
                 yield Finish(index, str(choice["finish_reason"]))
         if chunk.get("usage"):
@@ -68,7 +76,7 @@ def chunk_events(chunk: dict[str, Any]) -> Iterator[Event]:
 
 def completion_events(data: dict[str, Any]) -> Iterator[Event]:
     """The same events as a stream would give, from a non-streaming `chat.completion` body."""
-    yield response_started(data)
+    yield response_started(data, streamed=False)
     try:
         for choice in data.get("choices") or ():
             index = int(choice.get("index") or 0)
@@ -80,7 +88,10 @@ def completion_events(data: dict[str, Any]) -> Iterator[Event]:
                 yield ContentDelta(index, content)
             for position, call in enumerate(message.get("tool_calls") or ()):
                 yield _tool_call(index, {"index": position, **call})
-            yield Finish(index, str(choice.get("finish_reason") or "stop"))
+            if logprobs := _logprobs(index, choice.get("logprobs")):
+                yield logprobs
+            if choice.get("finish_reason"):  # none given is shown as none, never invented
+                yield Finish(index, str(choice["finish_reason"]))
         if data.get("usage"):
             yield _usage(data["usage"])
     except (AttributeError, TypeError, ValueError, KeyError) as exc:
@@ -108,6 +119,74 @@ def _tool_call(choice: int, call: dict[str, Any]) -> ToolCallDelta:
         name=None if name is None else _text(name, "tool_calls.function.name"),
         arguments=_text(arguments, "tool_calls.function.arguments"),
     )
+
+
+def _logprobs(choice: int, value: Any) -> Logprobs | None:
+    """Both shapes: `{"content": [{"token", "logprob", "top_logprobs": [...]}]}` (chat) and
+    the older `{"tokens", "token_logprobs", "top_logprobs": [{token: logprob}]}`. Log
+    probabilities are extra: an entry in neither shape is left out, never fails the answer."""
+    if not isinstance(value, dict):
+        return None
+    if isinstance(value.get("content"), list):
+        pairs = (
+            (entry.get("token"), entry.get("logprob"), _top_list(entry.get("top_logprobs")))
+            for entry in value["content"]
+            if isinstance(entry, dict)
+        )
+    elif isinstance(value.get("tokens"), list):
+        logprobs = value.get("token_logprobs")
+        tops = value.get("top_logprobs")
+        pairs = (
+            (token, _at(logprobs, i), _top_dict(_at(tops, i)))
+            for i, token in enumerate(value["tokens"])
+        )
+    else:
+        return None
+    tokens = tuple(
+        TokenLogprob(_token(token), number, top)
+        for token, logprob, top in pairs
+        if isinstance(token, str) and (number := _logprob(logprob)) is not None
+    )
+    return Logprobs(choice, tokens) if tokens else None
+
+
+def _at(values: Any, index: int) -> Any:
+    return values[index] if isinstance(values, list) and index < len(values) else None
+
+
+def _top_list(entries: Any) -> tuple[tuple[str, float], ...]:
+    if not isinstance(entries, list):
+        return ()
+    pairs = ((e.get("token"), e.get("logprob")) for e in entries[:MAX_TOP] if isinstance(e, dict))
+    return _top(pairs)
+
+
+def _top_dict(entries: Any) -> tuple[tuple[str, float], ...]:
+    return _top(list(entries.items())[:MAX_TOP]) if isinstance(entries, dict) else ()
+
+
+def _top(pairs: Any) -> tuple[tuple[str, float], ...]:
+    top = [
+        (_token(token), number)
+        for token, logprob in pairs
+        if isinstance(token, str) and (number := _logprob(logprob)) is not None
+    ]
+    return tuple(sorted(top, key=lambda pair: -pair[1]))
+
+
+def _token(token: str) -> str:
+    return token if len(token) <= MAX_TOKEN_CHARS else token[:MAX_TOKEN_CHARS] + "…"
+
+
+LOGPROB_FLOOR = -1000.0  # what -inf (or less) is kept as: JSON has no infinity
+
+
+def _logprob(value: Any) -> float | None:
+    """A log probability as JSON can hold it: at most 0, at least the floor; None for NaN or
+    what is not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    return min(max(float(value), LOGPROB_FLOOR), 0.0)
 
 
 MAX_COUNT = 2**31 - 1

@@ -19,7 +19,18 @@ from httpx_sse import EventSource, SSEError
 from .client import get_client, get_config
 from .endpoints import Endpoint
 from .errors import Failed, error_from_body, http_error, transport_error
-from .events import ErrorEvent, ErrorKind, Event
+from .events import (
+    ContentDelta,
+    ErrorEvent,
+    ErrorKind,
+    Event,
+    Finish,
+    Note,
+    ReasoningDelta,
+    RoleDelta,
+    ToolCallDelta,
+    Usage,
+)
 from .parsing import chunk_events, completion_events, parse_object, response_started
 from .text import EdgeText
 
@@ -104,6 +115,7 @@ async def _request_events(
 
 async def _sse_events(response: httpx.Response) -> AsyncIterator[Event]:
     started = False
+    ending = _Ending()
     async for sse in EventSource(response).aiter_sse():
         if sse.data == "[DONE]":
             return
@@ -114,7 +126,35 @@ async def _sse_events(response: httpx.Response) -> AsyncIterator[Event]:
             raise Failed(error_from_body(chunk, status=None))
         if not started:
             started = True
-            yield response_started(chunk)
+            yield response_started(chunk, streamed=True)
         for event in chunk_events(chunk):
+            ending.see(event)
             yield event
-    raise Failed(ErrorEvent(ErrorKind.PROTOCOL, "The stream ended without data: [DONE]."))
+    if not ending.complete:
+        raise Failed(ErrorEvent(ErrorKind.PROTOCOL, "The stream ended without data: [DONE]."))
+    yield Note(
+        "The stream ended without data: [DONE], after every choice's finish reason and the"
+        " usage: the answer is complete."
+    )
+
+
+class _Ending:
+    """Whether a stream said all it had to before it ended: some servers close the body after
+    the last finish reason and the usage without sending [DONE]."""
+
+    def __init__(self) -> None:
+        self.begun: set[int] = set()
+        self.finished: set[int] = set()
+        self.usage = False
+
+    def see(self, event: Event) -> None:
+        if isinstance(event, Usage):
+            self.usage = True
+        elif isinstance(event, Finish):
+            self.finished.add(event.choice)
+        elif isinstance(event, RoleDelta | ContentDelta | ReasoningDelta | ToolCallDelta):
+            self.begun.add(event.choice)
+
+    @property
+    def complete(self) -> bool:
+        return self.usage and bool(self.finished) and self.begun <= self.finished

@@ -9,15 +9,18 @@ nothing past the client needs to know.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .events import (
     ContentDelta,
     ErrorEvent,
     Event,
     Finish,
+    Logprobs,
     ReasoningDelta,
     ResponseStarted,
     RoleDelta,
+    TokenLogprob,
     ToolCallDelta,
 )
 
@@ -58,16 +61,25 @@ class Redactor:
         held = 0 if final else self._partial(text, 0)
         return (text[:-held], text[-held:]) if held else (text, "")
 
-    def _replaced(self, text: str, final: bool) -> tuple[str, str]:
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the key, or a prefix of it, is in `text`: (start, end) pairs in order."""
         anchor, key = self.anchor, self.key
-        parts: list[str] = []
+        found = []
         start = 0
         while (at := text.find(anchor, start)) >= 0:
             end = at + len(anchor)
             limit = min(at + len(key), len(text))
             while end < limit and text[end] == key[end - at]:
                 end += 1
-            if end == len(text) and end - at < len(key) and not final:
+            found.append((at, end))
+            start = end
+        return found
+
+    def _replaced(self, text: str, final: bool) -> tuple[str, str]:
+        parts: list[str] = []
+        start = 0
+        for at, end in self.spans(text):
+            if end == len(text) and end - at < len(self.key) and not final:
                 return "".join([*parts, text[start:at]]), text[at:]  # the key may go on
             parts += [text[start:at], KEY_MARK]
             start = end
@@ -103,6 +115,40 @@ def finished_error(event: ErrorEvent, redactor: Redactor | None) -> ErrorEvent:
     return ErrorEvent(event.kind, message, event.status, event.retry_after)
 
 
+def safe_logprobs(tokens: list[TokenLogprob], redactor: Redactor | None) -> list[TokenLogprob]:
+    """A choice's tokens made storable, and the key taken out of them as it is out of the
+    content: found in the tokens' joined text, the key's characters are cut from the tokens
+    that spell it, a KEY_MARK stands in the token where it begins, and those tokens lose their
+    alternatives; an alternative elsewhere that holds a piece of it is scrubbed."""
+    tokens = [
+        TokenLogprob(clean_text(t.token), t.logprob, tuple((clean_text(a), p) for a, p in t.top))
+        for t in tokens
+    ]
+    if redactor is None:
+        return tokens
+    text = "".join(t.token for t in tokens)
+    spans = redactor.spans(text)
+    safe: list[TokenLogprob] = []
+    start = passed = 0
+    for token in tokens:
+        end = start + len(token.token)
+        while passed < len(spans) and spans[passed][1] <= start:
+            passed += 1  # the spans wholly before this token
+        touching = [(a, b) for a, b in spans[passed:] if a < end]
+        if touching:
+            kept, at = [], start
+            for a, b in touching:
+                kept += [text[at:a] if a > at else "", KEY_MARK if a >= start else ""]
+                at = max(at, b)
+            kept.append(text[at:end] if at < end else "")
+            safe.append(TokenLogprob("".join(kept), token.logprob))
+        else:
+            top = tuple((redactor.whole(a), p) for a, p in token.top)
+            safe.append(TokenLogprob(redactor.whole(token.token), token.logprob, top))
+        start = end
+    return safe
+
+
 # A streamed field of a choice: (choice, part, tool call index); a part is the delta's class,
 # or a tool call's "name" or "arguments".
 Part = type[ContentDelta] | type[ReasoningDelta] | str
@@ -126,6 +172,7 @@ class EdgeText:
     def __init__(self, key: str | None):
         self.redactor = Redactor(key) if key else None
         self.held: dict[Slot, str] = {}
+        self.logprobs: dict[int, list[TokenLogprob]] = {}  # per choice, until it finishes
 
     def apply(self, event: Event) -> Sequence[Event]:
         """What to yield for one event from the upstream."""
@@ -137,10 +184,13 @@ class EdgeText:
         match event:
             case ToolCallDelta():
                 return (self._tool_call(event),)
+            case Logprobs(choice=choice, tokens=tokens):
+                self.logprobs.setdefault(choice, []).extend(tokens)
+                return ()
             case Finish(choice=choice, reason=reason):
                 return [*self.flush(choice), Finish(choice, self._whole(reason))]
-            case ResponseStarted(id=response_id, model=model, created=created):
-                return (ResponseStarted(self._whole(response_id), self._whole(model), created),)
+            case ResponseStarted(id=response_id, model=model):
+                return (replace(event, id=self._whole(response_id), model=self._whole(model)),)
             case RoleDelta(choice=choice, role=role):
                 return (RoleDelta(choice, self._whole(role)),)
             case ErrorEvent():
@@ -148,7 +198,7 @@ class EdgeText:
         return (event,)
 
     def flush(self, choice: int | None = None) -> list[Event]:
-        """Everything held back, for one choice or all, as events."""
+        """Everything held back, for one choice or all, as events (log probabilities last)."""
         events: list[Event] = []
         calls: dict[tuple[int, int], dict[str, str]] = {}
         for slot in [slot for slot in self.held if choice is None or slot[0] == choice]:
@@ -162,6 +212,9 @@ class EdgeText:
             ToolCallDelta(index, call, None, parts.get("name"), parts.get("arguments", ""))
             for (index, call), parts in calls.items()
         ]
+        for index in [index for index in self.logprobs if choice is None or index == choice]:
+            if tokens := safe_logprobs(self.logprobs.pop(index), self.redactor):
+                events.append(Logprobs(index, tuple(tokens)))
         return events
 
     def _tool_call(self, event: ToolCallDelta) -> ToolCallDelta:

@@ -1,9 +1,9 @@
-// The playground page's own behaviour: message rows, keyboard shortcuts, the draft, and the
-// Continue / tool-result buttons. htmx runs with allowEval off, so all of it lives here.
+// The playground page's own behaviour: message rows, keyboard shortcuts, the draft, the
+// Continue / tool-result buttons, the socket's connection, field errors, the code dialog,
+// sliders and failed saves. htmx runs with allowEval off, so all of it lives here.
 (function () {
   "use strict";
 
-  const DRAFT_KEY = "playground:draft:v1";
   const STATE_VERSION = 1;
   const MESSAGE_FIELDS = ["role", "name", "content", "tool_call_id", "tool_calls"];
   const page = document.getElementById("playground");
@@ -65,10 +65,40 @@
       list.insertBefore(row, row.previousElementSibling);
     } else if (button.dataset.move === "1" && row.nextElementSibling) {
       list.insertBefore(row.nextElementSibling, row);
+    } else if (button.dataset.fork) {
+      fork(row, button.dataset.fork);
+      return;
     }
     renumber();
     saveDraft();
   });
+
+  // Regenerate an answer, or resend a message as edited: the conversation up to it runs again,
+  // and the new run records whose conversation it forked, and from which message. The later
+  // messages go (the earlier run's transcript keeps them), after asking if there are any.
+  function fork(row, how) {
+    if (document.getElementById("run-button").disabled) return;
+    const index = rows().indexOf(row);
+    const later = rows().slice(how === "regenerate" ? index : index + 1);
+    const dropped = how === "regenerate" ? later.length - 1 : later.length;
+    if (dropped > 0 && !window.confirm(
+      `This drops the ${dropped} later message${dropped > 1 ? "s" : ""} from the form ` +
+      "(the earlier run's transcript keeps them). Go on?")) {
+      return;
+    }
+    later.forEach((message) => message.remove());
+    renumber();
+    const forkedFrom = document.getElementById("forked-from");
+    const forkTurn = document.getElementById("fork-turn");
+    forkedFrom.value = document.getElementById("current-run").value;
+    forkTurn.value = String(index + 1);
+    document.getElementById("continued-from").value = "";
+    saveDraft();
+    form.requestSubmit();
+    // The socket took the values as the form was submitted: the next run is no fork.
+    forkedFrom.value = "";
+    forkTurn.value = "";
+  }
 
   list.addEventListener("change", (event) => {
     if (event.target.name && event.target.name.endsWith("-role")) {
@@ -89,7 +119,7 @@
     return choice.querySelector(".answer .raw").textContent;
   }
 
-  function toolCalls(choice) {
+  function choiceToolCalls(choice) {
     return Array.from(choice.querySelectorAll(".tool-call")).map((box) => ({
       id: box.querySelector(".tool-id").textContent,
       type: "function",
@@ -109,12 +139,14 @@
     const content = answerText(choice);
     // The next run continues this one: its transcript joins the thread.
     document.getElementById("continued-from").value = document.getElementById("current-run").value;
+    // The answer as the next assistant turn, its tool calls included: an answer may be
+    // nothing else, and a turn with neither is refused.
+    const calls = choiceToolCalls(choice);
+    const toolCalls = calls.length ? JSON.stringify(calls, null, 1) : "";
+    addRow({ role: "assistant", content, tool_calls: toolCalls });
     if (button.classList.contains("continue")) {
-      addRow({ role: "assistant", content });
       field(addRow({ role: "user" }), "content").focus();
     } else if (button.classList.contains("add-tool-results")) {
-      const calls = toolCalls(choice);
-      addRow({ role: "assistant", content, tool_calls: JSON.stringify(calls, null, 1) });
       const first = calls.map((call) => addRow({ role: "tool", tool_call_id: call.id }))[0];
       if (first) field(first, "content").focus();
     }
@@ -125,19 +157,24 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       if (!document.getElementById("run-button").disabled) form.requestSubmit();
-    } else if (event.key === "Escape" && !document.getElementById("stop-button").disabled) {
+    } else if (event.key === "Escape" && !document.querySelector("dialog[open]") &&
+               !document.getElementById("stop-button").disabled) {
+      // With a dialog open, Esc is the dialog's: it closes it, and does nothing else.
       event.preventDefault();
       stopForm.requestSubmit();
     }
   });
 
-  // The draft: the same form state the server keeps, saved as you type, restored on the
-  // bare page (a link to a transcript or a preset wins over it).
+  // The draft: the same form state the server keeps, saved as you type and when the page is
+  // left or hidden, restored on the bare page (a link to a transcript or a preset wins over
+  // it). Each member's apart, so the next to use this browser never sees it; logging out
+  // clears the browser's storage anyway (Clear-Site-Data).
+  const DRAFT_KEY = `playground:draft:v1:${page.dataset.user}`;
   function state() {
     const fields = {};
     for (const element of form.elements) {
       const name = element.name;
-      if (!name || ["action", "preset", "continued_from"].includes(name) ||
+      if (!name || ["action", "preset", "continued_from", "forked_from", "fork_turn"].includes(name) ||
           name.startsWith("messages-")) {
         continue;  // where a page came from is the link's business, not the draft's
       }
@@ -163,18 +200,36 @@
   }
 
   let pending = null;
-  function saveDraft() {
+  let unsaved = false;
+  function writeDraft() {
     clearTimeout(pending);
-    pending = setTimeout(() => {
-      try {
-        localStorage.setItem(DRAFT_KEY, JSON.stringify(state()));
-      } catch (error) {
-        console.warn("The draft could not be saved:", error);
-      }
-    }, 250);
+    if (!unsaved) return;
+    unsaved = false;
+    try {
+      localStorage.setItem(DRAFT_KEY, JSON.stringify(state()));
+    } catch (error) {
+      console.warn("The draft could not be saved:", error);
+    }
+  }
+  function saveDraft() {
+    unsaved = true;
+    clearTimeout(pending);
+    pending = setTimeout(writeDraft, 250);
+  }
+  function dropDraft() {
+    unsaved = false;
+    clearTimeout(pending);
+    localStorage.removeItem(DRAFT_KEY);
   }
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", saveDraft);
+  window.addEventListener("pagehide", writeDraft);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") writeDraft();
+  });
+  // Not written again after the logout's Clear-Site-Data, as the page goes.
+  const logout = document.getElementById("logout-form");
+  if (logout) logout.addEventListener("submit", dropDraft);
 
   // "View code" sends the same form with another action: the server validates it alike.
   document.getElementById("view-code").addEventListener("click", () => {
@@ -209,9 +264,32 @@
       () => { button.textContent = "Select and copy"; });
   });
 
+  // "Clear the form" asks first, and keeps what it clears in this tab for "Undo the clear"
+  // (the page reloads bare, with the server's defaults).
+  const CLEARED_KEY = `playground:cleared:v1:${page.dataset.user}`;
+  const undoClear = document.getElementById("undo-clear");
   document.getElementById("reset-form").addEventListener("click", () => {
-    localStorage.removeItem(DRAFT_KEY);
+    if (!window.confirm("Clear every message and parameter? You can undo it.")) return;
+    sessionStorage.setItem(CLEARED_KEY, JSON.stringify(state()));
+    dropDraft();
     window.location.assign(window.location.pathname);
+  });
+  undoClear.addEventListener("click", () => {
+    const cleared = JSON.parse(sessionStorage.getItem(CLEARED_KEY) || "null");
+    sessionStorage.removeItem(CLEARED_KEY);
+    undoClear.hidden = true;
+    if (cleared) {
+      applyState(cleared);
+      syncSliders();
+    }
+    saveDraft();
+  });
+  // Offered until it is used or the form is run again.
+  undoClear.hidden = page.dataset.fromLink === "1" || !sessionStorage.getItem(CLEARED_KEY);
+  form.addEventListener("submit", () => {
+    if (form.elements.namedItem("action").value !== "run") return;  // View code is no run
+    sessionStorage.removeItem(CLEARED_KEY);
+    undoClear.hidden = true;
   });
 
   // Frames: the server numbers them and asks for an acknowledgement every few
@@ -253,6 +331,7 @@
   }
   page.addEventListener("htmx:wsConfigSend", refuseOversizedMessage);
 
+  localStorage.removeItem("playground:draft:v1");  // once every member's draft: whose, unknown
   if (page.dataset.fromLink !== "1") {
     try {
       const draft = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null");
@@ -261,5 +340,210 @@
       console.warn("The saved draft could not be read:", error);
     }
   }
+
+  // The socket. When it drops, the ws extension reconnects, only after close codes 1006,
+  // 1011, 1012 and 1013, with backoff, and sends what was queued meanwhile once the open
+  // handlers have run. So: Run and Stop wait for the connection; the queue is emptied, since
+  // what was asked of a page that said "disconnected" must not happen later unseen; and on
+  // every open the page first asks how the run it was showing stands (`attach`), by the id
+  // this tab keeps while its run is going.
+  const RUN_KEY = "playground:run";
+  const RECONNECTING = [1006, 1011, 1012, 1013];
+  const connection = document.getElementById("connection");
+  let leaving = false;
+
+  function setRunControls(running) {
+    document.getElementById("run-button").disabled = running !== false;
+    document.getElementById("stop-button").disabled = running !== true;
+  }
+
+  function rememberRun() {
+    const run = document.getElementById("current-run").value;
+    const status = document.getElementById("run-status");
+    if (run && status && status.classList.contains("running")) {
+      sessionStorage.setItem(RUN_KEY, run);
+    } else {
+      sessionStorage.removeItem(RUN_KEY);
+    }
+  }
+
+  function connectionLost(event) {
+    event.detail.socketWrapper.queue.length = 0;  // the extension's own array: emptied in place
+    setRunControls(null);
+    if (leaving) return;
+    connection.textContent = RECONNECTING.includes(event.detail.event.code)
+      ? "Connection lost: reconnecting…" : "Disconnected: reload the page.";
+  }
+
+  function connected(event) {
+    connection.textContent = "";
+    const run = sessionStorage.getItem(RUN_KEY);
+    if (!run) {
+      setRunControls(false);
+      return;
+    }
+    setRunControls(null);  // until the answer, which sets them
+    event.detail.socketWrapper.sendImmediately(JSON.stringify({ action: "attach", run }));
+  }
+
+  page.addEventListener("htmx:wsClose", connectionLost);
+  page.addEventListener("htmx:wsOpen", connected);
+  // Once the message has settled (htmx gives a swapped element its old attributes until
+  // then), and only for a message about the run: a token count's answer says nothing of it.
+  page.addEventListener("htmx:wsAfterMessage", (event) => {
+    if (/id="(current-run|run-meta)"/.test(event.detail.message)) rememberRun();
+  });
+  window.addEventListener("pagehide", () => { leaving = true; });
+  window.addEventListener("pageshow", () => { leaving = false; });
+
+  // Field errors arrive as error boxes swapped in by id (`<field id>_error`), the fields
+  // untouched so that nothing typed is lost: each field is marked by its box, the section
+  // that hides the first is opened and the field focused, and the list above links to each.
+  function markFieldErrors() {
+    let first = null;
+    for (const box of form.querySelectorAll(".field-errors[id$='_error']")) {
+      const input = document.getElementById(box.id.slice(0, -"_error".length));
+      if (!input) continue;
+      const invalid = box.textContent.trim() !== "";
+      const described = input.getAttribute("aria-describedby") || "";
+      const ids = new Set(described.split(/\s+/).filter(Boolean));
+      if (invalid) {
+        ids.add(box.id);
+        input.setAttribute("aria-invalid", "true");
+        first = first || input;
+      } else {
+        ids.delete(box.id);
+        input.removeAttribute("aria-invalid");
+      }
+      if (ids.size) input.setAttribute("aria-describedby", [...ids].join(" "));
+      else input.removeAttribute("aria-describedby");
+    }
+    if (first) reveal(first);
+  }
+
+  function reveal(input) {
+    for (let section = input.closest("details"); section;
+         section = section.parentElement.closest("details")) {
+      section.open = true;
+    }
+    input.focus();
+  }
+
+  page.addEventListener("htmx:wsAfterMessage", (event) => {
+    if (event.detail.message.includes('id="form-errors"')) markFieldErrors();
+  });
+  page.addEventListener("click", (event) => {
+    const link = event.target.closest("#form-errors a[href^='#']");
+    const input = link && document.getElementById(decodeURIComponent(link.hash.slice(1)));
+    if (!input) return;
+    event.preventDefault();
+    reveal(input);
+  });
+
+  // "View code" arrives as a dialog, opened here as a modal one: Esc closes it, and the rest
+  // of the page waits. Its tabs follow the WAI-ARIA tabs pattern.
+  page.addEventListener("htmx:wsAfterMessage", () => {
+    const dialog = document.querySelector("#code-panel dialog");
+    if (dialog && !dialog.open && !dialog.dataset.shown) {
+      dialog.dataset.shown = "1";
+      dialog.showModal();
+    }
+  });
+
+  function selectTab(tab) {
+    for (const other of tab.parentElement.querySelectorAll("[role=tab]")) {
+      const selected = other === tab;
+      other.setAttribute("aria-selected", String(selected));
+      other.tabIndex = selected ? 0 : -1;
+      document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
+    }
+    tab.focus();
+  }
+
+  page.addEventListener("click", (event) => {
+    const tab = event.target.closest("#code-panel [role=tab]");
+    if (tab) selectTab(tab);
+  });
+  page.addEventListener("keydown", (event) => {
+    const tab = event.target.closest("#code-panel [role=tab]");
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!tab || !step) return;
+    const tabs = [...tab.parentElement.querySelectorAll("[role=tab]")];
+    selectTab(tabs[(tabs.indexOf(tab) + step + tabs.length) % tabs.length]);
+  });
+
+  // A number with a range has a slider beside its box. The slider has no name, so only the
+  // box is sent; it shows the box's value, or the API default while the box is blank; Reset
+  // blanks the box.
+  function syncSlider(slider) {
+    const box = document.getElementById(slider.dataset.for);
+    const value = box.value !== "" ? box.value : slider.dataset.default;
+    slider.toggleAttribute("data-unset", value === "");
+    if (value !== "") slider.value = value;
+  }
+
+  function syncSliders() {
+    form.querySelectorAll("input.slider").forEach(syncSlider);
+  }
+
+  form.addEventListener("input", (event) => {
+    const target = event.target;
+    if (target.classList.contains("slider")) {
+      const box = document.getElementById(target.dataset.for);
+      box.value = target.value;
+      target.removeAttribute("data-unset");
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+    } else if (target.type === "number") {
+      const slider = form.querySelector(`input.slider[data-for="${target.id}"]`);
+      if (slider) syncSlider(slider);
+    }
+  });
+  form.addEventListener("click", (event) => {
+    const button = event.target.closest("button.reset-field");
+    if (!button) return;
+    const box = document.getElementById(button.dataset.reset);
+    box.value = "";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+  });
+
+  // A save the server refused outright or never got (htmx swaps no 4xx or 5xx answer), or
+  // answered with the login page (the session ended): the preset bar says so, and what is
+  // on the page stays.
+  const SAVE_FAILURES = {
+    403: "the page is out of date or your session ended: reload the page (your draft is kept).",
+    404: "this preset no longer exists, or is not yours to change.",
+  };
+
+  function saveFailed(elt, reason) {
+    const bar = elt.closest("#preset-bar");
+    if (!bar) return false;
+    let alert = bar.querySelector(".save-failed");
+    if (!alert) {
+      alert = document.createElement("p");
+      alert.className = "save-failed error";
+      alert.setAttribute("role", "alert");
+      bar.prepend(alert);
+    }
+    alert.textContent = `Not saved: ${reason}`;
+    return true;
+  }
+
+  document.body.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr.status;
+    const reason = SAVE_FAILURES[status] || `the server failed (${status}); try again.`;
+    saveFailed(event.detail.elt, reason);
+  });
+  document.body.addEventListener("htmx:sendError", (event) => {
+    saveFailed(event.detail.elt, "the server could not be reached; try again.");
+  });
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const landed = new URL(event.detail.xhr.responseURL || location.href);
+    if (landed.pathname !== page.dataset.loginUrl) return;
+    const signedOut = "you are signed out: sign in again in another tab, then save.";
+    if (saveFailed(event.detail.elt, signedOut)) event.detail.shouldSwap = false;
+  });
+
   rows().forEach(syncRole);
+  syncSliders();
 })();

@@ -35,6 +35,8 @@ def live_url(django_db_setup, simulator_server, scripted_server):
         "SIMULATOR_ENABLED": "false",
         # A run's write waiting on a lock a test holds fails (and is retried) within 1 s.
         "PLAYGROUND_DB_WRITE_TIMEOUT": "1",
+        # A page that goes (a test's end, a reload, a cut connection) stops its run at once.
+        "PLAYGROUND_ORPHAN_GRACE": "0",
     }
     with DaphneServer(**env) as server:
         yield server.url
@@ -63,9 +65,10 @@ def alice(transactional_db, django_user_model):
     return django_user_model.objects.create_user("alice", password="wonderland-42")
 
 
-def signed_in_context(browser, live_url, user):
+def signed_in_context(browser, live_url, user, **options):
+    """A browser context with `user`'s session; `options` go to Playwright's new_context."""
     cookie = client_for(user).cookies["sessionid"].value
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
     context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_url}])
     return context
 

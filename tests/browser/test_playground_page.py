@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from playground.transcripts.models import Transcript
+
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "playground.png"
 
 
@@ -26,7 +28,7 @@ def test_log_in_through_the_login_page(browser, live_url, alice):
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("wrong-password")
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator(".field-errors")).to_contain_text("Please enter a correct username")
+    expect(page.get_by_role("alert")).to_contain_text("Please enter a correct username")
     page.get_by_label("Password").fill("wonderland-42")
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{live_url}/")
@@ -101,26 +103,37 @@ def test_invalid_input_is_marked_and_nothing_typed_is_lost(page):
     fill_message(page, "Keep this text")
     page.locator("#id_temperature").fill("5")
     page.get_by_role("button", name="Run").click()
-    expect(page.locator("#errors-temperature")).to_contain_text("less than or equal to 2")
+    expect(page.locator("#id_temperature_error")).to_contain_text("less than or equal to 2")
     expect(page.locator('[name="messages-0-content"]')).to_have_value("Keep this text")
     expect(page.locator("#id_temperature")).to_have_value("5")
     expect(page.locator("#c0-text")).to_have_count(0)
 
 
-def test_the_draft_survives_a_reload(page, live_url):
+def test_the_draft_survives_a_reload_right_after_typing(page, live_url):
     fill_message(page, "A draft worth keeping")
     page.get_by_role("button", name="Add message").click()
     page.locator('[name="messages-1-content"]').fill("Second message")
     page.locator("#id_top_k").fill("7")
-    # The draft is saved a moment after typing stops: wait until it holds the last field typed.
-    page.wait_for_function(
-        "() => JSON.parse(localStorage.getItem('playground:draft:v1'))?.fields.top_k === '7'"
-    )
-    page.reload()
+    page.reload()  # at once: what was typed last is saved as the page goes
     expect(page.locator('[name="messages-0-content"]')).to_have_value("A draft worth keeping")
     expect(page.locator('[name="messages-1-content"]')).to_have_value("Second message")
     expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
     expect(page.locator("#id_top_k")).to_have_value("7")
+
+    # Clearing asks first (a dismissed question clears nothing), then can be undone.
+    answers = iter([False, True])
+    page.on("dialog", lambda dialog: dialog.accept() if next(answers) else dialog.dismiss())
+    page.get_by_role("button", name="Clear the form").click()
+    expect(page.locator('[name="messages-1-content"]')).to_have_value("Second message")
+    page.get_by_role("button", name="Clear the form").click()
+    expect(page.locator("li.message")).to_have_count(1)
+    expect(page.locator("#id_top_k")).to_have_value("")
+    page.get_by_role("button", name="Undo the clear").click()
+    expect(page.locator('[name="messages-1-content"]')).to_have_value("Second message")
+    expect(page.locator("#id_top_k")).to_have_value("7")
+    expect(page.get_by_role("button", name="Undo the clear")).to_be_hidden()
+    page.reload()  # the undone form is the draft again
+    expect(page.locator('[name="messages-0-content"]')).to_have_value("A draft worth keeping")
 
 
 def test_model_output_executes_nothing(page):
@@ -162,6 +175,20 @@ def test_continue_appends_the_answer_for_the_next_turn(page):
     expect(page.locator("#run-status")).to_have_text("completed")
     expect(page.locator("#c0-view")).to_contain_text("Simulated reply to “Go on”")
 
+    # Regenerate the first answer: "Go on" goes (once the user agrees), and the new run is a
+    # fork of the last one's conversation from its second message.
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.locator("li.message").nth(1).get_by_role("button", name="↻ Regenerate").click()
+    expect(page.locator("li.message")).to_have_count(1)
+    expect(page.locator("#c0-view")).to_contain_text("Simulated reply to “Start a story”")
+    expect(page.locator("#run-status")).to_have_text("completed")
+    assert "drops the 1 later message" in dialogs[0]
+    first, second, third = Transcript.objects.order_by("created_at", "pk")
+    assert (third.forked_from, third.fork_turn) == (second, 2)
+    assert third.request_body["messages"] == [{"role": "user", "content": "Start a story"}]
+    assert second.continued_from == first
+
 
 def test_a_tool_call_gets_a_result_and_runs_again(page):
     tools = (
@@ -190,17 +217,71 @@ def test_a_tool_call_gets_a_result_and_runs_again(page):
     expect(page.locator("#c0-view")).to_contain_text("The tool answered: Sunny, 21 C")
 
 
-def test_view_code_shows_the_request_without_the_key(page):
+def test_view_code_is_a_dialog_of_tabs_that_esc_closes_without_stopping_the_run(page):
     fill_message(page, "Hello")
-    set_model(page, "simulator/chat-fast")
+    set_model(page, "simulator/chat?tps=8&tokens=400")
     page.locator("#id_top_k").fill("5")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#c0-text")).to_contain_text("Simulated reply")
     page.get_by_role("button", name="View code").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("extra_body={'top_k': 5}")
-    expect(dialog).to_contain_text("curl -N")
-    expect(dialog).to_contain_text("await fetch(")
-    dialog.get_by_role("button", name="Close").click()
+
+    dialog = page.get_by_role("dialog", name="This request as code")
+    expect(dialog).to_be_visible()
+    assert dialog.evaluate("dialog => dialog.matches(':modal')")
+    panel = dialog.get_by_role("tabpanel")
+    expect(dialog.get_by_role("tab", selected=True)).to_have_text("curl")
+    expect(panel).to_contain_text("curl -sS -N")
+    dialog.get_by_role("tab", name="Python").click()
+    expect(panel).to_contain_text("extra_body={'top_k': 5}")
+    page.keyboard.press("ArrowRight")
+    expect(dialog.get_by_role("tab", name="JavaScript")).to_be_focused()
+    expect(panel).to_contain_text("await fetch(")
+
+    page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+    expect(page.locator("#run-status")).to_have_text("running"), "Esc was the dialog's"
+    page.keyboard.press("Escape")
+    expect(page.locator("#run-status")).to_have_text("stopped")
+
+
+def test_a_slider_shows_its_field_and_sends_nothing_itself(page):
+    box = page.locator("#id_temperature")
+    slider = page.locator(".field-temperature input[type=range]")
+    expect(slider).not_to_have_attribute("name", re.compile(".*"))
+    expect(box).to_have_attribute("placeholder", "1")
+    expect(box).to_have_value("")
+    expect(slider).to_have_value("1")  # the API's default, while the box is blank
+    box.fill("0.7")
+    expect(slider).to_have_value("0.7")
+    slider.fill("1.5")
+    expect(box).to_have_value("1.5")
+    page.reload()  # the draft refills the box, and the slider follows
+    expect(slider).to_have_value("1.5")
+    page.locator(".field-temperature").get_by_role("button", name="Reset").click()
+    expect(box).to_have_value("")
+    expect(slider).to_have_value("1")
+
+
+def test_continue_on_an_answer_of_only_tool_calls_carries_them(page):
+    page.locator("summary", has_text="Tools").click()
+    page.locator("#id_tools").fill(
+        '[{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]'
+    )
+    fill_message(page, "What does get_weather say about Oslo?")
+    set_model(page, "simulator/chat-fast")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#c0-finish")).to_have_text("finish: tool_calls")
+
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
+    expect(page.locator('[name="messages-1-content"]')).to_have_value("")
+    expect(page.locator('[name="messages-1-tool_calls"]')).to_have_value(
+        re.compile('"get_weather"')
+    )
+    page.locator('[name="messages-2-content"]').fill("Thanks. And tomorrow?")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator("#c0-text")).to_contain_text("Simulated reply")
 
 
 def test_messages_can_be_added_reordered_and_removed(page):
@@ -214,3 +295,18 @@ def test_messages_can_be_added_reordered_and_removed(page):
     expect(page.locator("li.message")).to_have_count(1)
     expect(page.locator('[name="messages-0-content"]')).to_have_value("first")
     expect(page.locator('[name="messages-TOTAL_FORMS"]')).to_have_value("1")
+    # The prompt's estimate follows the edits, the removal included: "user" and "first" are
+    # a token each, with 3 around the message and 3 to prime the reply.
+    expect(page.locator("#prompt-estimate")).to_have_text("≈ 8 prompt tokens (cl100k estimate)")
+
+
+def test_the_model_list_follows_the_endpoint_every_time_it_changes(page):
+    status = page.locator("#model-status")
+    expect(status).to_have_text("3 models listed by Simulator; or type any id.")
+    expect(page.locator("#model-options option")).to_have_count(3)
+    page.locator("#id_endpoint").select_option("scripted")
+    expect(status).to_contain_text("You can still type a model id.")
+    expect(page.locator("#model-options option")).to_have_count(0)
+    page.locator("#id_endpoint").select_option("simulator")
+    expect(status).to_have_text("3 models listed by Simulator; or type any id.")
+    expect(page.locator("#model-options option")).to_have_count(3)

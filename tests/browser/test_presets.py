@@ -1,6 +1,7 @@
 """Save a preset, open its link as someone else, fork it; a refused save says why."""
 
 import pytest
+from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
 from playground.presets.models import Preset
@@ -62,7 +63,7 @@ def test_a_refused_save_shows_why_and_keeps_what_was_typed(page, alice, name, me
     page.get_by_role("button", name="Save as new").click()
 
     expect(page.locator("#preset-bar .notice")).to_have_text("Not saved: see below.")
-    expect(page.locator("#preset-bar .field-errors")).to_have_text(message)
+    expect(page.locator("#id_preset-name_error")).to_have_text(message)
     expect(page.get_by_label("Preset name")).to_have_value(name)
     expect(page.get_by_label("Description")).to_have_value("My notes")
     expect(page.locator('[name="messages-0-content"]')).to_have_value("Keep this prompt")
@@ -77,6 +78,29 @@ def test_a_refused_save_as_new_keeps_the_open_preset(page, live_url, alice):
     page.get_by_label("Preset name").fill("Taken")
     page.get_by_role("button", name="Save as new").click()
 
-    expect(page.locator("#preset-bar .field-errors")).to_contain_text("already have a preset")
+    expect(page.locator("#id_preset-name_error")).to_contain_text("already have a preset")
     expect(page.locator("#preset-bar")).to_contain_text("Preset Taken")
     expect(page.locator('#preset-bar [name="preset"]')).to_have_value(preset.slug)
+
+
+def test_a_save_the_server_refuses_outright_says_so(page, live_url, alice):
+    """htmx swaps no 4xx: a preset gone meanwhile, or a session that ended, is said."""
+    preset = make_preset(alice, name="Gone soon")
+    page.goto(f"{live_url}/?preset={preset.slug}")
+    page.locator('[name="messages-0-content"]').fill("Keep this prompt")
+    preset.delete()
+    page.get_by_role("button", name="Save", exact=True).click()
+    failure = page.locator("#preset-bar [role=alert]")
+    expect(failure).to_have_text(
+        "Not saved: this preset no longer exists, or is not yours to change."
+    )
+
+    Session.objects.all().delete()
+    page.get_by_text("Save as a new preset…").click()
+    page.get_by_label("Preset name").fill("Another")
+    page.get_by_role("button", name="Save as new").click()
+    expect(failure).to_have_text(
+        "Not saved: you are signed out: sign in again in another tab, then save."
+    )
+    expect(page.get_by_label("Preset name")).to_have_value("Another")
+    expect(page.locator('[name="messages-0-content"]')).to_have_value("Keep this prompt")

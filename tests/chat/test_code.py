@@ -32,6 +32,7 @@ def run(args, code, **env):
         args, input=code, capture_output=True, text=True, timeout=60, env={**os.environ, **env}
     )
     assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "the snippet says nothing but the answer"
     return result.stdout
 
 
@@ -59,6 +60,16 @@ def test_the_python_snippet_runs_with_fireworks_parameters_in_extra_body(stream)
     assert "extra_body={'top_k': 3, 'prompt_truncate_len': 500}" in code
     assert "max_tokens=6," in code
     assert run([sys.executable, "-"], code).startswith("**Simulated reply** to “Hello”.")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_python_snippet_prints_each_choice_apart(stream):
+    endpoint, body = request_for(max_tokens=8, n=3, stream=stream)
+    output = run([sys.executable, "-"], snippets(endpoint, body)["python"])
+    answers = output.split("--- choice ")[1:]
+    assert [answer.split(" ---")[0] for answer in answers] == ["1", "2", "3"]
+    for answer in answers:
+        assert answer.split("---\n", 1)[1].startswith("**Simulated reply** to “Hello”.")
 
 
 @pytest.mark.parametrize("stream", [True, False])

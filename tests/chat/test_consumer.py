@@ -141,7 +141,7 @@ async def test_tool_calls_stream_into_a_box_each_with_a_result_button(alice):
 async def test_stop_cancels_the_upstream_request_and_keeps_the_partial_text(alice, simulator):
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.send({"action": "stop"})
     await socket.until(r'class="status stopped"')
     await socket.close()
@@ -159,7 +159,7 @@ async def test_closing_the_tab_stops_the_run_too(alice, simulator, settings):
     settings.PLAYGROUND_ORPHAN_GRACE = 0
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.close()
 
     transcript = await ended_transcript()
@@ -203,7 +203,8 @@ async def test_upstream_errors_show_in_place_with_what_arrived(alice, model, tit
     transcript = await only_transcript()
     assert transcript.status == Transcript.Status.ERROR
     assert transcript.error["title"] in title
-    assert transcript.choices[0]["content"] == kept
+    assert "".join(choice["content"] for choice in transcript.choices) == kept
+    assert ("What arrived before it is kept" in frames) == bool(kept)
 
 
 async def test_a_timeout_is_an_error_in_place(alice, upstream_config):
@@ -223,11 +224,17 @@ async def test_invalid_input_shows_errors_beside_the_fields_and_sends_nothing(al
     frame = await socket.receive()
     await socket.close()
 
-    assert 'id="errors-temperature"' in frame
-    assert "Ensure this value is less than or equal to 2." in frame
+    assert (
+        '<div class="field-errors" id="id_temperature_error" hx-swap-oob="true">'
+        "<p>Ensure this value is less than or equal to 2.</p></div>"
+    ) in frame
     assert "At most 4 stop sequences (5 given)." in frame
     assert "A tool message needs the id of the call it answers." in frame
-    assert "Nothing was sent: fix the marked fields." in frame
+    assert "Nothing was sent: fix these fields." in frame
+    # Listed above them too, each linked to its field, the messages' first as on the page.
+    assert frame.index(
+        '<a href="#id_messages-0-tool_call_id">Message 1, tool call id</a>: A tool message'
+    ) < frame.index('<a href="#id_temperature">Temperature</a>: Ensure this value')
     assert len(simulator.requests) == before
     assert await database_sync_to_async(Transcript.objects.count)() == 0
 
@@ -235,7 +242,7 @@ async def test_invalid_input_shows_errors_beside_the_fields_and_sends_nothing(al
 async def test_a_second_run_on_the_same_socket_waits_for_the_first(alice):
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.send(form_data())
     await socket.until("A run is going: stop it first.")
     await socket.send({"action": "stop"})
@@ -247,7 +254,7 @@ async def test_the_per_user_cap_on_concurrent_runs(alice, settings):
     settings.PLAYGROUND_MAX_CONCURRENT_RUNS = 1
     first, second = await connected(alice), await connected(alice)
     await first.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await first.until(r'beforeend:#c0-text">')
+    await first.until(r'beforeend:#c0-text-\d+">')
     await second.send(form_data())
     await second.until("You have 1 runs going, the most allowed at once")
     await first.close()
@@ -311,8 +318,8 @@ async def test_a_schema_that_cannot_be_applied_still_ends_the_run_cleanly(alice)
 async def test_a_hostile_frame_gets_an_answer_and_the_socket_stays_usable(alice):
     socket = await connected(alice)
     await socket.communicator.send_to(text_data="[" * 100_000)
-    assert "The message was not a JSON object." in await socket.receive()
-    await socket.send({**form_data(), "messages-0-content": ["a", "b"], "n": {"x": 1}})
+    assert "it nests too deeply" in await socket.receive()
+    await socket.send({**form_data(), "messages-0-content": ["a", "b"], "n": "x"})
     assert "Enter a whole number." in await socket.receive()
     assert await socket.run(form_data(max_tokens=3)) == "completed"
     await socket.close()
@@ -328,3 +335,18 @@ async def test_an_upstreams_own_words_arrive_as_they_were_sent(alice, scripted):
     assert status == "completed"
     assert socket.streamed() == words
     assert (await only_transcript()).choices[0]["content"] == words
+
+
+async def test_a_complete_stream_without_done_is_a_completed_run_with_a_note(alice, scripted):
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    scripted.script(
+        "no/done", sse(chunk(content="All here", finish_reason="stop", usage=usage), done=False)
+    )
+    socket = await connected(alice)
+    status = await socket.run(form_data(endpoint="scripted", model="no/done"))
+    await socket.close()
+    assert status == "completed"
+    assert "The stream ended without data: [DONE]" in "".join(socket.frames)
+    transcript = await only_transcript()
+    assert (transcript.status, transcript.error) == (Transcript.Status.COMPLETED, None)
+    assert transcript.choices[0]["finish_reason"] == "stop"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import OperationalError
+from django.db import OperationalError, connections
 
 from ..helpers import Socket, client_for, form_data, session_cookie
 from ..outages import database_unreachable, off_the_loop, transcripts_locked
@@ -62,6 +62,8 @@ def test_a_page_during_a_database_outage_is_a_503_that_says_so(alice, database_g
 @pytest.mark.usefixtures("fresh_upstream")
 async def test_a_socket_opened_while_the_database_is_down_is_told_so(alice, database_gone):
     socket = Socket(alice, cookie=await database_sync_to_async(session_cookie)(alice))
+    # A connection an earlier test left open on the ORM's thread would still answer.
+    await database_sync_to_async(connections.close_all)()
     async with off_the_loop(database_gone()):
         assert (await socket.connect())[0]
         # Raised again, for the server to close the socket with 1011: the page reconnects.

@@ -206,6 +206,11 @@ def test_fireworks_parameters_are_refused_for_an_openai_endpoint(settings, simul
             "No earlier assistant message made a tool call with id 'call_9'.",
         ),
         ([{"role": "user", "content": ""}], "content", "A user message needs some content."),
+        (
+            [{"role": "assistant", "content": ""}],
+            "content",
+            "An assistant message needs some content or tool calls.",
+        ),
         ([{"role": "user", "content": "x", "name": "a b"}], "name", "A name may use only"),
         ([{"role": "robot", "content": "x"}], "role", "Select a valid choice."),
         (

@@ -8,16 +8,16 @@ import pytest
 from channels.db import database_sync_to_async
 
 from playground.chat import session as session_module
-from playground.chat.services import run_spec
-from playground.runform import bind
 from playground.transcripts.models import Transcript
 
 from ..helpers import (
+    Page,
     Socket,
     ended_transcript,
     form_data,
     record_of,
     session_cookie,
+    spec_of,
     wait_until,
 )
 
@@ -74,7 +74,7 @@ async def test_an_upstream_error(alice, run_registry, finishes):
 async def test_stop_mid_stream(alice, run_registry, finishes):
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.send({"action": "stop"})
     await socket.until(r'class="status stopped"')
     await ended_once(run_registry, finishes, (STOPPED, "user"))
@@ -97,23 +97,6 @@ async def test_stop_before_the_first_byte(alice, run_registry, finishes, simulat
     (record,) = requests_since(simulator, before)
     await asyncio.to_thread(wait_until, lambda: record.outcome != "running")
     assert (record.outcome, record.tokens_sent) == ("client_closed", 0)
-
-
-class Page:
-    """A watcher that is not a socket: what a run sends it, kept."""
-
-    def __init__(self):
-        self.frames = []
-
-    async def send_html(self, html: str) -> None:
-        self.frames.append(html)
-
-
-@database_sync_to_async
-def spec_of(**fields):
-    form, formset = bind(form_data(**fields))
-    assert form.is_valid() & formset.is_valid()
-    return run_spec(form, formset)
 
 
 @pytest.mark.parametrize(
@@ -148,7 +131,7 @@ async def test_a_socket_closed_mid_stream_stops_its_run_after_the_orphan_grace(
     settings.PLAYGROUND_ORPHAN_GRACE = grace
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=20&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.close()
     closed = asyncio.get_running_loop().time()
     if grace:

@@ -1,7 +1,16 @@
 """The reducer: each piece of text is kept once and handed out once, by take_pending."""
 
 from playground.chat.state import CHUNK, RunState, TextBuffer, ToolCallPending
-from playground.upstream import ContentDelta, Finish, ReasoningDelta, ToolCallDelta
+from playground.transcripts.models import Transcript
+from playground.upstream import (
+    ContentDelta,
+    Finish,
+    Note,
+    ReasoningDelta,
+    ResponseStarted,
+    ToolCallDelta,
+    Usage,
+)
 
 ALL = 10**9  # take_pending's bound on each text, when a test wants everything at once
 
@@ -22,7 +31,7 @@ def test_take_pending_hands_out_what_is_new_once():
     state.apply(ContentDelta(0, "!"))
     (second,) = state.take_pending(ALL)
     assert (second.index, second.content, second.content_end) == (0, "!", 6)
-    assert second.finish_reason is None
+    assert not second.finished
     assert state.choices[0].content.value() == "Hello!", "kept once"
 
 
@@ -54,8 +63,12 @@ def test_text_goes_out_in_bounded_slices_and_the_finish_after_the_last():
     slices = []
     while taken := state.take_pending(3):
         (pending,) = taken
-        slices.append((pending.reasoning, pending.content, pending.finish_reason))
-    assert slices == [("xyz", "abc", None), ("", "def", None), ("", "g", "stop")]
+        slices.append((pending.reasoning, pending.content, pending.finished, pending.finish_reason))
+    assert slices == [
+        ("xyz", "abc", False, None),
+        ("", "def", False, None),
+        ("", "g", True, "stop"),
+    ]
     assert not state.has_pending()
 
 
@@ -91,3 +104,35 @@ def test_the_outcome_shares_the_answer_with_the_state():
         state.apply(ContentDelta(0, "word "))
     choice = state.outcome("completed").choices[0]
     assert choice["content"] is state.choices[0].content.value()
+
+
+def test_a_completed_run_invents_no_finish_reason():
+    state = RunState(1)
+    state.apply(ContentDelta(0, "Said all it had"))
+    state.end(Transcript.Status.COMPLETED)
+    (pending,) = state.take_pending(ALL)
+    assert pending.finished, "the choice is over, and rendered"
+    assert pending.finish_reason is None
+
+
+def test_a_response_in_one_body_has_no_first_token_nor_speed():
+    state = RunState(1)
+    state.apply(ResponseStarted("r", "m", streamed=False))
+    state.apply(ContentDelta(0, "All at once"))
+    state.apply(Usage(5, 700, 705))
+    state.end(Transcript.Status.COMPLETED)
+    timings = state.timings()
+    assert timings["tokens_per_second"] is None
+    assert timings["time_to_first_token_ms"] is None
+    assert timings["duration_ms"] is not None
+
+
+def test_the_outcome_holds_the_choices_that_came_and_the_notes():
+    state = RunState(3)
+    state.apply(ContentDelta(0, "Only one"))
+    state.apply(Finish(0, "stop"))
+    state.apply(Note("No [DONE]."))
+    state.end(Transcript.Status.COMPLETED)
+    outcome = state.outcome(Transcript.Status.COMPLETED)
+    assert [choice["index"] for choice in outcome.choices] == [0]
+    assert outcome.notes == ["No [DONE]."]

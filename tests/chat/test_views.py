@@ -88,7 +88,8 @@ def test_the_model_picker_lists_the_endpoint_models(client, alice):
     client.force_login(alice)
     page = client.get(reverse("model-options"), {"endpoint": "simulator"}).content.decode()
     assert '<option value="simulator/chat-fast">' in page
-    assert "3 models listed; or type any id." in page
+    assert "3 models listed by Simulator; or type any id." in page
+    assert "<datalist" not in page  # options only: the page's datalist stays, with its trigger
     page = client.get(reverse("model-options"), {"endpoint": "nope"}).content.decode()
     assert "Unknown endpoint." in page
 

@@ -203,6 +203,11 @@ ROWS = [
     get("/accounts/password/", members()),
     post("/accounts/password/", members(), {"old_password": "wrong"}),
     get("/accounts/password/done/", members()),
+    post("/accounts/theme/", members("→ playground"), {"theme": "dark"}),
+    get("/accounts/theme/", members(405)),
+    # What a proxy asks.
+    get("/healthz", anyone()),
+    get("/readyz", anyone()),
     # The admin's own pages.
     get("/admin/", staff_only(clerk=200)),
     get("/admin/login/", staff_only("→ admin:index", "→ admin:index", 200)),
@@ -575,6 +580,17 @@ class BrowserSocket(Socket):
             if 'role="alert"' in message["text"]:
                 return "refused"
 
+    async def attach(self, run: str) -> str:
+        """Ask how a run stands, as a page that reconnects does: "shown", or "unknown" when
+        the answer does not tell it apart from no run at all."""
+        await self.send({"action": "attach", "run": run})
+        while True:
+            text = (await self.communicator.receive_output(timeout=10))["text"]
+            if "cannot be found" in text:
+                return "unknown"
+            if FINAL.search(text) or "still running on the server" in text:
+                return "shown"
+
 
 async def connects(cookie: str | None, origin: bytes = SAME_ORIGIN) -> str:
     socket = BrowserSocket(cookie, origin)
@@ -593,7 +609,11 @@ def cookies_of(people) -> dict[str, str | None]:
 def socket_objects(owner) -> list[tuple[str, Preset, Transcript | None]]:
     """A preset of each visibility, with a run of the same visibility where there is one."""
     return [
-        (v, make_preset(owner, v, name=v), make_transcript(owner, visibility=v) if v in T else None)
+        (
+            v,
+            make_preset(owner, v, name=v),
+            make_transcript(owner, visibility=v) if v in T.values else None,
+        )
         for v in P
     ]
 
@@ -618,6 +638,7 @@ async def runs_of(who: str, user, cookie: str, objects: list) -> dict[tuple[str,
         data = {**form_data(max_tokens=1), "preset": preset.slug}
         if earlier is not None:
             data["continued_from"] = str(earlier.uuid)
+            got[(who, f"attach to a {visibility} run")] = await socket.attach(str(earlier.uuid))
         ran = await socket.attempt(data)
         if ran == "ran":
             ran += ", " + await links_of_last_run(user, preset, earlier)
@@ -686,6 +707,9 @@ async def test_the_run_socket_admits_each_caller_as_the_rule_says(settings, peop
     for who in SIGNED_IN:
         for visibility, _, earlier in objects:
             want[(who, f"run from {visibility} objects")] = expected_run(who, visibility, earlier)
+            if earlier is not None:
+                shown = may(TRANSCRIPT, who, visibility).open
+                want[(who, f"attach to a {visibility} run")] = "shown" if shown else "unknown"
     report(
         [f"{key}: expected {want[key]}, got {got[key]}" for key in want if got[key] != want[key]]
     )

@@ -129,3 +129,13 @@ def test_a_bad_endpoint_list_fails_the_system_checks(settings, endpoints, messag
     settings.PLAYGROUND_ENDPOINTS = endpoints
     errors = [e.msg for e in run_checks()]
     assert any(m.startswith(message) or message in m for m in errors), errors
+
+
+def test_a_price_table_is_read_exactly_and_a_bad_one_fails_loudly():
+    show = "import django; django.setup(); from django.conf import settings as s;"
+    show += " print(s.PLAYGROUND_PRICES)"
+    good = run(show, PLAYGROUND_PRICES='{"m": {"input": 0.15, "output": 2}}')
+    assert good.stdout.strip() == "{'m': {'input': Decimal('0.15'), 'output': Decimal('2')}}"
+    bad = run(show, PLAYGROUND_PRICES='{"m": {"input": "cheap", "output": 2}}')
+    assert bad.returncode != 0
+    assert "'m' has a price that is no number." in bad.stderr

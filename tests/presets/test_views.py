@@ -114,7 +114,8 @@ def test_bad_names_get_a_clear_message_and_nothing_saved_is_lost(
     bar = response.content.decode()
     assert '<p class="notice" role="status">Not saved: see below.</p>' in bar
     assert '<details class="save-preset" open>' in bar, "the error is not folded away"
-    assert f'<div class="field-errors">{message}</div>' in bar
+    assert f'<div class="field-errors" id="id_preset-name_error"><p>{message}</p></div>' in bar
+    assert 'aria-describedby="id_preset-name_helptext id_preset-name_error"' in bar
     assert list(Preset.objects.all()) == [original]
     assert Preset.objects.get().form_state["fields"]["temperature"] == "0.2"
 
@@ -127,6 +128,28 @@ def test_a_refused_save_as_new_keeps_the_open_preset_in_the_bar(client, alice, m
     assert "You already have a preset named" in bar
     assert f'<input type="hidden" name="preset" form="run-form" value="{preset.slug}">' in bar
     assert "Preset <strong>Terse</strong>" in bar
+
+
+def test_a_rename_says_it_was_saved_and_shows_the_share_link(client, alice, make_preset):
+    preset = make_preset(alice, name="Mine")
+    client.force_login(alice)
+    response = client.post(
+        reverse("presets:edit", args=[preset.slug]),
+        {"preset-name": "Ours", "preset-visibility": "team"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert '<p class="notice" role="status">Saved.</p>' in page
+    assert "<h1>Preset “Ours”</h1>" in page
+    assert f'value="http://testserver/p/{preset.slug}/"' in page
+    response = client.post(
+        reverse("presets:edit", args=[preset.slug]),
+        {"preset-name": "Ours", "preset-visibility": "private"},
+        follow=True,
+    )
+    assert "Share link" not in response.content.decode(), "a private preset has none"
+    page = client.get(reverse("presets:edit", args=[preset.slug])).content.decode()
+    assert "Saved." not in page, "said once"
 
 
 def test_rename_to_a_taken_name_is_refused_on_the_edit_page(client, alice, make_preset):

@@ -131,3 +131,45 @@ def test_the_simulator_imports_without_django():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_logprobs_when_asked_for_are_plausible_and_seeded(post):
+    answer = post(seed=3, logprobs=True, top_logprobs=3, max_tokens=20).json()
+    (choice,) = answer["choices"]
+    entries = choice["logprobs"]["content"]
+    assert "".join(e["token"] for e in entries) == choice["message"]["content"]
+    for e in entries:
+        assert e["logprob"] <= 0
+        tops = [alt["logprob"] for alt in e["top_logprobs"]]
+        assert len(tops) == 3
+        assert tops == sorted(tops, reverse=True)
+        assert e["top_logprobs"][0]["token"] == e["token"]
+    again = post(seed=3, logprobs=True, top_logprobs=3, max_tokens=20).json()
+    assert again["choices"][0]["logprobs"] == choice["logprobs"]
+    assert "logprobs" not in post(seed=3).json()["choices"][0]
+
+
+def test_logprobs_stream_with_each_content_token(post, simulator_server):
+    body = {"model": "simulator/chat-fast", "messages": HELLO, "stream": True}
+    body.update(logprobs=True, max_tokens=10)
+    url = f"{simulator_server.base_url}/chat/completions"
+    with httpx.stream("POST", url, json=body, timeout=10) as response:
+        lines = [line[6:] for line in response.iter_lines() if line.startswith("data: {")]
+    chunks = [json.loads(line)["choices"] for line in lines]
+    tokens = [c[0] for c in chunks if c and c[0]["delta"].get("content")]
+    assert len(tokens) == 10
+    assert all(c["logprobs"]["content"][0]["token"] == c["delta"]["content"] for c in tokens)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"top_logprobs": 2}, "`top_logprobs` needs `logprobs` set to true."),
+        ({"logprobs": True, "top_logprobs": 21}, "`top_logprobs` must be an integer from 0 to 20."),
+        ({"logprobs": "yes"}, "`logprobs` must be true or false."),
+    ],
+)
+def test_bad_logprobs_are_refused_as_the_api_refuses_them(post, fields, message):
+    response = post(**fields)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == message

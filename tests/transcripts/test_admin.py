@@ -125,11 +125,35 @@ def test_staff_who_may_only_view_cannot_approve(client, django_user_model, alice
     assert transcript.reviewed_by is None
 
 
-def test_the_chosen_choice_must_be_one_of_the_runs(admin_client, alice, make_transcript):
+def test_the_chosen_choice_is_one_of_the_runs_counted_from_1(admin_client, alice, make_transcript):
     transcript = make_transcript(alice)
     url = reverse("admin:transcripts_transcript_change", args=[transcript.pk])
+    field = admin_client.get(url).context["adminform"].form["chosen_choice"]
+    assert [(o.data["value"], o.choice_label) for o in field.subwidgets] == [
+        (0, "Choice 1"),
+        (1, "Choice 2"),
+    ], "as the page and the transcript name them"
     response = admin_client.post(url, {"review_state": "approved", "chosen_choice": "7"})
     assert response.status_code == 200
-    assert "This run has choices 0, 1; pick one of them." in response.content.decode()
+    assert "7 is not one of the available choices" in response.content.decode()
     transcript.refresh_from_db()
     assert transcript.review_state == "unreviewed"
+
+
+def test_a_run_without_answers_can_still_be_reviewed(admin_client, alice, make_transcript):
+    transcript = make_transcript(alice, status=Transcript.Status.ERROR, choices=[])
+    url = reverse("admin:transcripts_transcript_change", args=[transcript.pk])
+    response = admin_client.post(url, {"review_state": "flagged", "chosen_choice": "0"})
+    assert response.status_code == 302
+    transcript.refresh_from_db()
+    assert transcript.review_state == "flagged"
+
+
+def test_the_review_page_shows_only_the_timings_a_run_has(admin_client, alice, make_transcript):
+    """A run answered in one body has no first token and no speed: none is shown."""
+    transcript = make_transcript(alice, time_to_first_token_ms=None, tokens_per_second=None)
+    url = reverse("admin:transcripts_transcript_change", args=[transcript.pk])
+    page = admin_client.get(url).content.decode()
+    assert "total 500 ms" in page
+    assert "first token" not in page
+    assert "tokens/s" not in page

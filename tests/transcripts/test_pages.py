@@ -1,12 +1,16 @@
 """Transcript pages: the thread, sharing, My runs. Who may open which: the authorization
 matrix (tests/core/test_authorization_matrix.py)."""
 
+import json
+
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from playground.presets.models import Preset
 from playground.transcripts.models import Transcript
 
+from ..factories import CALL
 from ..helpers import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
@@ -79,3 +83,60 @@ def test_my_runs_lists_only_mine_with_filters_and_pages(alice, bob, make_transcr
     assert "Page 1 of 2" in client.get(url, {"since": today, "until": today}).content.decode()
     assert "No runs match" in client.get(url, {"since": "2099-01-01"}).content.decode()
     assert client.get(url, {"since": "not a date"}).status_code == 200
+
+
+def test_my_runs_searches_the_text_and_previews_each_answer(
+    alice, bob, make_preset, make_transcript
+):
+    shared = make_preset(bob, name="Bob's team preset")
+    private = make_preset(bob, name="Bob's secret", visibility=Preset.Visibility.PRIVATE)
+    make_transcript(alice, content="The answer is a heron. " + "x" * 10_000, preset=shared)
+    make_transcript(alice, content="Lyon.", preset=private, search_text="Capital? Lyon.")
+    stopped = make_transcript(
+        alice, status=Transcript.Status.STOPPED, total_tokens=None, received_tokens=57
+    )
+    client = client_for(alice)
+    url = reverse("transcripts:list")
+
+    page = client.get(url).content.decode()
+    assert "→ The answer is a heron." in page
+    assert "x" * 200 not in page  # a preview, not the answer
+    assert "Bob&#x27;s team preset" in page
+    assert "Bob&#x27;s secret" not in page  # made private by its owner since
+    assert "≈ 57 received" in page
+    assert stopped.get_absolute_url() in page
+
+    found = client.get(url, {"q": "lyon"}).content.decode()
+    assert "→ Lyon." in found
+    assert "heron" not in found
+    assert "No runs match" in client.get(url, {"q": "no such words"}).content.decode()
+
+
+def test_the_page_shows_the_request_body_and_parameters_as_the_json_sent(alice, make_transcript):
+    body = {
+        "model": "simulator/chat",
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [CALL]},
+        ],
+        "stream": True,
+        "stop": ["END"],
+        "response_format": {"type": "json_object"},
+    }
+    transcript = make_transcript(alice, request_body=body)
+    page = client_for(alice).get(transcript.get_absolute_url()).content.decode()
+    stored = Transcript.objects.get(pk=transcript.pk).request_body  # PostgreSQL orders its keys
+    assert escape(json.dumps(stored, indent=2)) in page, "as sent: double quotes, true, unsorted"
+    assert "<dt>stream</dt><dd><code>true</code></dd>" in page
+    assert "<dt>stop</dt><dd><code>[&quot;END&quot;]</code></dd>" in page
+    assert escape('{"type": "json_object"}') in page
+    assert escape(json.dumps([CALL], indent=2)) in page, "a message's tool calls too"
+
+
+def test_the_answers_say_when_a_choice_had_no_finish_reason_or_never_came(alice, make_transcript):
+    choice = {"index": 0, "content": "Hi", "reasoning": "", "tool_calls": [], "finish_reason": None}
+    body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "n": 3}
+    transcript = make_transcript(alice, request_body=body, choices=[choice])
+    page = client_for(alice).get(transcript.get_absolute_url()).content.decode()
+    assert "no finish reason" in page
+    assert "The endpoint returned 1 of 3 choices." in page

@@ -11,6 +11,8 @@ from playground.upstream import (
     Endpoint,
     ErrorEvent,
     ErrorKind,
+    Finish,
+    Note,
     ResponseStarted,
     RoleDelta,
     ToolCallDelta,
@@ -26,6 +28,9 @@ from ..helpers import (
     record_of,
     text_of,
 )
+from ..hostile import chunk, sse
+
+USAGE = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
 
 
 def only_error(events) -> ErrorEvent:
@@ -103,13 +108,38 @@ async def test_a_dropped_connection_is_reported_with_the_partial_text(sim_endpoi
     assert record_of(simulator, events[0].id).outcome == "dropped"
 
 
-async def test_a_stream_without_done_is_an_error(sim_endpoint):
+async def test_a_complete_stream_without_done_ends_with_a_note(sim_endpoint):
+    """Some servers end a stream after every finish reason and the usage, without [DONE]."""
     events = await collect(sim_endpoint, model="simulator/chat-fast?no_done=1", max_tokens=3)
 
     assert text_of(events) == "**Simulated reply** to"
+    assert not [e for e in events if isinstance(e, ErrorEvent)]
+    assert Finish(0, "length") in events
+    assert isinstance(events[-2], Usage)
+    assert events[-1] == Note(
+        "The stream ended without data: [DONE], after every choice's finish reason and the"
+        " usage: the answer is complete."
+    )
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        [chunk(content="Hi", finish_reason="stop")],  # no usage
+        [chunk(content="Hi"), {**chunk(), "choices": [], "usage": USAGE}],  # no finish reason
+        [chunk(content="Hi", finish_reason="stop"), chunk(content="there", index=1)],
+    ],
+    ids=["no-usage", "no-finish", "one-choice-unfinished"],
+)
+async def test_a_cut_stream_without_done_is_an_error(scripted, scripted_endpoint, ending):
+    scripted.script("cut/short", sse(*ending, done=False))
+    events = await collect(scripted_endpoint, model="cut/short")
+
+    assert text_of(events) == "Hi"
     error = only_error(events)
     assert error.kind == ErrorKind.PROTOCOL
     assert error.message == "The stream ended without data: [DONE]."
+    assert not [e for e in events if isinstance(e, Note)]
 
 
 async def test_nothing_listening_is_a_connect_error(refused_port):

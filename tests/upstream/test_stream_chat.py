@@ -116,3 +116,20 @@ async def test_a_server_that_answers_a_stream_with_json_is_understood(sim_endpoi
     events = await collect(sim_endpoint, model="simulator/chat-fast", stream=False, seed=1)
     assert text_of(events)
     assert isinstance(events[-1], Usage)
+
+
+async def test_only_a_streamed_response_says_it_streamed(sim_endpoint):
+    """Tokens per second and a first token mean nothing when the answer came in one body."""
+    streamed = await collect(sim_endpoint, model="simulator/chat-fast", max_tokens=3)
+    whole = await collect(sim_endpoint, model="simulator/chat-fast", max_tokens=3, stream=False)
+    assert (streamed[0].streamed, whole[0].streamed) == (True, False)
+
+
+async def test_a_plain_choice_without_a_finish_reason_gets_none_invented(
+    scripted, scripted_endpoint
+):
+    body = {"id": "x", "model": "m", "choices": [{"index": 0, "message": {"content": "Hi"}}]}
+    scripted.script("no/finish", [json.dumps(body).encode()], content_type="application/json")
+    events = await collect(scripted_endpoint, model="no/finish", stream=False)
+    assert text_of(events) == "Hi"
+    assert not [e for e in events if isinstance(e, Finish)]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import websockets
 
-from tests.helpers import FINAL, appended, form_data
+from tests.helpers import FINAL, ack_for, appended, form_data
 
 from .common import served_app, socket_headers
 
@@ -39,6 +39,8 @@ async def one_run(url: str, cookie: str, tokens: int, tps: float) -> dict:
         await socket.send(json.dumps(form(tokens, tps)))
         started = time.monotonic()
         async for message in socket:
+            if ack := ack_for(message):
+                await socket.send(json.dumps(ack))
             arrived = time.time()
             text = appended(message)
             if text:

@@ -15,7 +15,7 @@ import time
 
 import websockets
 
-from tests.helpers import FINAL, appended, form_data
+from tests.helpers import FINAL, ack_for, appended, form_data
 
 from .common import served_app, socket_headers
 
@@ -29,6 +29,8 @@ async def one_run(url: str, cookie: str, form: dict, choices: int) -> dict:
     async with websockets.connect(url, additional_headers=headers, max_size=None) as socket:
         await socket.send(json.dumps(form))
         async for message in socket:
+            if ack := ack_for(message):
+                await socket.send(json.dumps(ack))
             uuid = uuid or (STARTED.search(message) and STARTED.search(message).group(1))
             for index in texts:
                 texts[index].append(appended(message, f"c{index}-text"))

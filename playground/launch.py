@@ -15,6 +15,16 @@ import os
 import sys
 
 APPLICATION = "playground.asgi:application"
+# Messages up to 4 MiB reach the app, which answers those over its own limit
+# (PLAYGROUND_MAX_MESSAGE_BYTES, 1 MiB) clearly; past Daphne's limit the socket would just
+# close (1009), which the page's ws extension does not reconnect after. Options given later
+# (on the command line) override these.
+WEBSOCKET_LIMITS = [
+    "--websocket-max-message-size",
+    "4194304",
+    "--websocket-max-frame-size",
+    "4194304",
+]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     from twisted.internet import reactor
 
     reactor.callWhenRunning(start_background_work)
-    CommandLineInterface().run([*(sys.argv[1:] if argv is None else argv), APPLICATION])
+    options = sys.argv[1:] if argv is None else argv
+    CommandLineInterface().run([*WEBSOCKET_LIMITS, *options, APPLICATION])
 
 
 def start_background_work() -> None:

@@ -366,6 +366,18 @@ UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=60.0)
 UPSTREAM_TOTAL_TIMEOUT = env.float("UPSTREAM_TOTAL_TIMEOUT", default=600.0)
 # A run whose every watching socket has closed is stopped after this many seconds (0: at once).
 PLAYGROUND_ORPHAN_GRACE = env.float("PLAYGROUND_ORPHAN_GRACE", default=0.0)
+# Every frame the run socket sends is at most this many bytes (Daphne and browsers handle
+# frames up to 1 MiB; long text is cut into several frames).
+PLAYGROUND_FRAME_BYTES = env.int("PLAYGROUND_FRAME_BYTES", default=256 * 1024)
+# The page acknowledges frames; a run holds its text back (coalescing it) while a socket has
+# more than this many unacknowledged, and lets go of a socket that acknowledges nothing for
+# the timeout (seconds): a client that stops reading must not grow the server's memory.
+PLAYGROUND_ACK_WINDOW = env.int("PLAYGROUND_ACK_WINDOW", default=8)
+PLAYGROUND_ACK_TIMEOUT = env.float("PLAYGROUND_ACK_TIMEOUT", default=30.0)
+# The largest message the page may send (the form, as JSON). Daphne is started with a limit
+# of 4 MiB (WEBSOCKET_MAX_MESSAGE in the launchers), above this one, so that a message in
+# between gets a clear answer rather than a closed socket.
+PLAYGROUND_MAX_MESSAGE_BYTES = env.int("PLAYGROUND_MAX_MESSAGE_BYTES", default=1024 * 1024)
 # The longest wait for a finished answer's Markdown or schema check, off the event loop.
 PLAYGROUND_RENDER_TIMEOUT = env.float("PLAYGROUND_RENDER_TIMEOUT", default=5.0)
 # A run's writes (its row, checkpoints, its finish) wait at most this long on a lock or a

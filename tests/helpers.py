@@ -141,8 +141,9 @@ class ServerProcess:
     (`--fd N`): its port is known before it starts, and no other process can take the port in
     between, as one could with a port picked, released and then handed to the child."""
 
-    def __init__(self, command: list[str], **env: str):
+    def __init__(self, command: list[str], cwd: Path = ROOT, **env: str):
         self.command = command
+        self.cwd = cwd  # the checkout it runs (a benchmark may run another one)
         self.env = env
         self.port = 0
         self.process: subprocess.Popen | None = None
@@ -156,7 +157,7 @@ class ServerProcess:
             self.process = subprocess.Popen(
                 [*self.command, "--fd", str(sock.fileno())],
                 pass_fds=[sock.fileno()],
-                cwd=ROOT,
+                cwd=self.cwd,
                 env={**os.environ, "PORT": str(self.port), **self.env},
                 stdout=subprocess.DEVNULL,
                 stderr=self.errors,
@@ -206,8 +207,9 @@ class DaphneServer(ServerProcess):
     state (channel layer queues, httpx clients) from tests that ran before.
     """
 
-    def __init__(self, *options: str, **env: str):
-        super().__init__([sys.executable, "-m", "playground.launch", *options], **env)
+    def __init__(self, *options: str, cwd: Path = ROOT, **env: str):
+        command = [sys.executable, "-m", "playground.launch", *options]
+        super().__init__(command, cwd, **env)
 
 
 class SimulatorProcess(ServerProcess):
@@ -282,10 +284,15 @@ async def spec_of(**fields):
 
 
 class Page:
-    """A watcher that is not a socket: what a run sends it, kept."""
+    """A watcher that is not a socket: what a run sends it, kept (and, at once, acknowledged)."""
+
+    unacked = 0
 
     def __init__(self):
         self.frames: list[str] = []
+
+    async def stalled(self) -> None:
+        raise AssertionError("a page that acknowledges everything never stalls")
 
     async def send_html(self, html: str) -> None:
         self.frames.append(html)
@@ -295,10 +302,20 @@ class Page:
 
 
 def appended(frame: str, target: str = "c0-text") -> str:
-    """The text one frame appends to one box while streaming, unescaped as the browser shows
-    it."""
-    pattern = rf'<div hx-swap-oob="beforeend:#{re.escape(target)}">(.*?)</div>'
-    return "".join(html.unescape(text) for text in re.findall(pattern, frame, re.S))
+    """The text one frame appends to one box (or to its segments, `#<target>-N`) while
+    streaming, unescaped as the browser shows it."""
+    swap = rf"(?:beforeend|innerHTML):#{re.escape(target)}(?:-\d+)?"
+    pattern = rf'<div hx-swap-oob="{swap}">([^<]*)</div>'
+    return "".join(html.unescape(text) for text in re.findall(pattern, frame))
+
+
+FRAME = re.compile(r"<!--frame (\d+)( ack)?-->")
+
+
+def ack_for(frame: str) -> dict | None:
+    """What the page answers to a frame that asks for an acknowledgement."""
+    match = FRAME.match(frame)
+    return {"action": "ack", "seq": int(match.group(1))} if match and match.group(2) else None
 
 
 class Socket:
@@ -311,8 +328,10 @@ class Socket:
         host: bytes = b"127.0.0.1:8000",
         headers: tuple[tuple[bytes, bytes], ...] = (),
         cookie: str = "",
+        acks: bool = True,
     ):
         self.user = user
+        self.acks = acks  # acknowledge frames as the page does
         self.origin = origin
         self.headers = [(b"host", host), *headers]
         self.cookie = cookie  # a session made earlier (say, before the database was locked)
@@ -338,6 +357,8 @@ class Socket:
     async def receive(self, within: float = 10) -> str:
         frame = await self.communicator.receive_from(timeout=within)
         self.frames.append(frame)
+        if self.acks and (ack := ack_for(frame)):
+            await self.send(ack)
         return frame
 
     async def until(self, pattern: str, within: float = 15) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,7 @@ class Script:
     content_type: str = "text/event-stream"
     delay: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    sent: threading.Event = field(default_factory=threading.Event)  # every part has gone
 
 
 class ScriptedUpstream:
@@ -103,6 +105,7 @@ class ScriptedUpstream:
             await send({"type": "http.response.body", "body": part, "more_body": True})
             await asyncio.sleep(script.delay)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+        script.sent.set()
 
 
 async def _answer(send, status: int, body: bytes) -> None:

@@ -20,10 +20,11 @@ from playground.transcripts.selectors import find_transcript_for_user
 from playground.transcripts.services import RunOutcome
 from playground.upstream import json_schema_of
 
-from . import fragments
+from . import fragments, runframes
+from .frames import Unsplittable, pack
+from .relay import FINAL_MAX
 from .rundb import OUTAGE
 from .session import Saving
-from .state import ChoicePending
 
 UNANSWERED = (
     "The database is not answering, so how this tab's run ended cannot be shown yet: reload"
@@ -49,19 +50,31 @@ async def attach_frames(user: Any, run_id: Any) -> list[str]:
 
 
 async def _ended(transcript: Transcript) -> list[str]:
-    """As the page would have shown it live: the choice boxes, each choice as it finished (a
-    frame each, as live, so that no frame holds more than one answer), then the ending."""
+    """As the page would have shown it live: the choice boxes, each choice as it finished,
+    then the ending; in frames under the bound, each piece of text once."""
     outcome = outcome_of(transcript)
     frames = [fragments.started(transcript, transcript.request_body.get("n") or 1)]
     schema = json_schema_of(transcript.request_body)
+    limit = settings.PLAYGROUND_FRAME_BYTES
     for choice in _shown(outcome):
-        html = await render_choice(
-            choice["content"], schema, limit=settings.PLAYGROUND_RENDER_TIMEOUT
-        )
-        reasoning = ChoicePending(choice["index"], reasoning=choice.get("reasoning") or "")
-        frames.append(fragments.deltas([reasoning]) + fragments.choice_done(choice, html))
+        html, note = await _rendered(choice["content"], schema)
+        try:
+            frames += list(pack(runframes.replay(choice, html, note, limit), limit))
+        except Unsplittable:
+            note = "This answer cannot be sent formatted: it is shown as sent."
+            frames += list(pack(runframes.replay(choice, None, note, limit), limit))
     frames.append(fragments.finished(outcome, transcript, Saving.SAVED))
     return frames
+
+
+async def _rendered(content: str, schema: dict[str, Any] | None) -> tuple[str | None, str]:
+    """The answer rendered, or None and why not (as a live run would say it)."""
+    if schema is None and len(content) > FINAL_MAX:
+        return None, "This answer is too long to format here: it is shown as sent."
+    html = await render_choice(content, schema, limit=settings.PLAYGROUND_RENDER_TIMEOUT)
+    if html is None:
+        return None, "Formatting took too long: the answer is shown as sent."
+    return html, ""
 
 
 def _shown(outcome: RunOutcome) -> list[dict[str, Any]]:

@@ -11,18 +11,28 @@ import logging
 import uuid
 from typing import Any
 
+from asgiref.typing import WebSocketReceiveEvent
+from autobahn.exception import Disconnected
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from playground.runform import bind
 
 from . import estimate, fragments
 from .attach import attach_frames
+from .frames import FrameNumbers
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
 from .services import build_request, fork_turn, run_spec
 
 logger = logging.getLogger(__name__)
+# Service overloaded, try again later: the page's ws extension reconnects after it.
+TRY_AGAIN_LATER = 1013
+
+
+class SocketGone(Exception):
+    """The socket closed under a send: a tab closed, which is normal, not an error."""
 
 
 class RunConsumer(AsyncWebsocketConsumer):
@@ -35,6 +45,8 @@ class RunConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
+        self.frames = FrameNumbers(every=settings.PLAYGROUND_ACK_WINDOW // 2)
+        self.gone = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -50,6 +62,18 @@ class RunConsumer(AsyncWebsocketConsumer):
             registry.detach(run_id, self)
         self.watching.clear()
 
+    async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
+        """Messages over the app's limit are answered, not read (Daphne closes the socket only
+        past its own, larger limit); a socket that closes meanwhile is no error."""
+        size = len((message.get("text") or "").encode()) + len(message.get("bytes") or b"")
+        try:
+            if size > settings.PLAYGROUND_MAX_MESSAGE_BYTES:
+                await self.send_html(fragments.too_big(size))
+                return
+            await super().websocket_receive(message)
+        except SocketGone:
+            logger.debug("A socket closed while its message was handled")
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         handlers = {
             "run": self.start,
@@ -57,6 +81,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             "count": self.count,
             "stop": self.stop,
             "attach": self.attach,
+            "ack": self.ack,
         }
         try:
             action, data = read_message(text_data, handlers)
@@ -65,6 +90,8 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         try:
             await handlers[action](data)
+        except SocketGone:
+            raise
         except Exception:
             # The socket stays open, and the page keeps everything typed.
             logger.exception("The run socket failed on %r", action)
@@ -113,7 +140,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         valid = form.is_valid() & formset.is_valid()
         await self.send_html(fragments.form_errors(form, formset))
         if valid:
-            await self.send_html(fragments.code(*build_request(form, formset)))
+            for frame in fragments.code(*build_request(form, formset)):
+                await self.send_html(frame)
 
     async def count(self, data: dict) -> None:
         form, formset = bind(data)
@@ -130,5 +158,28 @@ class RunConsumer(AsyncWebsocketConsumer):
         for frame in await attach_frames(self.user, data.get("run")):
             await self.send_html(frame)
 
+    async def ack(self, data: dict) -> None:
+        """The page has every frame up to `seq`: runs holding text back for it may go on."""
+        if self.frames.ack(data.get("seq")):
+            registry = get_registry()
+            for run_id in self.watching:
+                if session := registry.get(run_id):
+                    session.acknowledged()
+
+    @property
+    def unacked(self) -> int:
+        return self.frames.unacked
+
+    async def stalled(self) -> None:
+        if not self.gone:
+            self.gone = True
+            await self.close(code=TRY_AGAIN_LATER)
+
     async def send_html(self, html: str) -> None:
-        await self.send(text_data=html)
+        if self.gone:
+            raise SocketGone
+        try:
+            await self.send(text_data=self.frames.number(html))
+        except Disconnected:
+            self.gone = True
+            raise SocketGone from None

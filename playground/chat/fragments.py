@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils.html import escape
-from django.utils.safestring import SafeString
 
-from playground.output.jsoncheck import pretty_json
 from playground.runform import BaseMessageFormSet, RunForm
 from playground.transcripts.models import Transcript, choices_asked, fewer_choices
 from playground.transcripts.prices import run_cost
@@ -18,7 +15,7 @@ from playground.transcripts.services import RunOutcome
 from playground.upstream import Endpoint
 
 from .code import snippets
-from .state import ChoicePending
+from .frames import Atom, pack, text_atoms
 
 
 def controls(*, running: bool) -> str:
@@ -29,48 +26,6 @@ def started(transcript: Transcript, n: int) -> str:
     return render_to_string(
         "chat/partials/started.html", {"transcript": transcript, "indexes": range(n)}
     ) + controls(running=True)
-
-
-def deltas(pending: list[ChoicePending]) -> str:
-    """What arrived since the last frame, escaped: the page appends the text, and replaces a
-    choice's tool calls with their latest form."""
-    parts = []
-    for choice in pending:
-        if choice.reasoning:
-            text = escape(choice.reasoning)
-            parts.append(f'<div hx-swap-oob="beforeend:#c{choice.index}-reasoning">{text}</div>')
-        if choice.content:
-            text = escape(choice.content)
-            parts.append(f'<div hx-swap-oob="beforeend:#c{choice.index}-text">{text}</div>')
-        if choice.tool_calls is not None and choice.finished is None:
-            parts.append(_tool_calls(choice.index, choice.tool_calls, final=False))
-    return "".join(parts)
-
-
-def choice_done(choice: dict[str, Any], html: SafeString) -> str:
-    """A finished choice: its answer as rendered (`html`), its finish reason and actions."""
-    context = {
-        "choice": choice,
-        "html": html,
-        "tool_calls_json": json.dumps(choice["tool_calls"]) if choice["tool_calls"] else "",
-    }
-    frame: str = render_to_string("chat/partials/choice_done.html", context)
-    if choice["tool_calls"]:
-        frame += _tool_calls(choice["index"], choice["tool_calls"], final=True)
-    return frame
-
-
-def _tool_calls(index: int, tool_calls: list[dict[str, Any]], *, final: bool) -> str:
-    calls = []
-    for call in tool_calls:
-        arguments = call["function"]["arguments"]
-        if final:
-            with contextlib.suppress(ValueError, RecursionError):  # shown as it came, if not JSON
-                arguments = pretty_json(json.loads(arguments))
-        calls.append({"id": call["id"], "name": call["function"]["name"], "arguments": arguments})
-    return render_to_string(
-        "chat/partials/tool_calls.html", {"index": index, "calls": calls, "final": final}
-    )
 
 
 def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
@@ -148,16 +103,29 @@ def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
 CODE_TABS = {"curl": "curl", "python": "Python", "javascript": "JavaScript"}
 
 
-def code(endpoint: Endpoint, body: dict[str, Any]) -> str:
-    tabs = [
-        (language, CODE_TABS[language], text) for language, text in snippets(endpoint, body).items()
-    ]
-    context = {"tabs": tabs, "endpoint": endpoint}
-    return render_to_string("chat/partials/code.html", context)
+def code(endpoint: Endpoint, body: dict[str, Any]) -> Iterator[str]:
+    """The request as code, in frames: the snippets (the whole conversation, three times)
+    are appended to the dialog as text, cut to the frame bound."""
+    texts = snippets(endpoint, body)
+    tabs = [(language, CODE_TABS[language], text) for language, text in texts.items()]
+    dialog = render_to_string("chat/partials/code.html", {"tabs": tabs, "endpoint": endpoint})
+    limit = settings.PLAYGROUND_FRAME_BYTES
+    atoms = [Atom.of(dialog)]
+    for language, text in texts.items():
+        atoms += text_atoms(f"snippet-{language}-code", text, limit)
+    return pack(atoms, limit)
 
 
 def notice(message: str) -> str:
     return render_to_string("chat/partials/notice.html", {"message": message})
+
+
+def too_big(size: int) -> str:
+    limit = settings.PLAYGROUND_MAX_MESSAGE_BYTES
+    return notice(
+        f"The form came to {size / 2**20:.1f} MiB, over the {limit / 2**20:g} MiB a run may"
+        " send: nothing was run. Shorten the messages or the tools."
+    )
 
 
 def prompt_estimate(tokens: int | None) -> str:

@@ -3,24 +3,65 @@ goes out as one frame per tick, never one frame per token at high rates.
 
 The pacing is a token bucket of frames: it refills one frame per tick and holds at most
 BURST, so a stream that is no faster than the tick is sent as it arrives (jitter included),
-and a faster one is cut into one frame per tick. Coalescing is also the back-pressure: the
-pending text is one growing buffer per choice, so a slow socket makes frames bigger, never the
-queue longer.
+and a faster one is cut into one frame per tick. Coalescing is not back-pressure by itself
+(under Daphne a send returns at once, and Twisted buffers what the client has not read): the
+relay takes text from the state only while the watchers have room in their acknowledgement
+window (`room`), so text a slow client has not taken waits in the state, where it is kept
+anyway, never in a queue of frames.
+
+Each piece of text goes out once. Markdown is rendered block by block (`output/blocks.py`),
+off the loop and at most RENDERS_PER_SECOND times a second per choice, each time what closed
+within the next BLOCK_MAX characters. A block longer than that stays raw until the choice ends
+(and so does what follows it: the page hides rendered text up to one point only); then the
+rest is rendered, unless it is over FINAL_MAX.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from playground.output.offloop import render_choice
+from playground.output.blocks import Segments
+from playground.output.offloop import render_choice, render_closed_blocks
 
-from . import fragments
-from .state import RunState
+from . import runframes
+from .frames import Atom, Unsplittable, pack
+from .state import ChoicePending, RunState
 
 BURST = 2.0
+RENDERS_PER_SECOND = 4
+BLOCK_MAX = 64 * 1024  # characters: a longer block stays raw until its choice ends
+FINAL_MAX = 1024 * 1024  # characters left to render at the end past which they stay raw
+
+
+class ChoiceView:
+    """How far one choice's answer is rendered on the page, and where its raw segments are."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.segments = Segments()
+        self.segment = 0  # the raw segment new text goes into (#cN-text-S)
+        self.starts: dict[int, int] = {}  # offset in the answer -> the segment beginning there
+        self.rendered = 0  # the answer is rendered up to here; the page hides the raw before
+        self.sent = 0  # the page has the raw answer up to here
+        self.renders = 0  # numbers the ids of cut elements: unique per render
+        self.next_render = 0.0
+        self.tried = 0  # the last render looked at the answer up to here
+        self.long_block = False  # a block over BLOCK_MAX: no more renders until the end
+        self.raw = False  # rendering gave up: the page shows the raw text, with `note`
+        self.note = ""
+
+    def wants_render(self, now: float) -> bool:
+        """Whether a render is due: new text may have closed a block, and one may go now."""
+        return (
+            not (self.raw or self.long_block)
+            and self.sent > self.tried
+            and now >= self.next_render
+            and any(self.rendered < start <= self.rendered + BLOCK_MAX for start in self.starts)
+        )
 
 
 class Relay:
@@ -28,20 +69,26 @@ class Relay:
         self,
         state: RunState,
         send: Callable[[str], Awaitable[None]],
+        room: Callable[[], Awaitable[bool]],
         *,
         schema: dict[str, Any] | None,
         tick: float,
         render_timeout: float,
+        frame_bytes: int,
     ):
         self.state = state
         self.send = send
+        self.room = room  # waits until the watchers can take another frame; False: none left
         self.schema = schema
         self.tick = tick
         self.render_timeout = render_timeout
+        self.frame_bytes = frame_bytes
+        self.views: dict[int, ChoiceView] = {}
         self._dirty = asyncio.Event()
         self._closing = False
         self._allowance = BURST
         self._refilled = time.monotonic()
+        self._wake: asyncio.TimerHandle | None = None
 
     def poke(self) -> None:
         """Something arrived: make sure a frame goes out within one tick."""
@@ -53,15 +100,20 @@ class Relay:
         self._dirty.set()
 
     async def run(self) -> None:
-        while not self._closing:
-            await self._dirty.wait()
-            self._refill()
-            if self._allowance < 1 and not self._closing:
-                await asyncio.sleep((1 - self._allowance) * self.tick)
+        try:
+            while not self._closing:
+                await self._dirty.wait()
                 self._refill()
-            self._allowance -= 1
-            await self._flush()
-        await self._flush()
+                if self._allowance < 1 and not self._closing:
+                    await asyncio.sleep((1 - self._allowance) * self.tick)
+                    self._refill()
+                self._allowance -= 1
+                await self._flush()
+            while self.state.has_pending():
+                await self._flush()
+        finally:
+            if self._wake is not None:
+                self._wake.cancel()
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -73,15 +125,117 @@ class Relay:
         self._refilled = now
 
     async def _flush(self) -> None:
+        watched = await self.room()  # text not taken now stays in the state, coalescing
         self._dirty.clear()
-        pending = self.state.take_pending()
-        if not pending:
+        if not watched:
+            self.state.drop_pending()
             return
-        html = fragments.deltas(pending)
-        for choice in pending:
-            if choice.finished is not None:
-                rendered = await render_choice(
-                    choice.finished["content"], self.schema, limit=self.render_timeout
-                )
-                html += fragments.choice_done(choice.finished, rendered)
-        await self.send(html)
+        pending = {p.index: p for p in self.state.take_pending(self.frame_bytes)}
+        now = time.monotonic()
+        due = [i for i, view in self.views.items() if view.wants_render(now)]
+        parts = [
+            await self._choice(self._view(index), pending.get(index), now)
+            for index in sorted({*pending, *due})
+        ]
+        for frame in pack(itertools.chain.from_iterable(parts), self.frame_bytes):
+            await self.room()
+            await self.send(frame)
+        if self.state.has_pending():
+            self._dirty.set()
+        self._schedule_render()
+
+    def _view(self, index: int) -> ChoiceView:
+        if index not in self.views:
+            self.views[index] = ChoiceView(index)
+        return self.views[index]
+
+    async def _choice(
+        self, view: ChoiceView, pending: ChoicePending | None, now: float
+    ) -> Iterator[Atom]:
+        """One choice's atoms: its new raw text, the blocks that closed, its end."""
+        atoms: list[Iterator[Atom]] = []
+        if pending is not None:
+            atoms.append(runframes.reasoning(pending, self.frame_bytes))
+            atoms.append(self._raw(view, pending))
+            atoms.append(runframes.tool_calls(pending, self.frame_bytes))
+        if pending is not None and pending.finished:
+            atoms.append(await self._rest(view))
+            atoms.append(runframes.finished(pending, view.note, self.frame_bytes))
+        elif self.schema is None and view.wants_render(now):
+            atoms.append(await self._blocks(view, now))
+        return itertools.chain.from_iterable(atoms)
+
+    def _raw(self, view: ChoiceView, pending: ChoicePending) -> Iterator[Atom]:
+        """The new text, each piece in the segment it belongs to. The view is brought up to
+        date now; the atoms are made as they are sent."""
+        start = pending.content_end - len(pending.content)
+        cuts = [] if self.schema is not None else view.segments.starts(pending.content, start)
+        pieces = []
+        for low, high in itertools.pairwise([start, *cuts, pending.content_end]):
+            if low in cuts:
+                view.segment += 1
+                view.starts[low] = view.segment
+            pieces.append((low in cuts, view.segment, pending.content[low - start : high - start]))
+        view.sent = pending.content_end
+        return runframes.raw(view.index, pieces, self.frame_bytes)
+
+    async def _blocks(self, view: ChoiceView, now: float) -> Iterator[Atom]:
+        """The blocks that closed since the last render, rendered and appended, and the raw
+        segments they were made of hidden."""
+        view.next_render, view.tried = now + 1 / RENDERS_PER_SECOND, view.sent
+        end = min(view.sent, view.rendered + BLOCK_MAX)
+        text = self.state.choices[view.index].content.slice(view.rendered, end)
+        starts = [start - view.rendered for start in view.starts if start > view.rendered]
+        rendered = await render_closed_blocks(text, starts, limit=self.render_timeout)
+        if rendered is None:
+            return self._give_up(view, "Formatting took too long")
+        length, html = rendered
+        if not length:
+            view.long_block = end < view.sent  # a block longer than BLOCK_MAX
+            return iter(())
+        view.rendered += length
+        segment = view.starts[view.rendered]
+        view.starts = {s: n for s, n in view.starts.items() if s > view.rendered}
+        return self._rendered(view, html, runframes.hide_raw_before(view.index, segment))
+
+    async def _rest(self, view: ChoiceView) -> Iterator[Atom]:
+        """At the choice's end: the rest of its answer rendered (in JSON mode, all of it,
+        checked and pretty-printed) and its raw text hidden."""
+        content = self.state.choices[view.index].content
+        if view.raw or view.rendered == content.length:
+            return iter(())
+        if self.schema is None and content.length - view.rendered > FINAL_MAX:
+            return self._give_up(view, "The rest of this answer is too long to format here")
+        text = content.slice(view.rendered) if self.schema is None else content.value()
+        html = await render_choice(text, self.schema, limit=self.render_timeout)
+        if html is None:
+            return self._give_up(view, "Formatting took too long")
+        view.rendered = content.length
+        return self._rendered(view, html, runframes.hide_raw_all(view.index))
+
+    def _rendered(self, view: ChoiceView, html: str, hide: Iterator[Atom]) -> Iterator[Atom]:
+        view.renders += 1
+        try:
+            atoms = runframes.rendered(view.index, html, self.frame_bytes, view.renders)
+        except Unsplittable:
+            return self._give_up(view, "This answer cannot be sent formatted")
+        return itertools.chain(atoms, hide)
+
+    def _give_up(self, view: ChoiceView, why: str) -> Iterator[Atom]:
+        """Show the raw text from now on, with a note saying why."""
+        view.raw = True
+        view.note = f"{why}: the answer is shown as sent."
+        return runframes.show_raw(view.index)
+
+    def _schedule_render(self) -> None:
+        """A block that closed while renders were held back is rendered when they may go."""
+        if self._wake is not None or self._closing or self.schema is not None:
+            return
+        waiting = [v.next_render for v in self.views.values() if v.wants_render(float("inf"))]
+        if waiting:
+            delay = max(0.0, min(waiting) - time.monotonic())
+            self._wake = asyncio.get_running_loop().call_later(delay, self._woken)
+
+    def _woken(self) -> None:
+        self._wake = None
+        self.poke()

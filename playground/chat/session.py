@@ -40,9 +40,16 @@ FIRST_RETRY, LONGEST_RETRY = 0.2, 5.0
 
 
 class Watcher(Protocol):
-    """A socket that shows the run: the session sends it HTML frames."""
+    """A socket that shows the run: the session sends it HTML frames, which it numbers, and
+    the page acknowledges them (`unacked` is how many it has not yet)."""
+
+    @property
+    def unacked(self) -> int: ...
 
     async def send_html(self, html: str) -> None: ...
+
+    async def stalled(self) -> None:
+        """It acknowledged nothing for too long: it is closed, and the run lets it go."""
 
 
 class Phase(enum.Enum):
@@ -74,6 +81,7 @@ class RunSession:
         self.phase = Phase.NEW
         self.stop_reason: str | None = None
         self.state = RunState(spec.n)
+        self._acked = asyncio.Event()  # set by every acknowledgement
         self._orphan_timer: asyncio.TimerHandle | None = None
         self.task = asyncio.create_task(self._life(), name=f"run {self.id}")
 
@@ -88,6 +96,7 @@ class RunSession:
         if self.stop_reason is not None or not self.running:
             return
         self.stop_reason = reason
+        self._acked.set()  # a relay waiting on acknowledgements looks again (see _room)
         if self.phase is Phase.STREAMING:
             self.task.cancel()
 
@@ -95,6 +104,7 @@ class RunSession:
         """A socket went away. The run outlives its last watcher by the orphan grace only."""
         if watcher in self.watchers:
             self.watchers.remove(watcher)
+            self._acked.set()  # a relay waiting for this watcher's acknowledgements need not
         if self.watchers or not self.running:
             return
         grace = settings.PLAYGROUND_ORPHAN_GRACE
@@ -102,6 +112,31 @@ class RunSession:
             self.stop(EndReason.NO_WATCHER)
         elif self._orphan_timer is None:
             self._orphan_timer = asyncio.get_running_loop().call_later(grace, self._orphaned)
+
+    def acknowledged(self) -> None:
+        """A watcher acknowledged frames: a relay holding text back may go on."""
+        self._acked.set()
+
+    async def _room(self) -> bool:
+        """Wait until no watcher has more than PLAYGROUND_ACK_WINDOW frames unacknowledged;
+        False when no watcher is left. A watcher that acknowledges nothing for
+        PLAYGROUND_ACK_TIMEOUT is let go (its socket closed): a client that stops reading must
+        not hold the run, or grow the server."""
+        window = settings.PLAYGROUND_ACK_WINDOW
+        while behind := [w for w in self.watchers if w.unacked > window]:
+            self._acked.clear()
+            # A server shutting down has no time to wait: it closes every socket anyway.
+            restarting = self.stop_reason == EndReason.SERVER_RESTART
+            try:
+                async with asyncio.timeout(0 if restarting else settings.PLAYGROUND_ACK_TIMEOUT):
+                    await self._acked.wait()
+            except TimeoutError:
+                for watcher in behind:
+                    if watcher in self.watchers and watcher.unacked > window:
+                        logger.info("Run %s lets go of a socket that stopped reading", self.id)
+                        self.detach(watcher)
+                        await watcher.stalled()
+        return bool(self.watchers)
 
     def _orphaned(self) -> None:
         self._orphan_timer = None
@@ -161,9 +196,11 @@ class RunSession:
         relay = Relay(
             self.state,
             self._emit,
+            self._room,
             schema=self.spec.schema,
             tick=settings.PLAYGROUND_RELAY_TICK,
             render_timeout=settings.PLAYGROUND_RENDER_TIMEOUT,
+            frame_bytes=settings.PLAYGROUND_FRAME_BYTES,
         )
         flusher = asyncio.create_task(relay.run(), name=f"run {self.id} relay")
         checkpoints = asyncio.create_task(

@@ -7,6 +7,7 @@ functions of that snapshot, and each piece of text is kept once.
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,64 +30,181 @@ from playground.upstream import (
     Usage,
 )
 
+# Tokens are joined into chunks of about this many characters: a string per token would cost
+# ~50 bytes of overhead each (a 10 MB answer would take 100 MB), and the small objects left
+# behind keep the process's memory fragmented after the run.
+CHUNK = 4096
+
+
+class TextBuffer:
+    """Text that only grows, kept once: a few large chunks, read back by offset."""
+
+    def __init__(self) -> None:
+        self._chunks: list[str] = []
+        self._starts: list[int] = []  # the offset of each chunk
+        self._tail: list[str] = []  # the latest pieces, not yet joined into a chunk
+        self._tail_length = 0
+        self.length = 0
+
+    def append(self, text: str) -> None:
+        if not text:
+            return
+        self._tail.append(text)
+        self._tail_length += len(text)
+        self.length += len(text)
+        if self._tail_length >= CHUNK:
+            self._seal()
+
+    def _seal(self) -> None:
+        if self._tail:
+            self._starts.append(self.length - self._tail_length)
+            self._chunks.append("".join(self._tail))
+            self._tail, self._tail_length = [], 0
+
+    def slice(self, start: int, end: int | None = None) -> str:
+        """The text from `start` to `end` (the end of the text when None)."""
+        self._seal()
+        end = self.length if end is None else min(end, self.length)
+        if start >= end:
+            return ""
+        first = bisect.bisect_right(self._starts, start) - 1
+        last = bisect.bisect_right(self._starts, end - 1) - 1
+        if first == last:
+            chunk, offset = self._chunks[first], self._starts[first]
+            return chunk[start - offset : end - offset]  # the chunk itself when it is all of it
+        parts = self._chunks[first : last + 1]
+        parts[0] = parts[0][start - self._starts[first] :]
+        parts[-1] = parts[-1][: end - self._starts[last]]
+        return "".join(parts)
+
+    def value(self) -> str:
+        """All of the text, as one string that the buffer then keeps instead of its chunks, so
+        that the outcome and the buffer share it rather than hold two copies."""
+        self._seal()
+        if len(self._chunks) > 1:
+            self._chunks, self._starts = ["".join(self._chunks)], [0]
+        return self._chunks[0] if self._chunks else ""
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __bool__(self) -> bool:
+        return self.length > 0
+
+
+@dataclass
+class ToolCallState:
+    id: str = ""
+    name: str = ""
+    arguments: TextBuffer = field(default_factory=TextBuffer)
+    # What the page has: the id it shows, how much of the name and of the arguments.
+    id_sent: str = ""
+    name_sent: int = 0
+    arguments_sent: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        function = {"name": self.name, "arguments": self.arguments.value()}
+        return {"id": self.id, "type": "function", "function": function}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallPending:
+    """What one tool call gained since the last snapshot: its box is made when `new`."""
+
+    index: int
+    new: bool
+    id: str | None = None  # the call's id when it changed
+    name: str = ""
+    arguments: str = ""
+
 
 @dataclass(frozen=True, slots=True)
 class ChoicePending:
-    """What one choice gained since the last snapshot."""
+    """What one choice gained since the last snapshot. Text comes in bounded slices: what is
+    left over stays in the state for the next snapshot, and the choice finishes only once all
+    of its text has been handed out."""
 
     index: int
     reasoning: str = ""
     content: str = ""
-    tool_calls: list[dict[str, Any]] | None = None  # all of them, when any changed
-    finished: dict[str, Any] | None = None  # the whole choice, once it is over
+    content_end: int = 0  # how much of the answer the page has once it takes `content`
+    tool_calls: tuple[ToolCallPending, ...] = ()
+    finished: bool = False  # once, when the choice is over
+    finish_reason: str | None = None  # with it: the upstream's, how the run cut it, or none
+    has_tool_calls: bool = False
     logprobs: tuple[TokenLogprob, ...] = ()  # with the finished choice, when asked for
 
 
 @dataclass
 class ChoiceState:
     index: int
-    content: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    tool_calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    content: TextBuffer = field(default_factory=TextBuffer)
+    reasoning: TextBuffer = field(default_factory=TextBuffer)
+    tool_calls: dict[int, ToolCallState] = field(default_factory=dict)
     finish_reason: str | None = None  # as the upstream said it, or how the run cut it short
     ended: bool = False  # over: finished by the upstream, or by the run's end
     logprobs: tuple[TokenLogprob, ...] = ()
-    # How far the page has been given each part (pieces of text, tool-call changes, finish).
+    # How far the page has been given each part.
     content_sent: int = 0
     reasoning_sent: int = 0
-    tools_version: int = 0
-    tools_sent: int = 0
     finish_sent: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        calls = [
-            {**call, "function": dict(call["function"])}  # a copy: the snapshot must not change
-            for call in (self.tool_calls[key] for key in sorted(self.tool_calls))
-        ]
         return {
             "index": self.index,
-            "content": "".join(self.content),
-            "reasoning": "".join(self.reasoning),
-            "tool_calls": calls,
+            "content": self.content.value(),
+            "reasoning": self.reasoning.value(),
+            "tool_calls": [self.tool_calls[key].as_dict() for key in sorted(self.tool_calls)],
             "finish_reason": self.finish_reason,
         }
 
-    def take_pending(self) -> ChoicePending | None:
-        reasoning = "".join(self.reasoning[self.reasoning_sent :])
-        content = "".join(self.content[self.content_sent :])
-        self.reasoning_sent, self.content_sent = len(self.reasoning), len(self.content)
-        tool_calls = None
-        if self.tools_sent != self.tools_version:
-            tool_calls = self.as_dict()["tool_calls"]
-            self.tools_sent = self.tools_version
-        finished = None
-        if self.ended and not self.finish_sent:
-            finished = self.as_dict()
-            self.finish_sent = True
-        if not (reasoning or content or tool_calls is not None or finished is not None):
+    def take_pending(self, most: int) -> ChoicePending | None:
+        """What is new, at most `most` characters of each text."""
+        reasoning_end = min(self.reasoning.length, self.reasoning_sent + most)
+        reasoning = self.reasoning.slice(self.reasoning_sent, reasoning_end)
+        content_end = min(self.content.length, self.content_sent + most)
+        content = self.content.slice(self.content_sent, content_end)
+        self.reasoning_sent, self.content_sent = reasoning_end, content_end
+        calls = tuple(p for key in sorted(self.tool_calls) if (p := self._call(key, most)))
+        finished = self.ended and not self.finish_sent and not self.unsent()
+        self.finish_sent = self.finish_sent or finished
+        if not (reasoning or content or calls or finished):
             return None
-        logprobs = self.logprobs if finished is not None else ()
-        return ChoicePending(self.index, reasoning, content, tool_calls, finished, logprobs)
+        return ChoicePending(
+            self.index,
+            reasoning,
+            content,
+            content_end,
+            calls,
+            finished,
+            self.finish_reason if finished else None,
+            bool(self.tool_calls),
+            self.logprobs if finished else (),
+        )
+
+    def _call(self, key: int, most: int) -> ToolCallPending | None:
+        call = self.tool_calls[key]
+        new = not (call.id_sent or call.name_sent or call.arguments_sent)
+        end = min(call.arguments.length, call.arguments_sent + most)
+        pending = ToolCallPending(
+            key,
+            new,
+            call.id if call.id != call.id_sent else None,
+            call.name[call.name_sent :],
+            call.arguments.slice(call.arguments_sent, end),
+        )
+        call.id_sent, call.name_sent, call.arguments_sent = call.id, len(call.name), end
+        if not new and pending.id is None and not pending.name and not pending.arguments:
+            return None
+        return pending
+
+    def unsent(self) -> bool:
+        """Whether text of this choice is still waiting to go to the page."""
+        return (
+            self.content_sent < self.content.length
+            or self.reasoning_sent < self.reasoning.length
+            or any(c.arguments_sent < c.arguments.length for c in self.tool_calls.values())
+        )
 
 
 class RunState:
@@ -142,16 +260,12 @@ class RunState:
             self.first_token_at = time.monotonic()
 
     def _tool_fragment(self, event: ToolCallDelta) -> None:
-        choice = self.choice(event.choice)
-        call = choice.tool_calls.setdefault(
-            event.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
-        )
+        call = self.choice(event.choice).tool_calls.setdefault(event.index, ToolCallState())
         if event.id:
-            call["id"] = event.id
+            call.id = event.id
         if event.name:
-            call["function"]["name"] += event.name
-        call["function"]["arguments"] += event.arguments
-        choice.tools_version += 1
+            call.name += event.name
+        call.arguments.append(event.arguments)
 
     def end(self, status: Transcript.Status) -> None:
         """The run is over, and so is every choice: one the upstream left without a finish
@@ -168,9 +282,25 @@ class RunState:
             elif choice.content or choice.tool_calls:
                 choice.ended, choice.finish_reason = True, status
 
-    def take_pending(self) -> list[ChoicePending]:
-        """What is new since the last call, choice by choice; the offsets move past it."""
-        return [p for c in self.choices.values() if (p := c.take_pending()) is not None]
+    def take_pending(self, most: int) -> list[ChoicePending]:
+        """What is new since the last call, choice by choice, at most `most` characters of
+        each text; the offsets move past what is handed out."""
+        return [p for c in self.choices.values() if (p := c.take_pending(most)) is not None]
+
+    def drop_pending(self) -> None:
+        """Nobody watches: what is new will never be sent (the outcome still holds it)."""
+        for choice in self.choices.values():
+            choice.content_sent, choice.reasoning_sent = (
+                choice.content.length,
+                choice.reasoning.length,
+            )
+            for call in choice.tool_calls.values():
+                call.id_sent, call.name_sent = call.id, len(call.name)
+                call.arguments_sent = call.arguments.length
+            choice.finish_sent = choice.ended
+
+    def has_pending(self) -> bool:
+        return any(c.unsent() or (c.ended and not c.finish_sent) for c in self.choices.values())
 
     def timings(self) -> dict[str, Any]:
         end = self.finished_at or time.monotonic()

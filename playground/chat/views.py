@@ -1,6 +1,7 @@
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -33,6 +34,7 @@ def playground(request: HttpRequest) -> HttpResponse:
         "can_change": preset is not None and can_change_preset(request.user, preset),
         "preset_form": PresetForm(),
         "share_url": request.build_absolute_uri(preset.get_absolute_url()) if preset else "",
+        "max_message_bytes": settings.PLAYGROUND_MAX_MESSAGE_BYTES,
     }
     return render(request, "chat/playground.html", context)
 

@@ -1,7 +1,13 @@
-"""Model output is untrusted: Markdown without raw HTML, then sanitised; images become links."""
+"""Model output is untrusted: Markdown without raw HTML, then sanitised; images become links.
+
+An answer is rendered block by block while it streams (`blocks.py`), and that must read
+the same as rendering it whole: reference definitions are not recognised, since one defined
+below a link would change how text above it reads, after that text was shown.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import nh3
@@ -35,10 +41,43 @@ def _image_as_link(
     return str(format_html('<a href="{}">[image: {}]</a>', token.attrGet("src") or "", alt))
 
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
-    ["table", "strikethrough"]
-)
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False})
+    return md.enable(["table", "strikethrough"]).disable("reference")
+
+
+_markdown = _parser()
 _markdown.add_render_rule("image", _image_as_link)
+# The same block rules without inline parsing: where the blocks of a text are, cheaply.
+_blocks = _parser().disable("inline")
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def block_starts(text: str) -> list[int]:
+    """Where the top-level blocks of a growing text begin, but the first: before each of them,
+    everything is closed blocks that more text cannot change (the last block may yet grow: a
+    paragraph can become a heading or a table, a list can go on after a blank line). Only
+    complete lines are read."""
+    complete = _complete_lines(text)
+    tokens = _blocks.parse(complete)
+    lines = [t.map[0] for t in tokens if t.level == 0 and t.nesting >= 0 and t.map]
+    return [_line_offset(complete, line) for line in lines if line > 0]
+
+
+def _complete_lines(text: str) -> str:
+    """The text up to its last line break ("\r" at the very end may yet be "\r\n")."""
+    end = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1
+    return text[:end]
+
+
+def _line_offset(text: str, line: int) -> int:
+    """Where line number `line` begins, counting line breaks as markdown-it does."""
+    if line == 0:
+        return 0
+    for count, match in enumerate(_LINE_END.finditer(text), start=1):
+        if count == line:
+            return match.end()
+    return len(text)
 
 
 def render_markdown(text: str) -> SafeString:

@@ -64,11 +64,16 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+# Of each answer, search reads this much: a whole long answer copied once more into every
+# final write would double what a run holds in memory as it ends, for little search gains.
+SEARCHED_ANSWER_CHARS = 100_000
+
+
 def search_text(request_body: dict[str, Any], choices: list[dict[str, Any]]) -> str:
     parts = [
         m["content"] for m in request_body.get("messages", ()) if isinstance(m.get("content"), str)
     ]
-    parts += [c.get("content") or "" for c in choices]
+    parts += [(c.get("content") or "")[:SEARCHED_ANSWER_CHARS] for c in choices]
     return "\n".join(part for part in parts if part)
 
 

@@ -113,18 +113,35 @@
     saveDraft();
   });
 
+  // A finished choice as the page holds it: the frames sent each piece once, so the answer is
+  // its raw text and the tool calls are their boxes (nothing is sent again for these buttons).
+  function answerText(choice) {
+    return choice.querySelector(".answer .raw").textContent;
+  }
+
+  function choiceToolCalls(choice) {
+    return Array.from(choice.querySelectorAll(".tool-call")).map((box) => ({
+      id: box.querySelector(".tool-id").textContent,
+      type: "function",
+      function: {
+        name: box.querySelector(".tool-name code").textContent,
+        arguments: box.querySelector(".tool-arguments").textContent,
+      },
+    }));
+  }
+
   // Continue and "Add tool results" turn a finished choice into the next turn. The socket
   // replaces #choices wholesale, so the listener sits on the page around it.
   page.addEventListener("click", (event) => {
     const button = event.target.closest(".choice-foot button");
     if (!button) return;
-    const footer = button.closest(".choice-foot");
-    const content = footer.querySelector(".raw-content").value;
+    const choice = button.closest(".choice");
+    const content = answerText(choice);
     // The next run continues this one: its transcript joins the thread.
     document.getElementById("continued-from").value = document.getElementById("current-run").value;
     // The answer as the next assistant turn, its tool calls included: an answer may be
     // nothing else, and a turn with neither is refused.
-    const calls = JSON.parse(button.dataset.toolCalls || "[]");
+    const calls = choiceToolCalls(choice);
     const toolCalls = calls.length ? JSON.stringify(calls, null, 1) : "";
     addRow({ role: "assistant", content, tool_calls: toolCalls });
     if (button.classList.contains("continue")) {
@@ -275,6 +292,45 @@
     sessionStorage.removeItem(CLEARED_KEY);
     undoClear.hidden = true;
   });
+
+  // Frames: the server numbers them and asks for an acknowledgement every few
+  // (`<!--frame N ack-->`); it holds a run's text back while too many are unacknowledged, so
+  // a page that falls behind slows its run down instead of growing the server's memory.
+  const FRAME = /^<!--frame (\d+)( ack)?-->/;
+  function acknowledgeFrame(event) {
+    const match = FRAME.exec(event.detail.message);
+    if (match && match[2]) {
+      event.detail.socketWrapper.sendImmediately(
+        JSON.stringify({ action: "ack", seq: Number(match[1]) }));
+    }
+  }
+  page.addEventListener("htmx:wsAfterMessage", acknowledgeFrame);
+
+  // A message over the server's limit would be refused (or close the socket): say so here,
+  // and keep the form as it is. The body is made once, here, and handed to the extension.
+  const encoder = new TextEncoder();
+  function refuseOversizedMessage(event) {
+    const detail = event.detail;
+    const message = Object.assign({}, detail.parameters);
+    if (detail.headers) message.HEADERS = detail.headers;
+    const body = JSON.stringify(message);
+    const size = encoder.encode(body).length;
+    const limit = Number(page.dataset.maxMessageBytes);
+    if (limit && size > limit) {
+      event.preventDefault();
+      const box = document.createElement("div");
+      box.className = "error-box";
+      box.setAttribute("role", "alert");
+      box.id = "message-too-big";
+      const mib = (bytes) => (bytes / 1048576).toFixed(1);
+      box.textContent = `Nothing was sent: the form comes to ${mib(size)} MiB, over the ` +
+        `${mib(limit)} MiB a run may send. Shorten the messages or the tools.`;
+      document.getElementById("run-error").replaceChildren(box);
+      return;
+    }
+    detail.messageBody = body;
+  }
+  page.addEventListener("htmx:wsConfigSend", refuseOversizedMessage);
 
   localStorage.removeItem("playground:draft:v1");  // once every member's draft: whose, unknown
   if (page.dataset.fromLink !== "1") {

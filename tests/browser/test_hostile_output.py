@@ -36,11 +36,14 @@ document.addEventListener('securitypolicyviolation', (e) => window.__signs.push(
 """
 # Every element inside the parts of a page that show untrusted text must be one the sanitiser
 # or our own templates make there, with only their attributes, and links only to web pages.
-FOREIGN_MARKUP = """(selector) => {
+FOREIGN_MARKUP = r"""(selector) => {
   const tags = new Set(['p', 'br', 'hr', 'strong', 'em', 'del', 'code', 'pre', 'blockquote',
     'ul', 'ol', 'li', 'a', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'table', 'thead', 'tbody', 'tr',
-    'th', 'td', 'div', 'span', 'article', 'header', 'details', 'summary']);
+    'th', 'td', 'div', 'span', 'article', 'header', 'details', 'summary', 'i']);
   const attributes = new Set(['class', 'href', 'title', 'rel', 'start', 'role']);
+  // Ids the run's frames give: a choice's views, its raw segments, its tool calls' boxes, and
+  // elements of a rendered answer cut across frames (the sanitiser keeps no id of a payload's).
+  const ours = /^c\d+-(view|text(-\d+)?|tool-\d+(-name|-id|-args)?|r\d+-\d+)$/;
   const found = [];
   const regions = document.querySelectorAll(selector);
   for (const region of regions) {
@@ -50,7 +53,8 @@ FOREIGN_MARKUP = """(selector) => {
       for (const {name, value} of element.attributes) {
         // The sanitiser makes tables and code blocks focusable, so that they scroll by key.
         const focusable = name === 'tabindex' && value === '0' && ['table', 'pre'].includes(tag);
-        if (!attributes.has(name) && !focusable) found.push('<' + tag + ' ' + name + '>');
+        const id = name === 'id' && ours.test(value);
+        if (!attributes.has(name) && !focusable && !id) found.push('<' + tag + ' ' + name + '>');
       }
       const href = element.getAttribute('href');
       if (href !== null) {

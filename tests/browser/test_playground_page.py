@@ -47,7 +47,7 @@ def test_tokens_appear_before_the_run_finishes(page):
     expect(page.locator("#run-button")).to_be_disabled()
 
     expect(page.locator("#run-status")).to_have_text("completed")
-    expect(answer.locator("strong")).to_have_text("Simulated reply")  # rendered Markdown
+    expect(page.locator("#c0-view strong")).to_have_text("Simulated reply")  # rendered Markdown
     expect(page.locator("#run-meta")).to_contain_text("tokens/s")
     expect(page.locator("#run-button")).to_be_enabled()
 
@@ -148,7 +148,7 @@ def test_model_output_executes_nothing(page):
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
 
-    answer = page.locator("#c0-text")
+    answer = page.locator("#c0 .answer")  # as rendered, and the raw text behind its toggle
     expect(answer).to_contain_text("<script>window.__xss=1</script>")
     assert answer.locator("script, img").count() == 0
     assert answer.locator("a[href^='javascript']").count() == 0
@@ -163,7 +163,7 @@ def test_continue_appends_the_answer_for_the_next_turn(page):
     set_model(page, "simulator/chat-fast?tokens=12")
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
-    answer = page.locator("#c0 .raw-content").input_value()
+    answer = page.locator("#c0-text").text_content()
 
     page.get_by_role("button", name="Continue").click()
     expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
@@ -173,7 +173,7 @@ def test_continue_appends_the_answer_for_the_next_turn(page):
     page.locator('[name="messages-2-content"]').fill("Go on")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#run-status")).to_have_text("completed")
-    expect(page.locator("#c0-text")).to_contain_text("Simulated reply to “Go on”")
+    expect(page.locator("#c0-view")).to_contain_text("Simulated reply to “Go on”")
 
     # Regenerate the first answer: "Go on" goes (once the user agrees), and the new run is a
     # fork of the last one's conversation from its second message.
@@ -181,7 +181,7 @@ def test_continue_appends_the_answer_for_the_next_turn(page):
     page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.locator("li.message").nth(1).get_by_role("button", name="↻ Regenerate").click()
     expect(page.locator("li.message")).to_have_count(1)
-    expect(page.locator("#c0-text")).to_contain_text("Simulated reply to “Start a story”")
+    expect(page.locator("#c0-view")).to_contain_text("Simulated reply to “Start a story”")
     expect(page.locator("#run-status")).to_have_text("completed")
     assert "drops the 1 later message" in dialogs[0]
     first, second, third = Transcript.objects.order_by("created_at", "pk")
@@ -214,7 +214,7 @@ def test_a_tool_call_gets_a_result_and_runs_again(page):
     page.locator('[name="messages-2-content"]').fill("Sunny, 21 C")
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
-    expect(page.locator("#c0-text")).to_contain_text("The tool answered: Sunny, 21 C")
+    expect(page.locator("#c0-view")).to_contain_text("The tool answered: Sunny, 21 C")
 
 
 def test_view_code_is_a_dialog_of_tabs_that_esc_closes_without_stopping_the_run(page):

@@ -38,13 +38,15 @@ async def test_a_run_that_ended_is_shown_as_it_ended(alice, settings):
     await runner.close()
     transcript = await ended_transcript()
 
-    page = "".join((await attach(alice, str(transcript.uuid))).frames)
+    socket = await attach(alice, str(transcript.uuid))
+    page = "".join(socket.frames)
     assert f'id="current-run" value="{transcript.uuid}"' in page
     assert '<span class="status completed" id="run-status">completed</span>' in page
     for choice in transcript.choices:
         index = choice["index"]
         assert f'<span id="c{index}-finish" class="finish finish-length"' in page
-        assert re.search(rf'id="c{index}-text"[^>]*>\s*<p><strong>Simulated reply</strong>', page)
+        assert re.search(rf'beforeend:#c{index}-view">\s*<p><strong>Simulated reply</strong>', page)
+        assert socket.streamed(f"c{index}-text") == choice["content"], "its text, once"
     assert "tokens 5 / 24 / 29" in page
     run_button = page[page.rindex('id="run-button"') :].split(">")[0]
     assert "disabled" not in run_button, "the page may run again"
@@ -76,7 +78,7 @@ async def test_a_run_still_going_is_said_to_be(alice, settings):
     runner = Socket(alice)
     assert (await runner.connect())[0]
     await runner.send(form_data(model="simulator/chat?tps=10&tokens=400"))
-    await runner.until(r'beforeend:#c0-text">')
+    await runner.until(r'beforeend:#c0-text-\d+">')
     transcript = await Transcript.objects.aget()
 
     page = "".join((await attach(alice, str(transcript.uuid))).frames)

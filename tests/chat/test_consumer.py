@@ -118,7 +118,7 @@ TOOLS = json.dumps(
 )
 
 
-async def test_tool_calls_show_as_they_stream_then_as_json_with_a_result_button(alice):
+async def test_tool_calls_stream_into_a_box_each_with_a_result_button(alice):
     socket = await connected(alice)
     messages = [{"role": "user", "content": "Use get_weather for Oslo"}]
     status = await socket.run(form_data(messages=messages, tools=TOOLS))
@@ -131,15 +131,17 @@ async def test_tool_calls_show_as_they_stream_then_as_json_with_a_result_button(
     assert "city" in json.loads(call["function"]["arguments"])
     assert transcript.choices[0]["finish_reason"] == "tool_calls"
     frames = "".join(socket.frames)
-    assert "tool call: <code>get_weather</code>" in frames
+    assert 'id="c0-tool-0"' in frames, "a box per call"
+    assert socket.streamed("c0-tool-0-name") == "get_weather"
+    assert socket.streamed("c0-tool-0-id") == call["id"]
+    assert socket.streamed("c0-tool-0-args") == call["function"]["arguments"], "sent once"
     assert 'class="add-tool-results"' in frames
-    assert call["id"] in frames
 
 
 async def test_stop_cancels_the_upstream_request_and_keeps_the_partial_text(alice, simulator):
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.send({"action": "stop"})
     await socket.until(r'class="status stopped"')
     await socket.close()
@@ -157,7 +159,7 @@ async def test_closing_the_tab_stops_the_run_too(alice, simulator, settings):
     settings.PLAYGROUND_ORPHAN_GRACE = 0
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.close()
 
     transcript = await ended_transcript()
@@ -240,7 +242,7 @@ async def test_invalid_input_shows_errors_beside_the_fields_and_sends_nothing(al
 async def test_a_second_run_on_the_same_socket_waits_for_the_first(alice):
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.send(form_data())
     await socket.until("A run is going: stop it first.")
     await socket.send({"action": "stop"})
@@ -252,7 +254,7 @@ async def test_the_per_user_cap_on_concurrent_runs(alice, settings):
     settings.PLAYGROUND_MAX_CONCURRENT_RUNS = 1
     first, second = await connected(alice), await connected(alice)
     await first.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await first.until(r'beforeend:#c0-text">')
+    await first.until(r'beforeend:#c0-text-\d+">')
     await second.send(form_data())
     await second.until("You have 1 runs going, the most allowed at once")
     await first.close()

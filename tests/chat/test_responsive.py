@@ -30,7 +30,7 @@ async def test_other_sockets_keep_streaming_while_a_pathological_schema_is_check
     await steady.connect()
     await hostile.connect()
     await steady.send(form_data(model="simulator/chat?tps=20&tokens=200"))
-    await steady.until(r'beforeend:#c0-text">')
+    await steady.until(r'beforeend:#c0-text-\d+">')
 
     arrivals: list[float] = []
     checked = asyncio.get_running_loop().create_future()

@@ -31,7 +31,7 @@ async def streaming(user) -> Socket:
     socket = Socket(user)
     assert (await socket.connect())[0]
     await socket.send(form_data(model="simulator/chat?tps=50&tokens=25"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     return socket
 
 

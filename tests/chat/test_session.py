@@ -74,7 +74,7 @@ async def test_an_upstream_error(alice, run_registry, finishes):
 async def test_stop_mid_stream(alice, run_registry, finishes):
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=10&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.send({"action": "stop"})
     await socket.until(r'class="status stopped"')
     await ended_once(run_registry, finishes, (STOPPED, "user"))
@@ -131,7 +131,7 @@ async def test_a_socket_closed_mid_stream_stops_its_run_after_the_orphan_grace(
     settings.PLAYGROUND_ORPHAN_GRACE = grace
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=20&tokens=500"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
     await socket.close()
     closed = asyncio.get_running_loop().time()
     if grace:

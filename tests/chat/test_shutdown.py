@@ -39,7 +39,7 @@ async def test_a_drain_takes_no_more_runs_and_ends_each_as_interrupted(
     socket = Socket(alice)
     assert (await socket.connect())[0]
     await socket.send(form_data(model=SLOW))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
 
     await asyncio.wait_for(run_registry.drain(within=5), timeout=5)
     final = await socket.until(r'class="status interrupted"')

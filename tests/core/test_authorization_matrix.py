@@ -40,7 +40,7 @@ from playground.presets.models import Preset
 from playground.transcripts.models import Transcript
 
 from ..factories import make_preset, make_transcript
-from ..helpers import FINAL, HELLO, Socket, form_data, session_cookie
+from ..helpers import FINAL, HELLO, Socket, ack_for, form_data, session_cookie
 
 P, T = Preset.Visibility, Transcript.Visibility
 PRESET, TRANSCRIPT = "preset", "transcript"
@@ -573,6 +573,8 @@ class BrowserSocket(Socket):
             message = await self.communicator.receive_output(timeout=10)
             if message["type"] == "websocket.close":
                 return "refused"
+            if ack := ack_for(message["text"]):  # as the page does, or runs wait on it
+                await self.send(ack)
             if FINAL.search(message["text"]):
                 return "ran"
             if 'role="alert"' in message["text"]:

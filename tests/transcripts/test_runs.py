@@ -29,7 +29,7 @@ async def test_a_live_run_checkpoints_its_text_and_is_never_marked_interrupted(a
     socket = Socket(alice)
     await socket.connect()
     await socket.send(form_data(model="simulator/chat?tps=20&tokens=400"))
-    await socket.until(r'beforeend:#c0-text">')
+    await socket.until(r'beforeend:#c0-text-\d+">')
 
     async def checkpointed() -> Transcript | None:
         row = await running_row()

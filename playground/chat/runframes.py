@@ -1,0 +1,113 @@
+"""The atoms of a streaming run's frames, each an out-of-band swap into one choice's box
+(`chat/partials/choice_box.html`).
+
+A choice's raw answer goes into segments (`#cN-text-S`), each piece once; its rendered blocks
+are appended to `#cN-view`. Among the segments, the last `<i class="cut">` hides those before
+it (they are rendered above), so the page shows the rendered blocks, then the raw text of
+the block still open; a toggle shows the raw text whole. Tool calls have a box each, whose
+name and arguments are appended as they come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from .frames import Atom, html_atoms, text_atoms
+from .state import ChoicePending, ToolCallPending
+
+SHOWN_FINISH_REASON = 200  # characters of a finish reason the page shows (an upstream says it)
+
+
+def reasoning(pending: ChoicePending, limit: int) -> Iterator[Atom]:
+    return text_atoms(f"c{pending.index}-reasoning", pending.reasoning, limit)
+
+
+def raw(index: int, pieces: Iterable[tuple[bool, int, str]], limit: int) -> Iterator[Atom]:
+    """Pieces of the answer as (whether it opens a new segment, the segment, the text)."""
+    for opens, segment, text in pieces:
+        if opens:
+            yield Atom.of(
+                f'<div hx-swap-oob="beforeend:#c{index}-text">'
+                f'<span id="c{index}-text-{segment}"></span></div>'
+            )
+        yield from text_atoms(f"c{index}-text-{segment}", text, limit)
+
+
+def tool_calls(pending: ChoicePending, limit: int) -> Iterator[Atom]:
+    for call in pending.tool_calls:
+        box = f"c{pending.index}-tool-{call.index}"
+        if call.new:
+            context = {"index": pending.index, "box": box}
+            yield Atom.of(render_to_string("chat/partials/tool_call.html", context))
+        if call.id is not None:
+            yield from text_atoms(f"{box}-id", call.id, limit, swap="innerHTML")
+        yield from text_atoms(f"{box}-name", call.name, limit)
+        yield from text_atoms(f"{box}-args", call.arguments, limit)
+
+
+def rendered(index: int, html: str, limit: int, render: int) -> Iterator[Atom]:
+    """Rendered blocks appended to the choice's view; raises Unsplittable at once."""
+    return html_atoms(f"c{index}-view", html, limit, ids=f"c{index}-r{render}-")
+
+
+def hide_raw_before(index: int, segment: int) -> Iterator[Atom]:
+    target = f"c{index}-text-{segment}"
+    yield Atom.of(f'<div hx-swap-oob="beforebegin:#{target}"><i class="cut"></i></div>')
+
+
+def hide_raw_all(index: int) -> Iterator[Atom]:
+    yield Atom.of(f'<div hx-swap-oob="beforeend:#c{index}-text"><i class="cut"></i></div>')
+
+
+def show_raw(index: int) -> Iterator[Atom]:
+    """Rendering gave up: the raw text is shown whole (the toggle, ticked)."""
+    context = {"index": index, "raw": True, "oob": True}
+    yield Atom.of(render_to_string("chat/partials/raw_toggle.html", context))
+
+
+def finished(pending: ChoicePending, note: str, limit: int) -> Iterator[Atom]:
+    """The choice's finish reason and its actions. Continue and "Add tool results" read the
+    answer and the calls from the page, where they already are."""
+    reason = pending.finish_reason or ""
+    context = {
+        "index": pending.index,
+        "reason": reason[:SHOWN_FINISH_REASON],  # blank: the upstream gave none
+        "cut_short": len(reason) > SHOWN_FINISH_REASON,
+        "note": note,
+        "has_tool_calls": pending.has_tool_calls,
+    }
+    yield Atom.of(render_to_string("chat/partials/choice_done.html", context))
+
+
+def replay(choice: dict[str, Any], html: str | None, note: str, limit: int) -> Iterator[Atom]:
+    """A finished choice as the page would have shown it live, from its transcript: its text
+    once, its tool calls, its answer rendered (`html`; None: shown raw, `note` says why)."""
+    calls = tuple(
+        ToolCallPending(
+            n, True, call["id"], call["function"]["name"], call["function"]["arguments"]
+        )
+        for n, call in enumerate(choice.get("tool_calls") or [])
+    )
+    content = choice.get("content") or ""
+    pending = ChoicePending(
+        choice["index"],
+        choice.get("reasoning") or "",
+        content,
+        len(content),
+        calls,
+        finished=True,
+        finish_reason=choice.get("finish_reason"),
+        has_tool_calls=bool(calls),
+    )
+    yield from reasoning(pending, limit)
+    yield from raw(pending.index, [(False, 0, content)], limit)
+    yield from tool_calls(pending, limit)
+    if html is None:
+        yield from show_raw(pending.index)
+    elif html:
+        yield from rendered(pending.index, html, limit, render=1)
+        yield from hide_raw_all(pending.index)
+    yield from finished(pending, note, limit)

@@ -27,7 +27,7 @@ from typing import Any
 from playground.output.blocks import Segments
 from playground.output.offloop import render_choice, render_closed_blocks
 
-from . import runframes
+from . import observe, runframes
 from .frames import Atom, Unsplittable, pack
 from .state import ChoicePending, RunState
 
@@ -35,6 +35,7 @@ BURST = 2.0
 RENDERS_PER_SECOND = 4
 BLOCK_MAX = 64 * 1024  # characters: a longer block stays raw until its choice ends
 FINAL_MAX = 1024 * 1024  # characters left to render at the end past which they stay raw
+RATE_EVERY = 0.25  # seconds between two updates of the run bar's live rate
 
 
 class ChoiceView:
@@ -89,9 +90,13 @@ class Relay:
         self._allowance = BURST
         self._refilled = time.monotonic()
         self._wake: asyncio.TimerHandle | None = None
+        self._waiting_since: float | None = None  # when the oldest text not yet sent came
+        self._next_rate = 0.0
 
     def poke(self) -> None:
         """Something arrived: make sure a frame goes out within one tick."""
+        if self._waiting_since is None:
+            self._waiting_since = time.monotonic()
         self._dirty.set()
 
     def close(self) -> None:
@@ -137,12 +142,28 @@ class Relay:
             await self._choice(self._view(index), pending.get(index), now)
             for index in sorted({*pending, *due})
         ]
+        if pending:
+            parts.append(self._rate(now))
+        sent = False
         for frame in pack(itertools.chain.from_iterable(parts), self.frame_bytes):
             await self.room()
             await self.send(frame)
+            sent = True
+        if sent and self._waiting_since is not None:
+            observe.ADDED_DELAY.observe(time.monotonic() - self._waiting_since)
         if self.state.has_pending():
-            self._dirty.set()
+            self._dirty.set()  # what is left waits on, its wait counted from its arrival
+        else:
+            self._waiting_since = None
         self._schedule_render()
+
+    def _rate(self, now: float) -> Iterator[Atom]:
+        """Tokens so far and their pace, for the run bar, a few times a second at most."""
+        first = self.state.first_token_at
+        if first is None or now <= first or now < self._next_rate:
+            return iter(())
+        self._next_rate = now + RATE_EVERY
+        return runframes.rate(self.state.deltas, self.state.deltas / (now - first))
 
     def _view(self, index: int) -> ChoiceView:
         if index not in self.views:
@@ -161,6 +182,7 @@ class Relay:
         if pending is not None and pending.finished:
             atoms.append(await self._rest(view))
             atoms.append(runframes.finished(pending, view.note, self.frame_bytes))
+            atoms.append(runframes.logprobs(pending, self.frame_bytes))
         elif self.schema is None and view.wants_render(now):
             atoms.append(await self._blocks(view, now))
         return itertools.chain.from_iterable(atoms)

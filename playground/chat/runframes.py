@@ -15,7 +15,9 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from .frames import Atom, html_atoms, text_atoms
+from playground.output.logprobs import logprob_pieces, logprobs_dict
+
+from .frames import HEADER, Atom, html_atoms, text_atoms
 from .state import ChoicePending, ToolCallPending
 
 SHOWN_FINISH_REASON = 200  # characters of a finish reason the page shows (an upstream says it)
@@ -80,6 +82,30 @@ def finished(pending: ChoicePending, note: str, limit: int) -> Iterator[Atom]:
         "has_tool_calls": pending.has_tool_calls,
     }
     yield Atom.of(render_to_string("chat/partials/choice_done.html", context))
+
+
+def logprobs(pending: ChoicePending, limit: int) -> Iterator[Atom]:
+    """A finished choice's tokens tinted by probability: the box, then the tokens appended in
+    pieces under the bound. Never while the choice streams (each token's HTML is some 100
+    bytes, with its alternatives)."""
+    if not pending.logprobs:
+        return
+    tokens = f"c{pending.index}-lp"
+    box = render_to_string("partials/logprobs.html", {"tokens": "", "tokens_id": tokens})
+    yield Atom.of(f'<div hx-swap-oob="beforeend:#c{pending.index}">{box}</div>')
+    opening, closing = f'<div hx-swap-oob="beforeend:#{tokens}">', "</div>"
+    room = limit - HEADER - len(opening) - len(closing)
+    content = logprobs_dict(pending.index, pending.logprobs)["content"]
+    for piece in logprob_pieces(content, room):
+        yield Atom.of(f"{opening}{piece}{closing}")
+
+
+def rate(tokens: int, per_second: float) -> Iterator[Atom]:
+    """The run bar's live figures while a run streams."""
+    yield Atom.of(
+        f'<output id="run-rate" class="hint" hx-swap-oob="true">{tokens:,} tokens ·'
+        f" {per_second:,.1f} tokens/s</output>"
+    )
 
 
 def replay(choice: dict[str, Any], html: str | None, note: str, limit: int) -> Iterator[Atom]:

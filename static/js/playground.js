@@ -592,6 +592,42 @@
     if (saveFailed(event.detail.elt, signedOut)) event.detail.shouldSwap = false;
   });
 
+  // The run bar's clock, from the moment Run was pressed: "waiting 2.4 s" while no token has
+  // come, so a slow first token shows; then how long the run has gone. It stops with the run
+  // (its Stop button disabled again); the tokens and their pace come from the server.
+  const clock = document.getElementById("run-clock");
+  let pressedAt = 0;
+  let firstAt = 0;
+  let clockTimer = null;
+  const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+  function showClock() {
+    const now = performance.now();
+    clock.textContent = firstAt
+      ? `first token after ${seconds(firstAt - pressedAt)} · ${seconds(now - pressedAt)}`
+      : `waiting ${seconds(now - pressedAt)}`;
+  }
+  form.addEventListener("submit", () => {
+    if (form.elements.namedItem("action").value === "run") pressedAt = performance.now();
+  });
+  page.addEventListener("htmx:wsAfterMessage", (event) => {
+    const message = String(event.detail.message);
+    if (pressedAt && message.includes('class="status running"')) {
+      firstAt = 0;
+      clearInterval(clockTimer);
+      clockTimer = setInterval(showClock, 100);
+    }
+    if (!clockTimer) return;
+    if (!firstAt && /beforeend:#c\d+-(text|reasoning|tool)/.test(message)) {
+      firstAt = performance.now();
+    }
+    showClock();
+    if (document.getElementById("stop-button").disabled) {
+      clearInterval(clockTimer);
+      clockTimer = null;
+      pressedAt = 0;
+    }
+  });
+
   rows().forEach(syncRole);
   syncSliders();
   summarise();

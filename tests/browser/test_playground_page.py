@@ -38,18 +38,27 @@ def test_log_in_through_the_login_page(browser, live_url, alice):
 
 def test_tokens_appear_before_the_run_finishes(page):
     fill_message(page, "Tell me about the release plan")
-    set_model(page, "simulator/chat?tps=25&tokens=60")
+    set_model(page, "simulator/chat?tps=25&tokens=60&first_token_delay=1")
     page.locator('[name="messages-0-content"]').press("Control+Enter")
 
+    # A slow first token shows as a wait, not as an empty card.
+    clock = page.locator("#run-clock")
+    expect(clock).to_have_text(re.compile(r"^waiting \d+\.\d s$"))
     answer = page.locator("#c0-text")
     expect(answer).to_contain_text("Simulated reply")
     expect(page.locator("#run-status")).to_have_text("running")
     expect(page.locator("#run-button")).to_be_disabled()
+    expect(clock).to_have_text(re.compile(r"^first token after \d+\.\d s · \d+\.\d s$"))
+    expect(page.locator("#run-rate")).to_have_text(re.compile(r"^\d+ tokens · [\d.]+ tokens/s$"))
 
     expect(page.locator("#run-status")).to_have_text("completed")
     expect(page.locator("#c0-view strong")).to_have_text("Simulated reply")  # rendered Markdown
     expect(page.locator("#run-meta")).to_contain_text("tokens/s")
     expect(page.locator("#run-button")).to_be_enabled()
+    expect(page.locator("#run-rate")).to_have_text("")  # the final figures are in the meta
+    stopped = clock.text_content()
+    page.wait_for_timeout(300)
+    assert clock.text_content() == stopped, "the clock stops with the run"
 
 
 @pytest.mark.parametrize("how", ["button", "Escape"])

@@ -346,3 +346,26 @@ async def test_a_block_over_64_kb_stays_raw_until_its_choice_ends(alice, scripte
     assert renders[0] == "<p>First <em>block</em>.</p>\n", "rendered while it streamed"
     assert len(renders) == 2, "the long block, and what follows it, at the end"
     assert "".join(renders) == render_markdown(answer)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sim_endpoints_setting", "fresh_upstream", "run_registry")
+async def test_logprobs_come_with_the_finished_choice_in_bounded_frames(alice, settings):
+    settings.PLAYGROUND_FRAME_BYTES = limit = 4096
+    socket = Socket(alice)
+    fields = {"logprobs": "true", "top_logprobs": "3", "n": "2"}
+    data = form_data(model="simulator/chat-fast?tokens=300", **fields)
+    assert await run_to_the_end(socket, data) == "completed"
+    assert_bounded_and_numbered(socket.frames, limit)
+    row = await ended_transcript()
+    for entry in row.logprobs:
+        index = entry["index"]
+        # Never while streaming: the box comes with the choice's end, then its tokens.
+        first_box = next(n for n, f in enumerate(socket.frames) if f'id="c{index}-lp"' in f)
+        assert f'id="c{index}-finish"' in "".join(socket.frames[: first_box + 1])
+        tokens = "".join(
+            frame for frame in socket.frames if f'hx-swap-oob="beforeend:#c{index}-lp"' in frame
+        )
+        assert tokens.count('class="lp lp-') == len(entry["content"]) == 300
+        spelled = re.findall(r'data-top="[^"]*">([^<]*)</span>', tokens)
+        assert html.unescape("".join(spelled)) == row.choices[index]["content"]

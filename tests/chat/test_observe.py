@@ -32,6 +32,7 @@ async def test_a_run_ends_with_one_log_line_and_counts_in_the_metrics(alice, set
     finished = ("playground_runs_finished_total", {"endpoint": "simulator", "status": "completed"})
     before = sample(finished[0], **finished[1])
     tokens_before = sample("playground_tokens_relayed_total", endpoint="simulator")
+    delays_before = sample("playground_added_delay_seconds_count")
     caplog.set_level(logging.INFO, logger="playground.runs")
     socket_ = Socket(alice)
     await socket_.connect()
@@ -52,6 +53,7 @@ async def test_a_run_ends_with_one_log_line_and_counts_in_the_metrics(alice, set
     assert socket_.streamed()[:20] not in text
     assert sample(finished[0], **finished[1]) == before + 1
     assert sample("playground_tokens_relayed_total", endpoint="simulator") == tokens_before + 12
+    assert sample("playground_added_delay_seconds_count") > delays_before  # a frame, at least
 
 
 def _free_port() -> int:

@@ -628,6 +628,25 @@
     }
   });
 
+  // While a run streams, the page keeps the answer's end in view, above the run bar, until the
+  // reader scrolls away (wheel, touch or keys: the page's own scrolling sends none of these).
+  let following = false;
+  const runBar = document.querySelector(".run-bar");
+  const stopFollowing = () => { following = false; };
+  window.addEventListener("wheel", stopFollowing, { passive: true });
+  window.addEventListener("touchmove", stopFollowing, { passive: true });
+  document.addEventListener("keydown", (event) => {
+    if (["PageUp", "PageDown", "ArrowUp", "Home", "End"].includes(event.key)) stopFollowing();
+  });
+  page.addEventListener("htmx:wsAfterMessage", (event) => {
+    if (String(event.detail.message).includes('class="status running"')) following = true;
+    if (!following) return;
+    const end = document.getElementById("choices").getBoundingClientRect().bottom;
+    const room = window.innerHeight - runBar.offsetHeight - 8;
+    if (end > room) window.scrollBy(0, end - room);
+    if (document.getElementById("stop-button").disabled) following = false;
+  });
+
   rows().forEach(syncRole);
   syncSliders();
   summarise();

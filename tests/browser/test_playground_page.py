@@ -334,3 +334,27 @@ def test_the_model_list_follows_the_endpoint_every_time_it_changes(page):
     page.locator("#id_endpoint").select_option("simulator")
     expect(status).to_have_text("3 models listed by Simulator; or type any id.")
     expect(page.locator("#model-options option")).to_have_count(3)
+
+
+def test_the_answer_is_the_next_turn_and_the_page_follows_it_unless_left(page):
+    page.set_viewport_size({"width": 1280, "height": 600})
+    fill_message(page, "Write at length")
+    set_model(page, "simulator/chat?tps=400&tokens=500")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#run-status")).to_have_text("completed")
+    turn = page.locator(".answer-turn").bounding_box()
+    assert page.locator("li.message").last.bounding_box()["y"] < turn["y"]
+    assert turn["y"] < page.locator("#add-message").bounding_box()["y"]
+    # Followed: the answer's end is in view, above the run bar.
+    end = page.evaluate("document.getElementById('choices').getBoundingClientRect().bottom")
+    bar = page.evaluate("document.querySelector('.run-bar').getBoundingClientRect().top")
+    assert end <= bar + 1
+    assert page.evaluate("window.scrollY") > 0
+
+    set_model(page, "simulator/chat?tps=100&tokens=400")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#c0-text")).to_contain_text("Simulated reply")
+    page.mouse.wheel(0, -10_000)  # the reader goes back up to read: the page stays there
+    expect(page.locator("li.message").first).to_be_in_viewport()
+    expect(page.locator("#run-status")).to_have_text("completed")
+    expect(page.locator("li.message").first).to_be_in_viewport()

@@ -157,7 +157,7 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       if (!document.getElementById("run-button").disabled) form.requestSubmit();
-    } else if (event.key === "Escape" && !document.querySelector("dialog[open]") &&
+    } else if (event.key === "Escape" && !document.querySelector("dialog[open], #parameters.open") &&
                !document.getElementById("stop-button").disabled) {
       // With a dialog open, Esc is the dialog's: it closes it, and does nothing else.
       event.preventDefault();
@@ -427,8 +427,30 @@
          section = section.parentElement.closest("details")) {
       section.open = true;
     }
+    if (input.closest("#parameters")) openDrawer(true);
     input.focus();
   }
+
+  // On a phone the parameters are a drawer over the page (CSS shows it only when open).
+  const drawer = document.getElementById("parameters");
+  const drawerToggle = document.getElementById("parameters-toggle");
+  function openDrawer(open) {
+    drawer.classList.toggle("open", open);
+    drawerToggle.setAttribute("aria-expanded", String(open));
+    if (open && getComputedStyle(drawer).position === "fixed") {
+      drawer.querySelector("input, select, textarea").focus();
+    } else if (!open) {
+      drawerToggle.focus();
+    }
+  }
+  drawerToggle.addEventListener("click", () => openDrawer(!drawer.classList.contains("open")));
+  drawer.querySelector("[data-close-drawer]").addEventListener("click", () => openDrawer(false));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && drawer.classList.contains("open") &&
+        !document.querySelector("dialog[open]")) {
+      openDrawer(false);  // Esc closes the drawer, and does nothing else
+    }
+  });
 
   page.addEventListener("htmx:wsAfterMessage", (event) => {
     if (event.detail.message.includes('id="form-errors"')) markFieldErrors();

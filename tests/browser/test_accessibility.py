@@ -73,7 +73,10 @@ def test_every_page_fits_a_phone_and_passes_axe(
 
     page.goto(f"{live_url}/")
     page.locator('[name="messages-0-content"]').fill("Hello")
+    page.get_by_role("button", name="Parameters").click()  # on a phone, a drawer
     page.locator("#id_model").fill("simulator/chat-fast?tokens=20")
+    found += problems_here(page)  # the drawer open over the page
+    page.get_by_role("button", name="Close the parameters").click()
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
     found += problems_here(page)  # with a finished run's answer, metrics and buttons

@@ -358,3 +358,22 @@ def test_the_answer_is_the_next_turn_and_the_page_follows_it_unless_left(page):
     expect(page.locator("li.message").first).to_be_in_viewport()
     expect(page.locator("#run-status")).to_have_text("completed")
     expect(page.locator("li.message").first).to_be_in_viewport()
+
+
+def test_on_a_phone_the_parameters_are_a_drawer_that_opens_on_an_error(page):
+    page.set_viewport_size({"width": 390, "height": 800})
+    fill_message(page, "Hello")
+    panel = page.locator("#parameters")
+    expect(panel).to_be_hidden()
+    page.get_by_role("button", name="Parameters").click()
+    expect(panel).to_be_visible()
+    set_model(page, "simulator/chat-fast")
+    page.locator("#id_temperature").fill("5")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(page.get_by_role("button", name="Parameters")).to_be_focused()
+    page.get_by_role("button", name="Run").click()  # the error is in the closed drawer
+    expect(panel).to_be_visible()
+    expect(page.locator("#id_temperature")).to_be_focused()
+    expect(page.locator("#id_temperature")).to_have_attribute("aria-invalid", "true")

@@ -80,14 +80,16 @@ def save_state(transcript: Transcript, saving: str) -> str:
 def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
     """Every field's error box, filled or emptied, so the page keeps what was typed; above
     them, the errors listed with links to their fields, in the page's order: the messages,
-    the tools below them, then the parameters."""
+    then the panel's fields, group by group (the tools among them, before Advanced)."""
     listed: list[tuple[str, str, Any]] = [
         (field.auto_id, f"Message {number}, {field.label.lower()}", error)
         for number, row in enumerate(formset, start=1)
         for field in row
         for error in field.errors
     ]
-    in_order = sorted(form, key=lambda field: field.name != "tools")
+    in_order = [form[name] for name in ("endpoint", "model", "stream")]
+    in_order += [field for _, fields in form.sections() for field in fields]
+    in_order += [form["tools"], *form.advanced_fields()]
     listed += [
         (field.auto_id, str(field.label), error) for field in in_order for error in field.errors
     ]

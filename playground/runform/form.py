@@ -31,8 +31,10 @@ from .messages import NAME_PATTERN
 MAX_STOP = 4
 
 
-# The page's groups of parameters; endpoint, model, stream and tools it places by hand.
-SAMPLING, OUTPUT, ADVANCED = "Sampling", "Output", "Advanced"
+# The page's groups of parameters, in the order it shows them (Advanced folded, last);
+# endpoint, model, stream and tools it places by hand.
+SAMPLING, LENGTH, OUTPUT, ADVANCED = "Sampling", "Length and stop", "Output format", "Advanced"
+SECTIONS = (SAMPLING, LENGTH, OUTPUT)
 
 
 class RunForm(forms.Form):
@@ -63,7 +65,7 @@ class RunForm(forms.Form):
             default=200,
             help_text="Default 200. Most tokens to generate.",
         ),
-        SAMPLING,
+        LENGTH,
     )
     temperature = parameter(
         number_field(
@@ -127,7 +129,7 @@ class RunForm(forms.Form):
             widget=forms.Textarea(attrs={"rows": 2}),
             help_text=r"Up to 4 sequences, one per line; write \n for a newline.",
         ),
-        SAMPLING,
+        LENGTH,
     )
     response_format = parameter(
         forms.ChoiceField(
@@ -153,7 +155,7 @@ class RunForm(forms.Form):
             default=1500,
             help_text="Default 1500. Evict early messages to fit the prompt in this many tokens.",
         ),
-        OUTPUT,
+        LENGTH,
     )
     context_length_exceeded_behavior = parameter(
         forms.ChoiceField(
@@ -161,13 +163,13 @@ class RunForm(forms.Form):
             choices=[("", "not set (truncate)"), ("truncate", "truncate"), ("error", "error")],
             help_text="When prompt + max_tokens overflow the context: lower max_tokens, or fail.",
         ),
-        OUTPUT,
+        LENGTH,
     )
     user = parameter(
         forms.CharField(
             required=False, max_length=256, help_text="An id for your end user, for abuse checks."
         ),
-        OUTPUT,
+        ADVANCED,
     )
     tools = parameter(
         JSONTextField(
@@ -252,12 +254,12 @@ class RunForm(forms.Form):
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         """The parameter panel's groups, in the order the page shows them (Advanced apart)."""
-        groups: dict[str, list[forms.BoundField]] = {}
+        groups: dict[str, list[forms.BoundField]] = {section: [] for section in SECTIONS}
         for field in self:
             section = section_of(field.field)
-            if section is not None and section != ADVANCED:
-                groups.setdefault(section, []).append(field)
-        return list(groups.items())
+            if section in groups:
+                groups[section].append(field)
+        return [(section, fields) for section, fields in groups.items() if fields]
 
     def advanced_fields(self) -> list[forms.BoundField]:
         return [field for field in self if section_of(field.field) == ADVANCED]

@@ -515,7 +515,7 @@
   const SHORT_NAMES = { temperature: "t", max_tokens: "max", stream: "stream" };
   const panel = document.querySelector("aside.parameters");
   const parameterFields = () => [...panel.querySelectorAll(".field")]
-    .filter((box) => !box.matches(".field-endpoint, .field-model"));
+    .filter((box) => !box.matches(".field-endpoint, .field-model, .field-tools"));
 
   function changedValue(box) {
     const input = box.querySelector("input:not(.slider), select, textarea");

@@ -277,7 +277,7 @@ def test_the_panel_says_what_differs_from_the_defaults_and_resets_it_all(page):
     page.locator("#id_temperature").fill("0.7")
     page.locator("#id_top_p").fill("1")  # the API's default: nothing differs
     page.locator("#id_max_tokens").fill("512")
-    expect(summary).to_have_text("max 512 · t 0.7")  # in the panel's order
+    expect(summary).to_have_text("t 0.7 · max 512")  # in the panel's order
     expect(page.locator(".field[data-changed]")).to_have_count(2)
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Reset all").click()

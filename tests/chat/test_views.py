@@ -43,11 +43,13 @@ def test_the_parameters_panel_shows_its_sections_in_order(client, alice):
             layout[list(layout)[-1]].append(field)
     assert list(layout.items()) == [
         ("Model", ["endpoint", "model", "stream"]),
-        ("Sampling", ["max_tokens", "temperature", "top_p", "top_k", "frequency_penalty",
-                      "presence_penalty", "n", "stop"]),
-        ("Output", ["response_format", "response_schema", "prompt_truncate_len",
-                    "context_length_exceeded_behavior", "user"]),
-        ("Advanced", ["seed", "min_p", "repetition_penalty", "logprobs", "top_logprobs",
+        ("Sampling", ["temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty",
+                      "n"]),
+        ("Length and stop", ["max_tokens", "stop", "prompt_truncate_len",
+                             "context_length_exceeded_behavior"]),
+        ("Output format", ["response_format", "response_schema"]),
+        ("Tools", ["tools"]),
+        ("Advanced", ["user", "seed", "min_p", "repetition_penalty", "logprobs", "top_logprobs",
                       "tool_choice", "reasoning_effort", "echo", "extra"]),
     ]  # fmt: skip
 

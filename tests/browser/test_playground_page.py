@@ -340,7 +340,7 @@ def test_the_model_list_follows_the_endpoint_every_time_it_changes(page):
 def test_the_answer_is_the_next_turn_and_the_page_follows_it_unless_left(page):
     page.set_viewport_size({"width": 1280, "height": 600})
     fill_message(page, "Write at length")
-    set_model(page, "simulator/chat?tps=400&tokens=500")
+    set_model(page, "simulator/chat?tps=800&tokens=1000")  # taller than the window
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
     turn = page.locator(".answer-turn").bounding_box()

@@ -354,6 +354,8 @@ def test_the_answer_is_the_next_turn_and_the_page_follows_it_unless_left(page):
 
     set_model(page, "simulator/chat?tps=100&tokens=400")
     page.get_by_role("button", name="Run").click()
+    # This run's own text, not the last run's, which stays until this one's boxes come.
+    expect(page.locator("#run-status")).to_have_text("running")
     expect(page.locator("#c0-text")).to_contain_text("Simulated reply")
     page.mouse.wheel(0, -10_000)  # the reader goes back up to read: the page stays there
     expect(page.locator("li.message").first).to_be_in_viewport()

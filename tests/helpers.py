@@ -136,6 +136,14 @@ class Unresponsive:
             sock.close()
 
 
+def free_port() -> int:
+    """A loopback port free a moment ago (for a server started elsewhere, which must bind it
+    itself; ServerProcess hands its child the bound socket instead)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class ServerProcess:
     """A server in its own process, serving on a listening socket bound here and inherited
     (`--fd N`): its port is known before it starts, and no other process can take the port in

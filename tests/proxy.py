@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .helpers import ROOT, wait_until
+from .helpers import ROOT, free_port, wait_until
 
 NGINX = "/usr/sbin/nginx"
 CONFIG = ROOT / "deploy" / "nginx.conf"
@@ -31,12 +31,6 @@ def config_for(port: int, servers: list[str], directory: Path) -> str:
     return "user root;\n" + text.replace("http {\n", f"http {{\n    access_log off;\n{temp}", 1)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Nginx:
     """`nginx -p <dir> -c <dir>/nginx.conf -e stderr -g 'daemon off;'` on a port picked here,
     picked again should another process take it first."""
@@ -50,7 +44,7 @@ class Nginx:
 
     def __enter__(self) -> Nginx:
         for _attempt in range(5):
-            self.port = _free_port()
+            self.port = free_port()
             path = self.directory / "nginx.conf"
             path.write_text(config_for(self.port, self.servers, self.directory))
             pid = f"daemon off; pid {self.directory}/nginx.pid;"

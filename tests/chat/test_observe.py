@@ -3,7 +3,6 @@ process's Prometheus metrics on a port of its own."""
 
 import json
 import logging
-import socket
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from ..helpers import (
     endpoints_for_tests,
     eventually,
     form_data,
+    free_port,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,17 +56,11 @@ async def test_a_run_ends_with_one_log_line_and_counts_in_the_metrics(alice, set
     assert sample("playground_added_delay_seconds_count") > delays_before  # a frame, at least
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.multiprocess
 def test_a_served_process_serves_its_metrics_on_a_port_of_its_own(
     simulator_server, scripted_server
 ):
-    port = _free_port()
+    port = free_port()
     env = {
         "DATABASE_URL": database_url(connection.settings_dict),
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints_for_tests(simulator_server, scripted_server)),

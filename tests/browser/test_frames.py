@@ -2,11 +2,13 @@
 the page acknowledging frames; a form over the size limit is refused on the page."""
 
 import json
+import re
 
 from playwright.sync_api import expect
 
 from ..hostile import chunk, pieces, sse
 
+ASKS = re.compile(r"^<!--frame (\d+) ack-->")
 # About half a megabyte of Markdown: dozens of frames, so the run needs the page's acknowledgements.
 ANSWER = "".join(
     f"## Part {n}\n\nSome **bold** text & <angle> brackets, then a list:\n\n- one\n- two\n\n"
@@ -18,13 +20,13 @@ ANSWER = "".join(
 def test_a_long_answer_arrives_whole_formatted_as_it_streams(page, scripted):
     parts = [chunk(content=piece) for piece in pieces(ANSWER, 2048)]
     scripted.script("long", sse(*parts, chunk(finish_reason="stop")), delay=0.004)
-    acks = []
-    page.on(
-        "websocket",
-        lambda ws: ws.on(
-            "framesent", lambda payload: acks.append(payload) if '"ack"' in payload else None
-        ),
-    )
+    acks, asked = [], []
+
+    def watch(ws):
+        ws.on("framesent", lambda payload: acks.append(payload) if '"ack"' in payload else None)
+        ws.on("framereceived", lambda payload: asked.extend(ASKS.findall(str(payload))))
+
+    page.on("websocket", watch)
     page.locator("#id_endpoint").select_option("scripted")
     page.locator("#id_model").fill("long")
     page.locator('[name="messages-0-content"]').fill("Write at length")
@@ -45,8 +47,11 @@ def test_a_long_answer_arrives_whole_formatted_as_it_streams(page, scripted):
         ".filter(s => getComputedStyle(s).display !== 'none').length"
     )
     assert visible_raw == 0, "the raw text is behind its toggle once all of it is formatted"
-    assert len(acks) >= 10, "the page acknowledged frames"
-    assert all(json.loads(ack)["action"] == "ack" for ack in acks)
+    # How many frames there are depends on the machine's pace; each one asking for an
+    # acknowledgement got it (the last one's may still be on its way).
+    assert len(asked) >= 2, "a long answer needs the page's acknowledgements"
+    acked = [json.loads(ack)["seq"] for ack in acks]
+    assert acked[: len(asked) - 1] == [int(seq) for seq in asked[:-1]]
 
     page.locator("#c0-raw").check()
     expect(view).to_be_hidden()

@@ -153,6 +153,26 @@
     saveDraft();
   });
 
+  // The run bar's Continue: with one answer it is that answer's Continue; with several it
+  // points at theirs, since only the reader knows which one to go on from.
+  const continueRun = document.getElementById("continue-run");
+  const continueHint = document.getElementById("continue-hint");
+  const choiceContinues = () => document.querySelectorAll("#choices .choice-foot .continue");
+  continueRun.addEventListener("click", () => {
+    const buttons = choiceContinues();
+    if (buttons.length === 1) {
+      buttons[0].click();
+    } else if (buttons.length) {
+      continueHint.textContent = "Pick the answer to go on from: each has its own Continue.";
+      buttons[0].focus();
+    }
+  });
+  page.addEventListener("htmx:wsAfterMessage", () => {
+    continueRun.disabled = !choiceContinues().length ||
+      document.getElementById("run-button").disabled;
+    if (continueRun.disabled) continueHint.textContent = "";
+  });
+
   document.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();

@@ -37,6 +37,7 @@ def test_log_in_through_the_login_page(browser, live_url, alice):
     context.close()
 
 
+@pytest.mark.both_passes
 def test_tokens_appear_before_the_run_finishes(page):
     fill_message(page, "Tell me about the release plan")
     set_model(page, "simulator/chat?tps=25&tokens=60&first_token_delay=1")
@@ -62,6 +63,7 @@ def test_tokens_appear_before_the_run_finishes(page):
     assert clock.text_content() == stopped, "the clock stops with the run"
 
 
+@pytest.mark.both_passes
 @pytest.mark.parametrize("how", ["button", "Escape"])
 def test_stop_a_slow_run_keeps_the_partial_text(page, how):
     fill_message(page, "Write a long essay")
@@ -107,6 +109,12 @@ def test_two_choices_stream_side_by_side(page):
     first, second = (page.locator(f"#c{i}").bounding_box() for i in (0, 1))
     assert abs(first["y"] - second["y"]) < 5, "the two boxes sit side by side"
     assert second["x"] > first["x"]
+
+    # The run bar's Continue cannot choose between two answers: it points at theirs.
+    page.locator("#continue-run").click()
+    expect(page.locator("#continue-hint")).to_contain_text("Pick the answer to go on from")
+    expect(page.locator("#c0-footer .continue")).to_be_focused()
+    expect(page.locator("li.message")).to_have_count(2)
 
 
 def test_invalid_input_is_marked_and_nothing_typed_is_lost(page):
@@ -175,7 +183,7 @@ def test_continue_appends_the_answer_for_the_next_turn(page):
     expect(page.locator("#run-status")).to_have_text("completed")
     answer = page.locator("#c0-text").text_content()
 
-    page.get_by_role("button", name="Continue").click()
+    page.locator("#continue-run").click()  # the run bar's, for the one answer
     expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
     expect(page.locator('[name="messages-1-content"]')).to_have_value(answer)
     expect(page.locator('[name="messages-2-role"]')).to_have_value("user")
@@ -297,7 +305,7 @@ def test_continue_on_an_answer_of_only_tool_calls_carries_them(page):
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#c0-finish")).to_have_text("finish: tool_calls")
 
-    page.get_by_role("button", name="Continue").click()
+    page.locator("#c0-footer .continue").click()
     expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
     expect(page.locator('[name="messages-1-content"]')).to_have_value("")
     expect(page.locator('[name="messages-1-tool_calls"]')).to_have_value(

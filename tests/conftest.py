@@ -33,7 +33,11 @@ hypothesis.settings.load_profile("ci" if os.environ.get("CI") == "true" else "de
 def pytest_collection_modifyitems(items):
     """Mark the Django-free tests (left out of the PostgreSQL + Redis pass) and the browser
     tests by their folder, and run the browser tests last: Playwright keeps an event loop
-    running in this thread once it starts, which the async tests after it could not share."""
+    running in this thread once it starts, which the async tests after it could not share.
+
+    A browser test tests the page, which is the same on any backend: the services pass runs
+    only those marked `both_passes`, whose path depends on the database or the channel layer
+    (the rest of the suite covers both backends below the page)."""
     root = Path(__file__).parent
     for item in items:
         folder = item.path.relative_to(root).parts[0]
@@ -41,6 +45,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.django_free)
         elif folder == "browser":
             item.add_marker(pytest.mark.browser)
+            if item.get_closest_marker("both_passes") is None:
+                item.add_marker(pytest.mark.sqlite_only)
     items.sort(key=lambda item: item.path.relative_to(root).parts[0] == "browser")
 
 

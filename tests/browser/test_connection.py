@@ -45,6 +45,7 @@ def network(live_url):
         yield proxy
 
 
+@pytest.mark.both_passes
 def test_a_dropped_socket_reconnects_and_shows_how_the_run_ended(browser, alice, network):
     url = f"http://127.0.0.1:{network.port}"
     context = signed_in_context(browser, url, alice)

@@ -11,7 +11,6 @@ making may reach the page. All of it once more in a context that bypasses the CS
 import json
 from urllib.parse import urlsplit
 
-import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -20,8 +19,6 @@ from playground.transcripts.models import Transcript
 from ..hostile import chunk, pieces, sse
 from ..xss_corpus import CLOSING_TAGS, CORPUS, HUGE_TOKEN, SCRIPTS
 from .conftest import signed_in_context
-
-pytestmark = pytest.mark.sqlite_only
 
 TEXT = "\n\n".join(CORPUS)
 # The member's own message: the corpus too, less what a browser cannot type (lone surrogates).

@@ -10,6 +10,7 @@ from ..factories import make_preset
 from .conftest import signed_in_context
 
 
+@pytest.mark.both_passes
 def test_save_share_open_as_another_member_and_fork(browser, live_url, page, django_user_model):
     page.locator('[name="messages-0-content"]').fill("Summarise the release notes")
     page.locator("#id_model").fill("simulator/chat-fast")

@@ -1,8 +1,11 @@
 """How a run's ending reads on the page when the database will not take it at first."""
 
+import pytest
 from playwright.sync_api import expect
 
 from ..outages import transcripts_locked
+
+pytestmark = pytest.mark.both_passes
 
 
 def test_a_run_the_database_did_not_take_says_so_until_it_is_saved(page):

@@ -20,7 +20,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from playground.runform import bind
 
 from . import estimate, fragments
-from .attach import attach_frames
+from .attach import attach_frames, may_stop
 from .frames import FrameNumbers
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
@@ -29,6 +29,7 @@ from .services import build_request, fork_turn, run_spec
 logger = logging.getLogger(__name__)
 # Service overloaded, try again later: the page's ws extension reconnects after it.
 TRY_AGAIN_LATER = 1013
+NOT_YOURS_TO_STOP = "You may watch this run, but not stop it."
 
 
 class SocketGone(Exception):
@@ -47,6 +48,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
         self.frames = FrameNumbers(every=settings.PLAYGROUND_ACK_WINDOW // 2)
         self.gone = False
+        self.held: list[str] | None = None  # a run's frames, waiting for its snapshot to go
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -151,12 +153,27 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def stop(self, data: dict) -> None:
         registry = get_registry()
         for run_id in self._running():
-            registry.stop(run_id)
+            session = registry.get(run_id)
+            if session is not None and await may_stop(self.user, session):
+                session.stop()
+            else:
+                await self.send_html(fragments.notice(NOT_YOURS_TO_STOP))
 
     async def attach(self, data: dict) -> None:
-        """The page (re)connected: bring it up to date with the run it was showing."""
-        for frame in await attach_frames(self.user, data.get("run")):
-            await self.send_html(frame)
+        """The page (re)connected, or opened a run's transcript: bring it up to date with the
+        run. A run still going here goes on to this socket too, its frames held meanwhile:
+        the snapshot first, then every frame after it, in order."""
+        self.held = []
+        try:
+            frames, watched = await attach_frames(self.user, data.get("run"), self)
+            if watched is not None:
+                self.watching.add(watched)
+            for frame in frames:
+                await self._send(frame)
+            while self.held:
+                await self._send(self.held.pop(0))
+        finally:
+            self.held = None
 
     async def ack(self, data: dict) -> None:
         """The page has every frame up to `seq`: runs holding text back for it may go on."""
@@ -168,7 +185,7 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @property
     def unacked(self) -> int:
-        return self.frames.unacked
+        return self.frames.unacked + len(self.held or ())
 
     async def stalled(self) -> None:
         if not self.gone:
@@ -176,6 +193,12 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.close(code=TRY_AGAIN_LATER)
 
     async def send_html(self, html: str) -> None:
+        if self.held is not None:
+            self.held.append(html)
+            return
+        await self._send(html)
+
+    async def _send(self, html: str) -> None:
         if self.gone:
             raise SocketGone
         try:

@@ -10,6 +10,7 @@ what its page was sent so far, then its frames as they come.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -30,37 +31,50 @@ UNANSWERED = (
 )
 
 
-async def attach_frames(
-    user: Any, run_id: Any, watcher: Watcher
-) -> tuple[list[str], uuid.UUID | None]:
-    """The frames that bring the page up to date with run `run_id`, in order; a run the
-    user may not see is told apart from no run at all by nothing. A run still going on this
-    process takes `watcher` among its watchers (its id is returned): its snapshot comes
-    first, then its frames."""
+@dataclass(frozen=True, slots=True)
+class Attached:
+    frames: list[str]  # what brings the page up to date, in order
+    here: uuid.UUID | None = None  # a run of this process, which took the page as a watcher
+    elsewhere: uuid.UUID | None = None  # a run still going, on no socket of this process
+
+
+async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
+    """What brings the page up to date with run `run_id`; a run the user may not see is told
+    apart from no run at all by nothing. A run still going on this process takes `watcher`
+    among its watchers: its snapshot comes first, then its frames."""
     try:
         transcript = await _find(user, run_id)
         if transcript is not None and transcript.status == Transcript.Status.RUNNING:
             session = get_registry().get(transcript.uuid)
             if session is not None and (taken := await session.watch(watcher)) is not None:
-                return await _watched(session, watcher, taken), session.id
+                return Attached(await _watched(session, watcher, taken), here=session.id)
             transcript = await _find(user, run_id)  # it may have ended meanwhile
     except OUTAGE:
         # The id is kept, to ask again on the next connect; the page may run meanwhile.
-        return [fragments.notice(UNANSWERED) + fragments.controls(running=False)], None
+        return Attached([fragments.notice(UNANSWERED) + fragments.controls(running=False)])
     if transcript is None:
-        return [fragments.run_unknown()], None
+        return Attached([fragments.run_unknown()])
     if transcript.status == Transcript.Status.RUNNING:
-        return [fragments.run_elsewhere(transcript)], None
-    return await _ended(transcript), None
+        return Attached([fragments.run_elsewhere(transcript)], elsewhere=transcript.uuid)
+    return Attached(await _ended(transcript))
 
 
-async def may_stop(user: Any, session: RunSession) -> bool:
-    """Whether `user` may stop a run they watch: its owner, who started it, or whomever the
-    one access rule lets change its transcript (asked only of those)."""
-    if session.user.pk == user.pk:
+async def ended_frames(user: Any, run_id: uuid.UUID) -> list[str] | None:
+    """How a run ended, from its row; None while its row says it is running."""
+    transcript = await _find(user, str(run_id))
+    if transcript is None:
+        return [fragments.run_unknown()]
+    if transcript.status == Transcript.Status.RUNNING:
+        return None
+    return await _ended(transcript)
+
+
+async def may_stop(user: Any, run_id: uuid.UUID, owner: Any = None) -> bool:
+    """Whether `user` may stop a run they watch: its owner, who started it (`owner`, when
+    known here), or whomever the one access rule lets change its transcript."""
+    if owner is not None and owner.pk == user.pk:
         return True
-    allowed = Transcript.objects.changeable_by(user).filter(uuid=session.id)
-    return await allowed.aexists()
+    return await Transcript.objects.changeable_by(user).filter(uuid=run_id).aexists()
 
 
 async def _find(user: Any, run_id: Any) -> Transcript | None:

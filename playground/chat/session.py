@@ -27,7 +27,7 @@ from playground.transcripts.services import (
 )
 from playground.upstream import stream_chat
 
-from . import fragments, observe, snapshot
+from . import fragments, observe, remote, snapshot
 from .relay import Relay
 from .rundb import OUTAGE, in_run_db
 from .services import RunRefused, RunSpec, run_open
@@ -87,6 +87,9 @@ class RunSession:
         self._sending = asyncio.Lock()
         self._shown: Transcript | None = None  # the run's boxes were sent: its transcript
         self._relay: Relay | None = None
+        self.seq = 0  # numbers every frame sent, for watchers on other processes
+        layer = remote.shared_layer()
+        self._publisher = remote.Publisher(self, layer) if layer is not None else None
         self._orphan_timer: asyncio.TimerHandle | None = None
         self.task = asyncio.create_task(self._life(), name=f"run {self.id}")
 
@@ -125,13 +128,22 @@ class RunSession:
         async with self._sending:
             if not self.running:
                 return None
-            taken = snapshot.take(self._shown, self.state, self._relay, self.spec.schema)
+            taken = self._snapshot()
             if watcher not in self.watchers:
                 self.watchers.append(watcher)
             if self._orphan_timer is not None:
                 self._orphan_timer.cancel()
                 self._orphan_timer = None
             return taken
+
+    async def snapshot_now(self) -> tuple[int, snapshot.Snapshot] | None:
+        """What the page was sent so far, with the number of its last frame; None when the
+        run is over for the page."""
+        async with self._sending:
+            return (self.seq, self._snapshot()) if self.running else None
+
+    def _snapshot(self) -> snapshot.Snapshot:
+        return snapshot.take(self._shown, self.state, self._relay, self.spec.schema)
 
     def acknowledged(self) -> None:
         """A watcher acknowledged frames: a relay holding text back may go on."""
@@ -187,6 +199,8 @@ class RunSession:
             self.phase = Phase.DONE
             if self._orphan_timer is not None:
                 self._orphan_timer.cancel()
+            if self._publisher is not None:
+                await self._publisher.close()
 
     async def _open(self) -> Transcript | None:
         """The run's row, or None when the run may not start (the page is told why)."""
@@ -320,6 +334,9 @@ class RunSession:
 
     async def _send(self, html: str) -> None:
         """Send a frame to every watcher; one that fails is dropped, never the run."""
+        self.seq += 1
+        if self._publisher is not None:
+            self._publisher.frame(self.seq, html)
         for watcher in list(self.watchers):
             try:
                 await watcher.send_html(html)

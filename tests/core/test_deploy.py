@@ -3,6 +3,7 @@ launcher behind nginx with deploy/nginx.conf, on the services pass (PostgreSQL a
 
 import json
 import re
+import threading
 
 import httpx
 import pytest
@@ -13,12 +14,15 @@ from websockets.sync.client import connect
 from playground.transcripts.models import Transcript
 
 from ..helpers import (
+    FINAL,
     DaphneServer,
     ack_for,
+    appended,
     database_url,
     endpoints_for_tests,
     form_data,
     session_cookie,
+    wait_until,
 )
 from ..proxy import Nginx
 
@@ -32,18 +36,22 @@ BEHIND_NGINX = ("--proxy-headers", "--proxy-headers-host", "X-Real-IP")
 
 
 @pytest.fixture
-def deployment(simulator_server, scripted_server):
+def processes(simulator_server, scripted_server):
+    """Two Daphne processes on the test database and the services' Redis."""
     env = {
         "DATABASE_URL": database_url(connection.settings_dict),
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints_for_tests(simulator_server, scripted_server)),
         "SIMULATOR_ENABLED": "false",
         "PLAYGROUND_ORPHAN_GRACE": "0",
     }
-    with (
-        DaphneServer(*BEHIND_NGINX, **env) as one,
-        DaphneServer(*BEHIND_NGINX, **env) as two,
-        Nginx([f"127.0.0.1:{one.port}", f"127.0.0.1:{two.port}"]) as proxy,
-    ):
+    with DaphneServer(*BEHIND_NGINX, **env) as one, DaphneServer(*BEHIND_NGINX, **env) as two:
+        yield one, two
+
+
+@pytest.fixture
+def deployment(processes):
+    one, two = processes
+    with Nginx([f"127.0.0.1:{one.port}", f"127.0.0.1:{two.port}"]) as proxy:
         yield proxy
 
 
@@ -78,3 +86,63 @@ def test_the_clients_address_is_the_proxys_word_not_the_clients(deployment):
             headers={"X-Real-IP": "203.0.113.9", "X-Forwarded-For": "203.0.113.9"},
         )
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["127.0.0.1"]
+
+
+class Page(threading.Thread):
+    """A page on one process's run socket, read (and acknowledged, as the page does) in a
+    thread of its own until its run's final status, so that it never holds its run."""
+
+    def __init__(self, server, user):
+        super().__init__(daemon=True)
+        self.socket = connect(
+            f"ws://127.0.0.1:{server.port}/ws/run/",
+            origin=server.url,
+            additional_headers={"Cookie": f"sessionid={session_cookie(user)}"},
+        )
+        self.frames: list[str] = []
+        self.start()
+
+    def run(self) -> None:
+        while not FINAL.search(frame := self.socket.recv(timeout=30)):
+            self.frames.append(frame)
+            if ack := ack_for(frame):
+                self.socket.send(json.dumps(ack))
+        self.frames.append(frame)
+
+    def send(self, message: dict) -> None:
+        self.socket.send(json.dumps(message))
+
+    def seen(self, pattern: str) -> re.Match:
+        wait_until(lambda: re.search(pattern, "".join(self.frames)), timeout=15)
+        return re.search(pattern, "".join(self.frames))
+
+    def numbers(self) -> list[int]:
+        text = "".join(appended(frame) for frame in self.frames)
+        return [int(number) for number in re.findall(r" (\d+)@", text)]
+
+    def close(self) -> None:
+        self.join(timeout=30)
+        self.socket.close()
+
+
+def test_a_run_on_one_process_is_watched_live_and_stopped_from_the_other(alice, processes):
+    one, two = processes
+    runner = Page(one, alice)
+    runner.send(form_data(model="simulator/chat?bench=1&tps=30&tokens=600"))
+    run_id = runner.seen(r'id="current-run" value="([0-9a-f-]+)"')[1]
+    runner.seen(" 3@")
+
+    watcher = Page(two, alice)
+    watcher.send({"action": "attach", "run": run_id})
+    watcher.seen(r'id="run-rate"')  # a frame sent live, after the snapshot
+    watcher.send({"action": "stop"})
+    runner.close()
+    watcher.close()
+
+    assert FINAL.search(watcher.frames[-1])[1] == "stopped"
+    saved = Transcript.objects.get()
+    assert (saved.status, saved.end_reason) == ("stopped", "user")
+    tokens = [int(n) for n in re.findall(r" (\d+)@", saved.choices[0]["content"])]
+    assert tokens == list(range(len(tokens)))
+    assert runner.numbers() == tokens
+    assert watcher.numbers() == tokens, "the snapshot, then every frame after it, once"

@@ -202,6 +202,7 @@ class RemoteWatch:
         self.ended = ended
         self.over = False
         self.last: int | None = None  # the number of the last frame the page has
+        self.heard = time.monotonic()  # when the run last said something
         self.health = Failing(f"Watching run {run_id}")
         self.task = asyncio.create_task(self._watch(), name=f"watch {run_id}")
 
@@ -242,27 +243,28 @@ class RemoteWatch:
         except Exception as error:
             self.health.failed(error)
 
-    async def _lease(self, channel: str, *, snapshot: bool = True) -> None:
-        """Lease the run's frames now and every LEASE_EVERY; ask for a snapshot with the
-        first. A run that does not answer may be gone: its row says how it ended."""
-        lease = {"type": "run.lease", "watcher": channel, "snapshot": snapshot}
-        await self.layer.group_send(control_group(self.run_id), lease)
-        self.health.worked()
-        await asyncio.sleep(SNAPSHOT_WAIT)
+    async def _lease(self, channel: str) -> None:
+        """Lease the run's frames now and every LEASE_EVERY, asking for a snapshot until one
+        comes. A run that does not answer, or falls silent, may be gone: its row is read,
+        and says how it ended once the sweep has marked it."""
+        lease = {"type": "run.lease", "watcher": channel, "snapshot": True}
         while True:
-            if self.last is None and (frames := await self.ended()) is not None:
+            lease["snapshot"] = self.last is None
+            await self.layer.group_send(control_group(self.run_id), lease)
+            self.health.worked()
+            await asyncio.sleep(SNAPSHOT_WAIT)
+            quiet = time.monotonic() - self.heard > SNAPSHOT_WAIT
+            if (self.last is None or quiet) and (frames := await self.ended()) is not None:
                 await self._end(frames)
                 return
             await asyncio.sleep(LEASE_EVERY - SNAPSHOT_WAIT)
-            lease["snapshot"] = self.last is None  # asked again until one comes
-            await self.layer.group_send(control_group(self.run_id), lease)
-            await asyncio.sleep(SNAPSHOT_WAIT)
 
     async def _receive(self, channel: str) -> None:
         waiting: dict[int, str] = {}  # frames that came before the snapshot they follow
         over = False  # the run sent its last frame
         while not self.over:
             message = await self.layer.receive(channel)
+            self.heard = time.monotonic()
             if message.get("type") == "run.snapshot":
                 if message.get("over"):
                     frames = await self.ended()

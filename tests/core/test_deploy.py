@@ -9,6 +9,7 @@ import httpx
 import pytest
 from axes.models import AccessAttempt
 from django.db import connection
+from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from playground.transcripts.models import Transcript
@@ -35,15 +36,23 @@ pytestmark = [
 BEHIND_NGINX = ("--proxy-headers", "--proxy-headers-host", "X-Real-IP")
 
 
-@pytest.fixture
-def processes(simulator_server, scripted_server):
-    """Two Daphne processes on the test database and the services' Redis."""
-    env = {
+def app_env(simulator_server, scripted_server) -> dict[str, str]:
+    return {
         "DATABASE_URL": database_url(connection.settings_dict),
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints_for_tests(simulator_server, scripted_server)),
         "SIMULATOR_ENABLED": "false",
         "PLAYGROUND_ORPHAN_GRACE": "0",
+        # A killed process's runs are interrupted within 2.5 s: the issue's test figures.
+        "PLAYGROUND_CHECKPOINT_SECONDS": "0.5",
+        "PLAYGROUND_STALE_RUN_SECONDS": "2",
+        "PLAYGROUND_SWEEP_SECONDS": "0.5",
     }
+
+
+@pytest.fixture(scope="module")
+def processes(django_db_setup, simulator_server, scripted_server):
+    """Two Daphne processes on the test database and the services' Redis, for the module."""
+    env = app_env(simulator_server, scripted_server)
     with DaphneServer(*BEHIND_NGINX, **env) as one, DaphneServer(*BEHIND_NGINX, **env) as two:
         yield one, two
 
@@ -92,22 +101,27 @@ class Page(threading.Thread):
     """A page on one process's run socket, read (and acknowledged, as the page does) in a
     thread of its own until its run's final status, so that it never holds its run."""
 
-    def __init__(self, server, user):
+    def __init__(self, server, user, *, until: re.Pattern = FINAL):
         super().__init__(daemon=True)
-        self.socket = connect(
+        self.until = until
+        self.connection = connect(
             f"ws://127.0.0.1:{server.port}/ws/run/",
             origin=server.url,
             additional_headers={"Cookie": f"sessionid={session_cookie(user)}"},
         )
+        self.socket = self.connection.__enter__()
         self.frames: list[str] = []
         self.start()
 
     def run(self) -> None:
-        while not FINAL.search(frame := self.socket.recv(timeout=30)):
+        try:
+            while not self.until.search(frame := self.socket.recv(timeout=30)):
+                self.frames.append(frame)
+                if ack := ack_for(frame):
+                    self.socket.send(json.dumps(ack))
             self.frames.append(frame)
-            if ack := ack_for(frame):
-                self.socket.send(json.dumps(ack))
-        self.frames.append(frame)
+        except ConnectionClosedError:
+            self.frames.append("(its process went away)")
 
     def send(self, message: dict) -> None:
         self.socket.send(json.dumps(message))
@@ -122,7 +136,7 @@ class Page(threading.Thread):
 
     def close(self) -> None:
         self.join(timeout=30)
-        self.socket.close()
+        self.connection.__exit__(None, None, None)
 
 
 def test_a_run_on_one_process_is_watched_live_and_stopped_from_the_other(alice, processes):
@@ -146,3 +160,29 @@ def test_a_run_on_one_process_is_watched_live_and_stopped_from_the_other(alice, 
     assert tokens == list(range(len(tokens)))
     assert runner.numbers() == tokens
     assert watcher.numbers() == tokens, "the snapshot, then every frame after it, once"
+
+
+def test_a_killed_processs_runs_are_interrupted_by_the_survivor_and_watchers_told(
+    alice, processes, simulator_server, scripted_server
+):
+    _, survivor = processes
+    with DaphneServer(**app_env(simulator_server, scripted_server)) as victim:
+        interrupted_on_the_survivor(alice, victim, survivor)
+
+
+def interrupted_on_the_survivor(alice, victim, survivor) -> None:
+    runner = Page(victim, alice)
+    runner.send(form_data(model="simulator/chat?bench=1&tps=30&tokens=600"))
+    run_id = runner.seen(r'id="current-run" value="([0-9a-f-]+)"')[1]
+    watcher = Page(survivor, alice, until=re.compile('class="status interrupted"'))
+    watcher.send({"action": "attach", "run": run_id})
+    watcher.seen(r'id="run-rate"')
+    wait_until(lambda: Transcript.objects.get().choices, timeout=5)  # a checkpoint was saved
+
+    victim.process.kill()
+    watcher.close()  # its page is told, once the survivor's sweep has marked the run
+    saved = Transcript.objects.get()
+    assert saved.status == Transcript.Status.INTERRUPTED
+    tokens = [int(n) for n in re.findall(r" (\d+)@", saved.choices[0]["content"])]
+    assert tokens == list(range(len(tokens))), "its last checkpoint"
+    assert tokens, "kept"

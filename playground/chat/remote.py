@@ -125,19 +125,19 @@ class Publisher:
             self.health.failed(error)
 
     async def close(self) -> None:
-        """The run is over: its last frames and the word that no more will come (a layer that
-        does not answer within CLOSE_WAIT has its watchers read the run's row instead)."""
+        """The run is over: its last frames and the word that no more will come. A layer that
+        does not answer within CLOSE_WAIT is let be: its watchers read the run's row."""
         self.task.cancel()
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
-        if self.leased():
-            try:
-                async with asyncio.timeout(CLOSE_WAIT):
+        try:
+            async with asyncio.timeout(CLOSE_WAIT):
+                if self.leased():
                     await self._publish(over=True)
-            except TimeoutError as error:
-                self.health.failed(error)
-        await asyncio.gather(self.task, *self._tasks, return_exceptions=True)
+                await asyncio.gather(self.task, *self._tasks, return_exceptions=True)
+        except TimeoutError as error:
+            self.health.failed(error)
 
     async def _listen(self) -> None:
         while True:

@@ -1,12 +1,16 @@
 """The scale-out deployment of docs/deploy.md, for real: two Daphne processes started by the
 launcher behind nginx with deploy/nginx.conf, on the services pass (PostgreSQL and Redis)."""
 
+from __future__ import annotations
+
 import json
 import re
+import subprocess
 import threading
 
 import httpx
 import pytest
+import redis
 from axes.models import AccessAttempt
 from django.db import connection
 from websockets.exceptions import ConnectionClosedError
@@ -22,6 +26,7 @@ from ..helpers import (
     database_url,
     endpoints_for_tests,
     form_data,
+    free_port,
     session_cookie,
     wait_until,
 )
@@ -131,7 +136,10 @@ class Page(threading.Thread):
         return re.search(pattern, "".join(self.frames))
 
     def numbers(self) -> list[int]:
-        text = "".join(appended(frame) for frame in self.frames)
+        """The numbered tokens the page shows: since the last time its run's boxes were
+        drawn (a snapshot draws them again)."""
+        drawn = [i for i, frame in enumerate(self.frames) if 'id="choices"' in frame]
+        text = "".join(appended(frame) for frame in self.frames[drawn[-1] :])
         return [int(number) for number in re.findall(r" (\d+)@", text)]
 
     def close(self) -> None:
@@ -186,3 +194,65 @@ def interrupted_on_the_survivor(alice, victim, survivor) -> None:
     tokens = [int(n) for n in re.findall(r" (\d+)@", saved.choices[0]["content"])]
     assert tokens == list(range(len(tokens))), "its last checkpoint"
     assert tokens, "kept"
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a port it picks, which the test stops and starts
+    again on the same port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_until(lambda: redis.Redis(port=self.port).ping(), timeout=10)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def answers(port: int) -> bool:
+    try:
+        return redis.Redis(port=port).ping()
+    except redis.ConnectionError:
+        return False
+
+
+def test_redis_going_away_never_stops_a_run_and_its_watchers_recover(
+    alice, simulator_server, scripted_server
+):
+    with RedisServer() as layer:
+        env = {**app_env(simulator_server, scripted_server), "REDIS_URL": layer.url}
+        with DaphneServer(**env) as one, DaphneServer(**env) as two:
+            runner = Page(one, alice)
+            runner.send(form_data(model="simulator/chat?bench=1&tps=30&tokens=150"))
+            run_id = runner.seen(r'id="current-run" value="([0-9a-f-]+)"')[1]
+            watcher = Page(two, alice)
+            watcher.send({"action": "attach", "run": run_id})
+            watcher.seen(r'id="run-rate"')
+
+            layer.stop()
+            watcher.seen("Live view interrupted")
+            layer.start()
+            runner.close()
+            watcher.close()
+
+    assert FINAL.search(runner.frames[-1])[1] == "completed"
+    assert runner.numbers() == list(range(150)), "the run went on, straight to its socket"
+    assert FINAL.search(watcher.frames[-1])[1] == "completed"
+    assert watcher.numbers() == list(range(150)), "drawn again when the layer came back"

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 LEASE_EVERY = 5.0  # seconds between a remote watcher's renewals
 LEASE_FOR = 3 * LEASE_EVERY  # a lease not renewed within this is over
 PUBLISH_EVERY = 0.1  # seconds between two publications of a run's frames at most
+MAX_BATCH = 1000  # frames held for one publication, at most
 SNAPSHOT_WAIT = 2.0  # a run that does not answer within this may be gone: its row is read
 CLOSE_WAIT = 2.0  # seconds a run's end waits for the layer at most
 RETRY_EVERY = 1.0  # seconds between two attempts to reach a layer that failed
@@ -56,6 +57,14 @@ def frames_group(run_id: uuid.UUID) -> str:
 
 def control_group(run_id: uuid.UUID) -> str:
     return f"run-control.{run_id.hex}"
+
+
+def stop_if_cancelled() -> None:
+    """The Redis client can turn the cancellation of a command into an error of its own: a
+    task asked to stop must not take that for an outage and try again for ever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class Failing:
@@ -84,6 +93,7 @@ class Publisher:
         self.layer = layer
         self.leases: dict[str, float] = {}  # a watcher's channel -> when its lease ends
         self.batch: list[tuple[int, str]] = []
+        self._publishing = asyncio.Lock()  # one publication at a time: they arrive in order
         self.published_at = 0.0
         self._flush: asyncio.TimerHandle | None = None
         self.health = Failing(f"Run {session.id}")
@@ -105,24 +115,30 @@ class Publisher:
         """A frame was sent: published with those around it, while someone leases them."""
         if not self.leased():
             return
+        if len(self.batch) >= MAX_BATCH:  # the layer is stuck: watchers will see the gap
+            self.batch.clear()
         self.batch.append((seq, html))
         if self._flush is None:
             wait = max(0.0, self.published_at + PUBLISH_EVERY - time.monotonic())
             self._flush = asyncio.get_running_loop().call_later(wait, self._publish_soon)
 
     def _publish_soon(self) -> None:
+        if self._publishing.locked():  # the last one is still on its way: this waits its turn
+            self._flush = asyncio.get_running_loop().call_later(PUBLISH_EVERY, self._publish_soon)
+            return
         self._flush = None
         self._spawn(self._publish(), "publish")
 
     async def _publish(self, *, over: bool = False) -> None:
-        batch, self.batch = self.batch, []
-        self.published_at = time.monotonic()
-        message = {"type": "run.frames", "frames": batch, "over": over}
-        try:
-            await self.layer.group_send(frames_group(self.session.id), message)
-            self.health.worked()
-        except Exception as error:
-            self.health.failed(error)
+        async with self._publishing:
+            batch, self.batch = self.batch, []
+            self.published_at = time.monotonic()
+            message = {"type": "run.frames", "frames": batch, "over": over}
+            try:
+                await self.layer.group_send(frames_group(self.session.id), message)
+                self.health.worked()
+            except Exception as error:
+                self.health.failed(error)
 
     async def close(self) -> None:
         """The run is over: its last frames and the word that no more will come. A layer that
@@ -153,6 +169,7 @@ class Publisher:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                stop_if_cancelled()
                 self.health.failed(error)
                 await asyncio.sleep(RETRY_EVERY)
 
@@ -219,6 +236,7 @@ class RemoteWatch:
             except PageGone:
                 return
             except Exception as error:
+                stop_if_cancelled()
                 self.health.failed(error)
                 await self.send(fragments.notice(INTERRUPTED))
                 await asyncio.sleep(RETRY_EVERY)

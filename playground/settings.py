@@ -365,7 +365,7 @@ UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=10.0)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=60.0)
 UPSTREAM_TOTAL_TIMEOUT = env.float("UPSTREAM_TOTAL_TIMEOUT", default=600.0)
 # A run whose every watching socket has closed is stopped after this many seconds (0: at once).
-PLAYGROUND_ORPHAN_GRACE = env.float("PLAYGROUND_ORPHAN_GRACE", default=0.0)
+PLAYGROUND_ORPHAN_GRACE = env.float("PLAYGROUND_ORPHAN_GRACE", default=20.0)
 # Every frame the run socket sends is at most this many bytes (Daphne and browsers handle
 # frames up to 1 MiB; long text is cut into several frames).
 PLAYGROUND_FRAME_BYTES = env.int("PLAYGROUND_FRAME_BYTES", default=256 * 1024)

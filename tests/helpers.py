@@ -217,7 +217,8 @@ class DaphneServer(ServerProcess):
 
     def __init__(self, *options: str, cwd: Path = ROOT, **env: str):
         command = [sys.executable, "-m", "playground.launch", *options]
-        super().__init__(command, cwd, **env)
+        # Runs left by a test end with its sockets, unless the test says otherwise.
+        super().__init__(command, cwd, **{"PLAYGROUND_ORPHAN_GRACE": "0", **env})
 
 
 class SimulatorProcess(ServerProcess):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 from typing import Any
 
 from asgiref.typing import WebSocketReceiveEvent
@@ -20,18 +21,20 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from playground.runform import bind
 
 from . import estimate, fragments
-from .attach import attach_frames
+from .attach import attach_frames, ended_frames, may_stop
 from .frames import FrameNumbers
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
+from .remote import PageGone, RemoteWatch, shared_layer
 from .services import build_request, fork_turn, run_spec
 
 logger = logging.getLogger(__name__)
 # Service overloaded, try again later: the page's ws extension reconnects after it.
 TRY_AGAIN_LATER = 1013
+NOT_YOURS_TO_STOP = "You may watch this run, but not stop it."
 
 
-class SocketGone(Exception):
+class SocketGone(PageGone):
     """The socket closed under a send: a tab closed, which is normal, not an error."""
 
 
@@ -47,6 +50,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
         self.frames = FrameNumbers(every=settings.PLAYGROUND_ACK_WINDOW // 2)
         self.gone = False
+        self.held: list[str] | None = None  # a run's frames, waiting for its snapshot to go
+        self.remote: dict[uuid.UUID, RemoteWatch] = {}  # runs of other processes it watches
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -61,6 +66,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         for run_id in self.watching:
             registry.detach(run_id, self)
         self.watching.clear()
+        for watch in self.remote.values():
+            watch.task.cancel()
 
     async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
         """Messages over the app's limit are answered, not read (Daphne closes the socket only
@@ -104,7 +111,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         retried is over for the page, but still watched: the page is told how it ends)."""
         registry = get_registry()
         self.watching = {run_id for run_id in self.watching if registry.get(run_id)}
-        return [run_id for run_id in self.watching if (s := registry.get(run_id)) and s.running]
+        self.remote = {run_id: w for run_id, w in self.remote.items() if not w.task.done()}
+        here = [run_id for run_id in self.watching if (s := registry.get(run_id)) and s.running]
+        return here + list(self.remote)
 
     async def start(self, data: dict) -> None:
         if self._running():
@@ -149,14 +158,44 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.send_html(fragments.prompt_estimate(tokens))
 
     async def stop(self, data: dict) -> None:
+        """Stop the runs this socket watches, as far as the one access rule allows, checked
+        here before a run of another process is asked to stop."""
         registry = get_registry()
         for run_id in self._running():
-            registry.stop(run_id)
+            session = registry.get(run_id)
+            if not await may_stop(self.user, run_id, session.user if session else None):
+                await self.send_html(fragments.notice(NOT_YOURS_TO_STOP))
+            elif session is not None:
+                session.stop()
+            else:
+                await self.remote[run_id].stop_run()
 
     async def attach(self, data: dict) -> None:
-        """The page (re)connected: bring it up to date with the run it was showing."""
-        for frame in await attach_frames(self.user, data.get("run")):
-            await self.send_html(frame)
+        """The page (re)connected, or opened a run's transcript: bring it up to date with the
+        run. A run still going here goes on to this socket too, its frames held meanwhile:
+        the snapshot first, then every frame after it, in order."""
+        self.held = []
+        try:
+            attached = await attach_frames(self.user, data.get("run"), self)
+            if attached.here is not None:
+                self.watching.add(attached.here)
+            for frame in attached.frames:
+                await self._send(frame)
+            while self.held:
+                await self._send(self.held.pop(0))
+        finally:
+            self.held = None
+        if attached.elsewhere is not None:
+            self._watch_elsewhere(attached.elsewhere)
+
+    def _watch_elsewhere(self, run_id: uuid.UUID) -> None:
+        """A run of another process, followed through the channel layer in a task of its
+        own (never through `dispatch`), when processes share one."""
+        layer = shared_layer()
+        if layer is None or run_id in self.remote:
+            return
+        ended = partial(ended_frames, self.user, run_id)
+        self.remote[run_id] = RemoteWatch(run_id, layer, self.send_html, ended)
 
     async def ack(self, data: dict) -> None:
         """The page has every frame up to `seq`: runs holding text back for it may go on."""
@@ -168,7 +207,7 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @property
     def unacked(self) -> int:
-        return self.frames.unacked
+        return self.frames.unacked + len(self.held or ())
 
     async def stalled(self) -> None:
         if not self.gone:
@@ -176,6 +215,12 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.close(code=TRY_AGAIN_LATER)
 
     async def send_html(self, html: str) -> None:
+        if self.held is not None:
+            self.held.append(html)
+            return
+        await self._send(html)
+
+    async def _send(self, html: str) -> None:
         if self.gone:
             raise SocketGone
         try:

@@ -47,6 +47,7 @@ class ChoiceView:
         self.segment = 0  # the raw segment new text goes into (#cN-text-S)
         self.starts: dict[int, int] = {}  # offset in the answer -> the segment beginning there
         self.rendered = 0  # the answer is rendered up to here; the page hides the raw before
+        self.cut: int | None = None  # the segment the page shows the raw text from
         self.sent = 0  # the page has the raw answer up to here
         self.renders = 0  # numbers the ids of cut elements: unique per render
         self.next_render = 0.0
@@ -72,6 +73,7 @@ class Relay:
         send: Callable[[str], Awaitable[None]],
         room: Callable[[], Awaitable[bool]],
         *,
+        batch: asyncio.Lock,
         schema: dict[str, Any] | None,
         tick: float,
         render_timeout: float,
@@ -80,6 +82,9 @@ class Relay:
         self.state = state
         self.send = send
         self.room = room  # waits until the watchers can take another frame; False: none left
+        # Held from taking text to sending its last frame: a page that starts watching waits
+        # for it, so that its snapshot holds what was sent, and nothing still on the way.
+        self.batch = batch
         self.schema = schema
         self.tick = tick
         self.render_timeout = render_timeout
@@ -135,6 +140,15 @@ class Relay:
         if not watched:
             self.state.drop_pending()
             return
+        async with self.batch:
+            await self._send_new()
+        if self.state.has_pending():
+            self._dirty.set()  # what is left waits on, its wait counted from its arrival
+        else:
+            self._waiting_since = None
+        self._schedule_render()
+
+    async def _send_new(self) -> None:
         pending = {p.index: p for p in self.state.take_pending(self.frame_bytes)}
         now = time.monotonic()
         due = [i for i, view in self.views.items() if view.wants_render(now)]
@@ -151,11 +165,6 @@ class Relay:
             sent = True
         if sent and self._waiting_since is not None:
             observe.ADDED_DELAY.observe(time.monotonic() - self._waiting_since)
-        if self.state.has_pending():
-            self._dirty.set()  # what is left waits on, its wait counted from its arrival
-        else:
-            self._waiting_since = None
-        self._schedule_render()
 
     def _rate(self, now: float) -> Iterator[Atom]:
         """Tokens so far and their pace, for the run bar, a few times a second at most."""
@@ -216,7 +225,7 @@ class Relay:
             view.long_block = end < view.sent  # a block longer than BLOCK_MAX
             return iter(())
         view.rendered += length
-        segment = view.starts[view.rendered]
+        segment = view.cut = view.starts[view.rendered]
         view.starts = {s: n for s, n in view.starts.items() if s > view.rendered}
         return self._rendered(view, html, runframes.hide_raw_before(view.index, segment))
 

@@ -10,7 +10,9 @@ name and arguments are appended as they come.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -108,9 +110,28 @@ def rate(tokens: int, per_second: float) -> Iterator[Atom]:
     )
 
 
-def replay(choice: dict[str, Any], html: str | None, note: str, limit: int) -> Iterator[Atom]:
-    """A finished choice as the page would have shown it live, from its transcript: its text
-    once, its tool calls, its answer rendered (`html`; None: shown raw, `note` says why)."""
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One choice as the page has it, to draw it again on a page that was not there: all of
+    its text so far as one piece (`finished` when the page has its end too), how far the
+    answer is rendered, and the raw segments the run's next frames may still address."""
+
+    pending: ChoicePending
+    rendered: int = 0
+    marks: tuple[tuple[int, int], ...] = ()  # (offset, segment), in order
+    cut: int | None = None  # the segment the raw text is shown from (see relay.ChoiceView)
+
+    def pieces(self) -> Iterator[tuple[bool, int, str]]:
+        """The raw answer for `raw`: what no frame addresses any more in segment 0, then
+        each addressable segment, made with its own id."""
+        content = self.pending.content
+        bounds = [(0, 0), *[(o, s) for o, s in self.marks if s != 0], (len(content), 0)]
+        for (start, segment), (end, _) in itertools.pairwise(bounds):
+            yield segment != 0, segment, content[start:end]
+
+
+def finished_choice(choice: dict[str, Any]) -> Shown:
+    """A finished choice of a transcript, as its run's last frames left it."""
     calls = tuple(
         ToolCallPending(
             n, True, call["id"], call["function"]["name"], call["function"]["arguments"]
@@ -128,12 +149,25 @@ def replay(choice: dict[str, Any], html: str | None, note: str, limit: int) -> I
         finish_reason=choice.get("finish_reason"),
         has_tool_calls=bool(calls),
     )
+    return Shown(pending, rendered=len(content))
+
+
+def draw(shown: Shown, html: str | None, note: str, limit: int) -> Iterator[Atom]:
+    """A choice as the page would have shown it live: its text once, its tool calls, its
+    answer rendered so far (`html`; None: shown raw, `note` says why), its end if it came.
+    The rendered blocks take ids of their own (render 0), which no live render uses."""
+    pending, index = shown.pending, shown.pending.index
     yield from reasoning(pending, limit)
-    yield from raw(pending.index, [(False, 0, content)], limit)
+    yield from raw(index, shown.pieces(), limit)
     yield from tool_calls(pending, limit)
     if html is None:
-        yield from show_raw(pending.index)
+        yield from show_raw(index)
     elif html:
-        yield from rendered(pending.index, html, limit, render=1)
-        yield from hide_raw_all(pending.index)
-    yield from finished(pending, note, limit)
+        yield from rendered(index, html, limit, render=0)
+        if pending.finished:
+            yield from hide_raw_all(index)
+        elif shown.cut is not None:
+            yield from hide_raw_before(index, shown.cut)
+    if pending.finished:
+        yield from finished(pending, note, limit)
+        yield from logprobs(pending, limit)

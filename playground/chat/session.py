@@ -27,7 +27,7 @@ from playground.transcripts.services import (
 )
 from playground.upstream import stream_chat
 
-from . import fragments, observe
+from . import fragments, observe, remote, snapshot
 from .relay import Relay
 from .rundb import OUTAGE, in_run_db
 from .services import RunRefused, RunSpec, run_open
@@ -82,6 +82,14 @@ class RunSession:
         self.stop_reason: str | None = None
         self.state = RunState(spec.n)
         self._acked = asyncio.Event()  # set by every acknowledgement
+        # Held while frames go out: a page joins the watchers only between two sends, so
+        # that its snapshot holds every frame sent before it and none sent after.
+        self._sending = asyncio.Lock()
+        self._shown: Transcript | None = None  # the run's boxes were sent: its transcript
+        self._relay: Relay | None = None
+        self.seq = 0  # numbers every frame sent, for watchers on other processes
+        layer = remote.shared_layer()
+        self._publisher = remote.Publisher(self, layer) if layer is not None else None
         self._orphan_timer: asyncio.TimerHandle | None = None
         self.task = asyncio.create_task(self._life(), name=f"run {self.id}")
 
@@ -112,6 +120,30 @@ class RunSession:
             self.stop(EndReason.NO_WATCHER)
         elif self._orphan_timer is None:
             self._orphan_timer = asyncio.get_running_loop().call_later(grace, self._orphaned)
+
+    async def watch(self, watcher: Watcher) -> snapshot.Snapshot | None:
+        """Take `watcher` among the watchers, and what it must be shown first to catch up
+        (its frames from now on must wait until it has been: see the consumer's `attach`);
+        None, and no watcher taken, when the run is over for the page."""
+        async with self._sending:
+            if not self.running:
+                return None
+            taken = self._snapshot()
+            if watcher not in self.watchers:
+                self.watchers.append(watcher)
+            if self._orphan_timer is not None:
+                self._orphan_timer.cancel()
+                self._orphan_timer = None
+            return taken
+
+    async def snapshot_now(self) -> tuple[int, snapshot.Snapshot] | None:
+        """What the page was sent so far, with the number of its last frame; None when the
+        run is over for the page."""
+        async with self._sending:
+            return (self.seq, self._snapshot()) if self.running else None
+
+    def _snapshot(self) -> snapshot.Snapshot:
+        return snapshot.take(self._shown, self.state, self._relay, self.spec.schema)
 
     def acknowledged(self) -> None:
         """A watcher acknowledged frames: a relay holding text back may go on."""
@@ -149,7 +181,9 @@ class RunSession:
             transcript = await self._open()
             if transcript is None:
                 return
-            await self._emit(fragments.started(transcript, self.spec.n))
+            async with self._sending:
+                self._shown = transcript
+                await self._send(fragments.started(transcript, self.spec.n))
             status = self._stopped_status()
             if self.stop_reason is None:
                 status = await self._stream(transcript)
@@ -165,6 +199,8 @@ class RunSession:
             self.phase = Phase.DONE
             if self._orphan_timer is not None:
                 self._orphan_timer.cancel()
+            if self._publisher is not None:
+                await self._publisher.close()
 
     async def _open(self) -> Transcript | None:
         """The run's row, or None when the run may not start (the page is told why)."""
@@ -193,10 +229,11 @@ class RunSession:
         return Transcript.Status.STOPPED
 
     async def _stream(self, transcript: Transcript) -> Transcript.Status:
-        relay = Relay(
+        relay = self._relay = Relay(
             self.state,
-            self._emit,
+            self._send,
             self._room,
+            batch=self._sending,
             schema=self.spec.schema,
             tick=settings.PLAYGROUND_RELAY_TICK,
             render_timeout=settings.PLAYGROUND_RENDER_TIMEOUT,
@@ -292,7 +329,14 @@ class RunSession:
         return Saving.LOST
 
     async def _emit(self, html: str) -> None:
+        async with self._sending:
+            await self._send(html)
+
+    async def _send(self, html: str) -> None:
         """Send a frame to every watcher; one that fails is dropped, never the run."""
+        self.seq += 1
+        if self._publisher is not None:
+            self._publisher.frame(self.seq, html)
         for watcher in list(self.watchers):
             try:
                 await watcher.send_html(html)

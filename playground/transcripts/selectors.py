@@ -36,6 +36,15 @@ def can_change_transcript(user, transcript: Transcript) -> bool:
     return Transcript.objects.changeable_by(user).contains(transcript)
 
 
+RUNNING_NOW = 50  # listed at most: a team's runs going at once, for staff
+
+
+def running_now(user) -> QuerySet[Transcript]:
+    """The runs going on now that the user may open, newest first (staff: every one)."""
+    running = Transcript.objects.visible_to(user).filter(status=Transcript.Status.RUNNING)
+    return running.select_related("user").order_by("-created_at")[:RUNNING_NOW]
+
+
 def _mine(user) -> QuerySet[Transcript]:
     return Transcript.objects.listed_for(user).filter(user=user)
 

@@ -3,10 +3,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from playground.core.access import is_staff_member
 from playground.output import rendered_choices
 
 from . import services
 from .forms import MyRunsFilter, VisibilityForm
+from .models import Transcript
 from .selectors import (
     can_change_transcript,
     continuations_of,
@@ -15,6 +17,7 @@ from .selectors import (
     get_transcript_for_user,
     my_models,
     my_transcripts,
+    running_now,
     thread_of,
 )
 
@@ -27,7 +30,12 @@ def my_runs(request):
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filters": filters, "page": page, "query": query.urlencode()}
+    context = {
+        "filters": filters,
+        "page": page,
+        "query": query.urlencode(),
+        "running_now": running_now(request.user) if is_staff_member(request.user) else None,
+    }
     return render(request, "transcripts/list.html", context)
 
 
@@ -44,6 +52,8 @@ def detail(request, uuid):
         "fork_source": fork_source_of(request.user, transcript),
         "forks": forks_of(request.user, transcript),
         "can_change": can_change_transcript(request.user, transcript),
+        # Watched live over the run socket, wherever the run goes on.
+        "live": transcript.status == Transcript.Status.RUNNING,
         "visibility_form": VisibilityForm(initial={"visibility": transcript.visibility}),
     }
     return render(request, "transcripts/detail.html", context)

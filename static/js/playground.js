@@ -313,18 +313,7 @@
     undoClear.hidden = true;
   });
 
-  // Frames: the server numbers them and asks for an acknowledgement every few
-  // (`<!--frame N ack-->`); it holds a run's text back while too many are unacknowledged, so
-  // a page that falls behind slows its run down instead of growing the server's memory.
-  const FRAME = /^<!--frame (\d+)( ack)?-->/;
-  function acknowledgeFrame(event) {
-    const match = FRAME.exec(event.detail.message);
-    if (match && match[2]) {
-      event.detail.socketWrapper.sendImmediately(
-        JSON.stringify({ action: "ack", seq: Number(match[1]) }));
-    }
-  }
-  page.addEventListener("htmx:wsAfterMessage", acknowledgeFrame);
+  page.addEventListener("htmx:wsAfterMessage", window.acknowledgeFrame);  // frames.js
 
   // A message over the server's limit would be refused (or close the socket): say so here,
   // and keep the form as it is. The body is made once, here, and handed to the extension.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 from typing import Any
 
 from asgiref.typing import WebSocketReceiveEvent
@@ -17,14 +18,21 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from playground.runform import bind
+from playground.runform import (
+    BaseMessageFormSet,
+    ColumnCountError,
+    RunForm,
+    bind,
+    bind_columns,
+    column_label,
+)
 
 from . import estimate, fragments
 from .attach import attach_frames
 from .frames import FrameNumbers
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
-from .services import build_request, fork_turn, run_spec
+from .services import RunSpec, build_request, column_prefix, fork_turn, run_spec
 
 logger = logging.getLogger(__name__)
 # Service overloaded, try again later: the page's ws extension reconnects after it.
@@ -107,41 +115,73 @@ class RunConsumer(AsyncWebsocketConsumer):
         return [run_id for run_id in self.watching if (s := registry.get(run_id)) and s.running]
 
     async def start(self, data: dict) -> None:
+        """One run, or a compare's columns (`columns`: 2 or more), all from one form."""
         if self._running():
             await self.send_html(fragments.notice("A run is going: stop it first."))
             return
-        form, formset = bind(data)
-        valid = form.is_valid() & formset.is_valid()  # both, so every error shows at once
-        await self.send_html(fragments.form_errors(form, formset))
-        if not valid:
+        checked = await self._validated(data)
+        if checked is None:
             return
-        spec = run_spec(
-            form,
-            formset,
+        forms, formset = checked
+        spec = partial(
+            run_spec,
+            formset=formset,
             preset_slug=str(data.get("preset") or ""),
             continued_from=str(data.get("continued_from") or ""),
             forked_from=str(data.get("forked_from") or ""),
             fork_turn=fork_turn(data.get("fork_turn")),
         )
+        if len(forms) == 1:
+            await self._start([spec(forms[0])])
+            return
+        await self._start(
+            [spec(form, column=k, label=column_label(data, k)) for k, form in enumerate(forms)]
+        )
+
+    async def _validated(self, data: dict) -> tuple[list[RunForm], BaseMessageFormSet] | None:
+        """Every column's form and the messages, when all are valid; else None, the page
+        shown every error at once."""
         try:
-            session = get_registry().start(
-                spec,
-                user=self.user,
-                session_key=self.scope["session"].session_key or "",
-                watcher=self,
-            )
+            forms, formset = bind_columns(data)
+        except ColumnCountError as wrong:
+            await self.send_html(fragments.notice(str(wrong)))
+            return None
+        valid = formset.is_valid()
+        for form in forms:
+            valid &= form.is_valid()
+        await self.send_html(fragments.form_errors(forms[0], formset, forms[1:]))
+        return (forms, formset) if valid else None
+
+    async def _start(self, specs: list[RunSpec]) -> None:
+        registry = get_registry()
+        key = self.scope["session"].session_key or ""
+        try:
+            if len(specs) == 1:
+                session = registry.start(specs[0], user=self.user, session_key=key, watcher=self)
+                self.watching.add(session.id)
+            else:
+                group = registry.start_group(specs, user=self.user, session_key=key, watcher=self)
+                self.watching.update(session.id for session in group.sessions)
         except ProcessFull as full:
             await self.send_html(fragments.notice(str(full)))
-            return
-        self.watching.add(session.id)
 
     async def show_code(self, data: dict) -> None:
-        form, formset = bind(data)
-        valid = form.is_valid() & formset.is_valid()
-        await self.send_html(fragments.form_errors(form, formset))
-        if valid:
-            for frame in fragments.code(*build_request(form, formset)):
-                await self.send_html(frame)
+        checked = await self._validated(data)
+        if checked is None:
+            return
+        forms, formset = checked
+        requests = [fragments.CodeRequest(*build_request(forms[0], formset))]
+        if len(forms) > 1:
+            requests = [
+                fragments.CodeRequest(
+                    *build_request(form, formset),
+                    title=f"Column {column + 1}: {_column_name(data, column, form)}",
+                    prefix=column_prefix(column),
+                )
+                for column, form in enumerate(forms)
+            ]
+        for frame in fragments.code(requests):
+            await self.send_html(frame)
 
     async def count(self, data: dict) -> None:
         form, formset = bind(data)
@@ -149,9 +189,13 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.send_html(fragments.prompt_estimate(tokens))
 
     async def stop(self, data: dict) -> None:
+        """Stop every run of this socket (Stop all), or one compare's column (`column`)."""
         registry = get_registry()
+        column = data.get("column")
         for run_id in self._running():
-            registry.stop(run_id)
+            session = registry.get(run_id)
+            if column is None or (session and str(session.spec.column) == str(column)):
+                registry.stop(run_id)
 
     async def attach(self, data: dict) -> None:
         """The page (re)connected: bring it up to date with the run it was showing."""
@@ -183,3 +227,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         except Disconnected:
             self.gone = True
             raise SocketGone from None
+
+
+def _column_name(data: dict, column: int, form: RunForm) -> str:
+    return column_label(data, column) or form.cleaned_data["model"]

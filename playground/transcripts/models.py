@@ -85,6 +85,11 @@ class Transcript(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks"
     )
     fork_turn = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A compare run: one transcript per column, started together, sharing this id; the column
+    # (counted from 0, in the page's order) and its name on the page.
+    group = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
+    column = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    column_label = models.CharField(max_length=80, blank=True, editable=False)
     endpoint = models.CharField(max_length=64)
     model = models.CharField(max_length=256, db_index=True)
     status = models.CharField(

@@ -20,8 +20,9 @@ from .frames import Atom, pack, text_atoms
 from .services import column_prefix
 
 
-def controls(*, running: bool) -> str:
-    return render_to_string("chat/partials/controls.html", {"running": running, "oob": True})
+def controls(*, running: bool, compare: bool = False) -> str:
+    context = {"running": running, "compare": compare, "oob": True}
+    return render_to_string("chat/partials/controls.html", context)
 
 
 def run_controls(*, running: bool, column: int | None = None, others: bool = False) -> str:
@@ -31,7 +32,7 @@ def run_controls(*, running: bool, column: int | None = None, others: bool = Fal
         return controls(running=running)
     context = {"column": column, "running": running, "oob": True}
     stop = render_to_string("chat/partials/column_stop.html", context)
-    return controls(running=running or others) + stop
+    return controls(running=running or others, compare=True) + stop
 
 
 def started(transcript: Transcript, n: int, column: int | None = None) -> str:

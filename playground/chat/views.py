@@ -9,25 +9,37 @@ from django.shortcuts import render
 from playground.core.endpoints import get_endpoint
 from playground.presets.forms import PresetForm
 from playground.presets.permissions import can_change_preset, get_preset_for_user
-from playground.runform import forms_from_state
-from playground.transcripts.selectors import get_transcript_for_user
+from playground.runform import (
+    MAX_COLUMNS,
+    SHARED_FIELDS,
+    RunForm,
+    forms_from_state,
+    upgrade_state,
+)
+from playground.transcripts.models import Transcript
+from playground.transcripts.selectors import get_transcript_for_user, group_for_user
 from playground.upstream import UpstreamUnavailable, list_models
 
 
 @login_required
 def playground(request: HttpRequest) -> HttpResponse:
-    """The page; `?preset=<slug>` or `?transcript=<uuid>` fills the form (over the draft)."""
-    state, preset, source = None, None, None
+    """The page; `?preset=<slug>`, `?transcript=<uuid>` or a compare's `?group=<uuid>` (every
+    column) fills the form (over the draft)."""
+    state, preset, source, group = None, None, None, []
     if slug := request.GET.get("preset"):
         preset = get_preset_for_user(request.user, slug)
         state = preset.form_state
     elif transcript_id := request.GET.get("transcript"):
         source = get_transcript_for_user(request.user, transcript_id)
         state = source.form_state
+    elif group_id := request.GET.get("group"):
+        group = group_for_user(request.user, group_id)
+        state = group[0].form_state
     form, formset = forms_from_state(state)
     context = {
         "form": form,
         "formset": formset,
+        **compare_context(group),
         "from_link": state is not None,
         "source": source,  # a run reopened: what Continue, regenerate and resend go on from
         "preset": preset,
@@ -37,6 +49,32 @@ def playground(request: HttpRequest) -> HttpResponse:
         "max_message_bytes": settings.PLAYGROUND_MAX_MESSAGE_BYTES,
     }
     return render(request, "chat/playground.html", context)
+
+
+def compare_context(group: list[Transcript]) -> dict[str, Any]:
+    """A compare's columns past the first, each the run form with its prefix, filled from
+    its transcript; the empty column the page copies for "Add column"."""
+    columns = [
+        {
+            "number": column,
+            "label": transcript.column_label,
+            "form": RunForm(prefix=f"k{column}", initial=_fields_of(transcript)),
+        }
+        for column, transcript in enumerate(group[1:MAX_COLUMNS], start=1)
+    ]
+    fields = [name for name in RunForm.base_fields if name not in SHARED_FIELDS]
+    return {
+        "columns": columns,
+        "first_label": group[0].column_label if group else "",
+        "column_count": len(group) or 1,
+        "column_template": RunForm(prefix="k__col__"),
+        "column_fields": " ".join(fields),
+        "max_columns": MAX_COLUMNS,
+    }
+
+
+def _fields_of(transcript: Transcript) -> dict[str, Any]:
+    return upgrade_state(transcript.form_state)["fields"]
 
 
 @login_required

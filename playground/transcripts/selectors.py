@@ -1,7 +1,8 @@
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, QuerySet, Sum, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Substr
 from django.http import Http404
@@ -31,6 +32,30 @@ def get_transcript_for_user(user, uuid, *, change: bool = False) -> Transcript:
     return transcript
 
 
+def group_for_user(user, group) -> list[Transcript]:
+    """A compare's transcripts that this user may see, in column order; a 404 when none."""
+    try:
+        columns = list(Transcript.objects.visible_to(user).filter(group=group).order_by("column"))
+    except ValidationError:  # not a UUID at all
+        columns = []
+    if not columns:
+        raise Http404("No such compare, or it is not shared with you.")
+    return columns
+
+
+def siblings_of(user, transcript: Transcript) -> list[Transcript]:
+    """The other columns of the transcript's compare that the user may see (none outside
+    a compare)."""
+    if transcript.group is None:
+        return []
+    others = Transcript.objects.visible_to(user).filter(group=transcript.group)
+    return list(
+        others.exclude(pk=transcript.pk)
+        .order_by("column")
+        .only("uuid", "column", "model", "column_label", "status")
+    )
+
+
 def can_change_transcript(user, transcript: Transcript) -> bool:
     """For a transcript already at hand (the page's sharing form)."""
     return Transcript.objects.changeable_by(user).contains(transcript)
@@ -46,10 +71,12 @@ PREVIEW_CHARS = 160
 def my_transcripts(
     user, *, q: str = "", model: str = "", status: str = "", since=None, until=None
 ) -> QuerySet[Transcript]:
-    """The user's runs for the list, newest first. Answers can be megabytes: the list reads
-    only the first choice's opening words, cut by the database."""
+    """The user's runs for the list, newest first; a compare is one row, its first column's
+    (the others: `columns_of_groups`). Answers can be megabytes: the list reads only the
+    first choice's opening words, cut by the database."""
     runs = (
         _mine(user)
+        .filter(Q(group__isnull=True) | Q(column=0))
         .select_related("preset")
         .defer("choices", "logprobs", "search_text", "form_state", "error")
         .annotate(
@@ -61,7 +88,9 @@ def my_transcripts(
     if q:
         runs = runs.filter(search_text__icontains=q)
     if model:
-        runs = runs.filter(model=model)
+        # A compare is listed when any of its columns ran the model.
+        compared = _mine(user).filter(model=model, group__isnull=False).values("group")
+        runs = runs.filter(Q(model=model) | Q(group__in=compared))
     if status:
         runs = runs.filter(status=status)
     if since:
@@ -69,6 +98,21 @@ def my_transcripts(
     if until:
         runs = runs.filter(created_at__date__lte=until)
     return runs.order_by("-created_at", "-pk")
+
+
+def columns_of_groups(user, groups: list) -> dict[Any, list[Transcript]]:
+    """The columns of these compares that the user may see, by group, in column order: one
+    query for a page of the list."""
+    columns: dict[Any, list[Transcript]] = {}
+    rows = (
+        Transcript.objects.visible_to(user)
+        .filter(group__in=[group for group in groups if group is not None])
+        .only("uuid", "group", "column", "column_label", "model", "status")
+        .order_by("group", "column")
+    )
+    for row in rows:
+        columns.setdefault(row.group, []).append(row)
+    return columns
 
 
 def my_models(user) -> list[str]:

@@ -9,12 +9,15 @@ from . import services
 from .forms import MyRunsFilter, VisibilityForm
 from .selectors import (
     can_change_transcript,
+    columns_of_groups,
     continuations_of,
     fork_source_of,
     forks_of,
     get_transcript_for_user,
+    group_for_user,
     my_models,
     my_transcripts,
+    siblings_of,
     thread_of,
 )
 
@@ -27,8 +30,22 @@ def my_runs(request):
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    columns = columns_of_groups(request.user, [run.group for run in page.object_list])
+    for run in page.object_list:
+        run.compared = columns.get(run.group, [])
     context = {"filters": filters, "page": page, "query": query.urlencode()}
     return render(request, "transcripts/list.html", context)
+
+
+@login_required
+def group(request, group):
+    """A compare's columns side by side: the messages once, each column's answers."""
+    columns = group_for_user(request.user, group)
+    shown = [
+        (column, rendered_choices(column.choices, column.request_body, column.logprobs))
+        for column in columns
+    ]
+    return render(request, "transcripts/group.html", {"first": columns[0], "columns": shown})
 
 
 @login_required
@@ -43,6 +60,7 @@ def detail(request, uuid):
         "later": continuations_of(request.user, transcript),
         "fork_source": fork_source_of(request.user, transcript),
         "forks": forks_of(request.user, transcript),
+        "siblings": siblings_of(request.user, transcript),
         "can_change": can_change_transcript(request.user, transcript),
         "visibility_form": VisibilityForm(initial={"visibility": transcript.visibility}),
     }

@@ -1,0 +1,55 @@
+"""A compare in Chromium: build three columns, run them all, see each stream into its own
+place, then find the group in My runs and open it again in the playground."""
+
+from playwright.sync_api import expect
+
+from playground.transcripts.models import Transcript
+
+
+def test_three_columns_run_side_by_side_and_open_again(page, live_url):
+    page.locator('[name="messages-0-content"]').fill("Hello")
+    page.locator("#id_model").fill("simulator/chat?tps=40&tokens=30")
+    page.get_by_role("button", name="Add column").click()
+    page.get_by_role("button", name="Add column").click()
+    columns = page.locator("#columns .column")
+    expect(columns).to_have_count(3)
+    expect(page.get_by_role("button", name="Run all")).to_be_enabled()
+
+    # Each column its own settings, copied from column 1, with what it changes marked.
+    expect(page.locator("#id_k2-model")).to_have_value("simulator/chat?tps=40&tokens=30")
+    page.locator("#k1 summary").click()
+    page.locator("#id_k1-model").fill("simulator/chat-fast?tokens=20")
+    page.locator("#k2 summary").click()
+    page.locator("#id_k2-temperature").fill("0.3")
+    page.locator("#k2-label").fill("warm")
+    expect(page.locator("#k2-differs")).to_have_text("Differs from column 1: t 0.3")
+    expect(page.locator("#k1-differs")).to_contain_text("model simulator/chat-fast?tokens=20")
+
+    # Moving a column carries its settings and name along.
+    page.locator("#k2 [data-column-move='-1']").click()
+    expect(page.locator("#k1-label")).to_have_value("warm")
+    expect(page.locator("#id_k1-temperature")).to_have_value("0.3")
+    expect(page.locator("#id_k2-model")).to_have_value("simulator/chat-fast?tokens=20")
+
+    page.get_by_role("button", name="Run all").click()
+    for column in range(3):
+        expect(page.locator(f"#k{column}-run-status")).to_have_text("completed")
+        expect(page.locator(f"#k{column}-c0-text")).to_contain_text("Simulated reply")
+        expect(page.locator(f"#k{column}-run-meta")).to_contain_text("tokens/s")
+    expect(page.locator("#choices .choice")).to_have_count(0)
+    rows = list(Transcript.objects.order_by("column"))
+    assert [row.column_label for row in rows] == ["", "warm", ""]
+    assert rows[1].request_body["temperature"] == 0.3
+
+    # My runs shows the compare as one row, which opens the columns side by side.
+    page.goto(f"{live_url}/transcripts/")
+    expect(page.locator("table.runs tbody tr")).to_have_count(1)
+    page.locator("table.runs tbody tr a").first.click()
+    expect(page.get_by_role("heading", name="Compare of 3 columns")).to_be_visible()
+    expect(page.get_by_role("heading", name="Column 2: warm")).to_be_visible()
+    page.get_by_role("link", name="Open in playground").click()
+    expect(columns).to_have_count(3)
+    expect(page.locator("#k1-label")).to_have_value("warm")
+    expect(page.locator("#id_k1-temperature")).to_have_value("0.3")
+    expect(page.locator("#id_k2-model")).to_have_value("simulator/chat-fast?tokens=20")
+    expect(page.locator("#id_model")).to_have_value("simulator/chat?tps=40&tokens=30")

@@ -5,6 +5,8 @@ from playwright.sync_api import expect
 
 from playground.transcripts.models import Transcript
 
+SLOW = "simulator/chat?tps=10&tokens=2000"
+
 
 def test_three_columns_run_side_by_side_and_open_again(page, live_url):
     page.locator('[name="messages-0-content"]').fill("Hello")
@@ -31,15 +33,28 @@ def test_three_columns_run_side_by_side_and_open_again(page, live_url):
     expect(page.locator("#id_k1-temperature")).to_have_value("0.3")
     expect(page.locator("#id_k2-model")).to_have_value("simulator/chat-fast?tokens=20")
 
+    page.locator("#id_k2-model").fill(SLOW)
+
+    # Run all: each column streams into its own place; one column stops alone.
     page.get_by_role("button", name="Run all").click()
-    for column in range(3):
+    expect(page.locator("#k2-c0-text")).to_contain_text("Simulated reply")
+    page.locator("#k2-stop").click()
+    expect(page.locator("#k2-run-status")).to_have_text("stopped")
+    for column in range(2):
         expect(page.locator(f"#k{column}-run-status")).to_have_text("completed")
         expect(page.locator(f"#k{column}-c0-text")).to_contain_text("Simulated reply")
         expect(page.locator(f"#k{column}-run-meta")).to_contain_text("tokens/s")
     expect(page.locator("#choices .choice")).to_have_count(0)
+    expect(page.get_by_role("button", name="Run all")).to_be_enabled()
     rows = list(Transcript.objects.order_by("column"))
     assert [row.column_label for row in rows] == ["", "warm", ""]
     assert rows[1].request_body["temperature"] == 0.3
+
+    # The draft keeps the columns over a reload.
+    page.reload()
+    expect(columns).to_have_count(3)
+    expect(page.locator("#id_k2-model")).to_have_value(SLOW)
+    expect(page.locator("#k1-label")).to_have_value("warm")
 
     # My runs shows the compare as one row, which opens the columns side by side.
     page.goto(f"{live_url}/transcripts/")
@@ -51,5 +66,5 @@ def test_three_columns_run_side_by_side_and_open_again(page, live_url):
     expect(columns).to_have_count(3)
     expect(page.locator("#k1-label")).to_have_value("warm")
     expect(page.locator("#id_k1-temperature")).to_have_value("0.3")
-    expect(page.locator("#id_k2-model")).to_have_value("simulator/chat-fast?tokens=20")
+    expect(page.locator("#id_k2-model")).to_have_value(SLOW)
     expect(page.locator("#id_model")).to_have_value("simulator/chat?tps=40&tokens=30")

@@ -8,12 +8,15 @@ the ids of the runs it watches, and never waits for a run to end (Daphne cancels
 from __future__ import annotations
 
 import logging
+import random
 import uuid
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from asgiref.typing import WebSocketReceiveEvent
 from autobahn.exception import Disconnected
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -26,10 +29,12 @@ from playground.runform import (
     bind_columns,
     column_label,
 )
+from playground.transcripts.services import VoteRefused, compare_vote
 
 from . import estimate, fragments
 from .attach import attach_frames
 from .frames import FrameNumbers
+from .group import RunGroup
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
 from .services import RunSpec, build_request, column_prefix, fork_turn, run_spec
@@ -37,6 +42,7 @@ from .services import RunSpec, build_request, column_prefix, fork_turn, run_spec
 logger = logging.getLogger(__name__)
 # Service overloaded, try again later: the page's ws extension reconnects after it.
 TRY_AGAIN_LATER = 1013
+BLIND_CODE = "View code would tell which answer is which: it comes back once you have voted."
 
 
 class SocketGone(Exception):
@@ -55,6 +61,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
         self.frames = FrameNumbers(every=settings.PLAYGROUND_ACK_WINDOW // 2)
         self.gone = False
+        self.blind_group: uuid.UUID | None = None  # a blind compare awaiting its vote
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -90,6 +97,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             "stop": self.stop,
             "attach": self.attach,
             "ack": self.ack,
+            "vote": self.vote,
         }
         try:
             action, data = read_message(text_data, handlers)
@@ -131,12 +139,14 @@ class RunConsumer(AsyncWebsocketConsumer):
             forked_from=str(data.get("forked_from") or ""),
             fork_turn=fork_turn(data.get("fork_turn")),
         )
+        self.blind_group = None  # a new run: the last blind compare goes unvoted
         if len(forms) == 1:
             await self._start([spec(forms[0])])
             return
-        await self._start(
-            [spec(form, column=k, label=column_label(data, k)) for k, form in enumerate(forms)]
-        )
+        blind = data.get("blind") in (True, "on", "true")
+        group = await self._start(_compare_specs(spec, forms, data, blind=blind))
+        if group is not None and blind:
+            self.blind_group = group.id
 
     async def _validated(self, data: dict) -> tuple[list[RunForm], BaseMessageFormSet] | None:
         """Every column's form and the messages, when all are valid; else None, the page
@@ -152,7 +162,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.send_html(fragments.form_errors(forms[0], formset, forms[1:]))
         return (forms, formset) if valid else None
 
-    async def _start(self, specs: list[RunSpec]) -> None:
+    async def _start(self, specs: list[RunSpec]) -> RunGroup | None:
         registry = get_registry()
         key = self.scope["session"].session_key or ""
         try:
@@ -162,10 +172,15 @@ class RunConsumer(AsyncWebsocketConsumer):
             else:
                 group = registry.start_group(specs, user=self.user, session_key=key, watcher=self)
                 self.watching.update(session.id for session in group.sessions)
+                return group
         except ProcessFull as full:
             await self.send_html(fragments.notice(str(full)))
+        return None
 
     async def show_code(self, data: dict) -> None:
+        if self.blind_group is not None:
+            await self.send_html(fragments.notice(BLIND_CODE))
+            return
         checked = await self._validated(data)
         if checked is None:
             return
@@ -183,6 +198,26 @@ class RunConsumer(AsyncWebsocketConsumer):
         for frame in fragments.code(requests):
             await self.send_html(frame)
 
+    async def vote(self, data: dict) -> None:
+        """The vote on this socket's blind compare, then its answers named."""
+        pick = str(data.get("pick") or "")
+        if self.blind_group is None:
+            await self.send_html(fragments.notice("There is no blind compare here to vote on."))
+            return
+        vote = partial(
+            compare_vote,
+            user=self.user,
+            group=self.blind_group,
+            pick=int(pick) if pick.isascii() and pick.isdigit() else None,
+        )
+        try:
+            rows = await database_sync_to_async(vote)()
+        except VoteRefused as refused:
+            await self.send_html(fragments.notice(str(refused)))
+            return
+        self.blind_group = None
+        await self.send_html(fragments.reveal(rows))
+
     async def count(self, data: dict) -> None:
         form, formset = bind(data)
         tokens = await estimate.prompt_tokens(form, formset)
@@ -194,7 +229,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         column = data.get("column")
         for run_id in self._running():
             session = registry.get(run_id)
-            if column is None or (session and str(session.spec.column) == str(column)):
+            if column in (None, "") or (session and str(session.spec.column) == str(column)):
                 registry.stop(run_id)
 
     async def attach(self, data: dict) -> None:
@@ -231,3 +266,23 @@ class RunConsumer(AsyncWebsocketConsumer):
 
 def _column_name(data: dict, column: int, form: RunForm) -> str:
     return column_label(data, column) or form.cleaned_data["model"]
+
+
+def _compare_specs(
+    spec: Callable[..., RunSpec], forms: list[RunForm], data: dict, *, blind: bool
+) -> list[RunSpec]:
+    """A compare's runs, one per column; a blind one's answers in shuffled places, named
+    only once voted on, its runs started in the order of their places (so that the order
+    of its first frames tells nothing either)."""
+    places = random.sample(range(len(forms)), len(forms))
+    specs = [
+        spec(
+            form,
+            column=column,
+            label=column_label(data, column),
+            slot=places[column] if blind else None,
+            slots=len(forms) if blind else 0,
+        )
+        for column, form in enumerate(forms)
+    ]
+    return sorted(specs, key=lambda run: run.slot or 0) if blind else specs

@@ -17,7 +17,9 @@ from playground.upstream import Endpoint
 
 from .code import snippets
 from .frames import Atom, pack, text_atoms
-from .services import column_prefix
+from .services import SLOT_LETTERS, Place
+
+SINGLE = Place()
 
 
 def controls(*, running: bool, compare: bool = False) -> str:
@@ -25,32 +27,36 @@ def controls(*, running: bool, compare: bool = False) -> str:
     return render_to_string("chat/partials/controls.html", context)
 
 
-def run_controls(*, running: bool, column: int | None = None, others: bool = False) -> str:
-    """Run and Stop; for a compare's column, its own Stop too. Run stays disabled while any
-    column of the compare runs (`others`: another still does)."""
-    if column is None:
+def run_controls(*, running: bool, place: Place = SINGLE, others: bool = False) -> str:
+    """Run and Stop; for a compare's column, its own Stop too (a blind answer has none: it
+    would tell its column). Run stays disabled while any run of the compare goes (`others`:
+    another still does)."""
+    if not place.compare:
         return controls(running=running)
-    context = {"column": column, "running": running, "oob": True}
-    stop = render_to_string("chat/partials/column_stop.html", context)
-    return controls(running=running or others, compare=True) + stop
+    both = controls(running=running or others, compare=True)
+    if place.column is None:
+        return both
+    context = {"column": place.column, "running": running, "oob": True}
+    return both + render_to_string("chat/partials/column_stop.html", context)
 
 
-def started(transcript: Transcript, n: int, column: int | None = None) -> str:
-    context = {"transcript": transcript, "indexes": range(n), "p": column_prefix(column)}
+def started(transcript: Transcript, n: int, place: Place = SINGLE) -> str:
+    context = {"transcript": transcript, "indexes": range(n), "p": place.prefix, "place": place}
     started = render_to_string("chat/partials/started.html", context)
-    return started + run_controls(running=True, column=column)
+    return started + run_controls(running=True, place=place)
 
 
 def finished(
     outcome: RunOutcome,
     transcript: Transcript,
     saving: str,
-    column: int | None = None,
+    place: Place = SINGLE,
     others: bool = False,
 ) -> str:
     """The run's ending, and whether its transcript holds it (`saving`: "saved", "retrying"
     or "lost"; `session.Saving`). The boxes of choices that never came are taken away. A
-    compare's column ends in its own box (`others`: another column still runs)."""
+    compare's run ends in its own box (`others`: another still runs); a blind compare's last
+    answer to end brings the vote."""
     notes = list(outcome.notes)
     if outcome.status == Transcript.Status.INTERRUPTED and outcome.end_reason:
         notes.insert(0, Transcript.EndReason(outcome.end_reason).label)
@@ -66,16 +72,44 @@ def finished(
         "never_came": [index for index in range(asked) if index not in came],
         "kept": any(c["content"] or c["reasoning"] or c["tool_calls"] for c in outcome.choices),
         "cost": run_cost(transcript.model, outcome.usage),
-        "p": column_prefix(column),
+        "p": place.prefix,
+        "place": place,
+        "error": _unnamed(outcome.error, transcript) if place.blind else outcome.error,
     }
-    ending = render_to_string("chat/partials/finished.html", context)
-    return ending + run_controls(running=False, column=column, others=others)
+    ending: str = render_to_string("chat/partials/finished.html", context)
+    if place.blind and not others:
+        ending += vote(place.blind_slots)
+    return ending + run_controls(running=False, place=place, others=others)
 
 
-def failed(column: int | None = None, others: bool = False) -> str:
+def _unnamed(error: dict[str, Any] | None, transcript: Transcript) -> dict[str, Any] | None:
+    """An upstream's error, its model and endpoint named by none of its words: in a blind
+    compare, "model x not found" would tell which answer is which."""
+    if not error:
+        return error
+    hidden = dict(error)
+    for key in ("title", "message"):
+        for name in (transcript.model, transcript.endpoint):
+            hidden[key] = str(hidden.get(key) or "").replace(name, "(named after the vote)")
+    return hidden
+
+
+def vote(slots: int) -> str:
+    """A blind compare's vote, once every answer has ended."""
+    letters = [SLOT_LETTERS[slot] for slot in range(slots)]
+    return render_to_string("chat/partials/vote.html", {"letters": letters})
+
+
+def reveal(rows: list[Transcript]) -> str:
+    """A blind compare's answers named, once voted on (`rows` in the order shown)."""
+    context = {"rows": [(SLOT_LETTERS[row.blind_slot or 0], row) for row in rows]}
+    return render_to_string("chat/partials/reveal.html", context)
+
+
+def failed(place: Place = SINGLE, others: bool = False) -> str:
     """The run broke on the server (a bug): said in its own box."""
     message = "The run failed on the server; please try again."
-    return notice(message, column) + run_controls(running=False, column=column, others=others)
+    return notice(message, place.prefix) + run_controls(running=False, place=place, others=others)
 
 
 def run_unknown() -> str:
@@ -99,9 +133,9 @@ def run_elsewhere(transcript: Transcript) -> str:
     )
 
 
-def save_state(transcript: Transcript, saving: str) -> str:
+def save_state(transcript: Transcript, saving: str, prefix: str = "") -> str:
     """How a retried final write ended: in place of the run's "not saved yet, retrying"."""
-    context = {"transcript": transcript, "saving": saving, "oob": True}
+    context = {"transcript": transcript, "saving": saving, "oob": True, "p": prefix}
     return render_to_string("chat/partials/saving.html", context)
 
 
@@ -172,9 +206,9 @@ def code(requests: Sequence[CodeRequest]) -> Iterator[str]:
     return pack(atoms, limit)
 
 
-def notice(message: str, column: int | None = None) -> str:
-    """A message in the run's error box (a compare's column: in its own)."""
-    context = {"message": message, "p": column_prefix(column)}
+def notice(message: str, prefix: str = "") -> str:
+    """A message in the run's error box (a compare's run: in its own)."""
+    context = {"message": message, "p": prefix}
     return render_to_string("chat/partials/notice.html", context)
 
 

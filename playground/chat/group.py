@@ -29,7 +29,7 @@ class RunGroup:
         self.id = uuid.uuid4()
         self.user = user
         self.session_key = session_key
-        self.sessions: list[RunSession] = []  # in column order
+        self.sessions: list[RunSession] = []  # in the order they start
         self._opened: asyncio.Future[dict[uuid.UUID, Transcript]] | None = None
 
     async def open(self, session: RunSession) -> Transcript:

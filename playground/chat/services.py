@@ -45,12 +45,41 @@ class RunSpec:
     fork_turn: int | None = None  # from which of its messages (counted from 1)
     column: int | None = None  # its column in a compare (from 0); None: a run of its own
     label: str = ""  # the column's name on the page
+    slot: int | None = None  # a blind compare's place it is shown in (0 = A), shuffled
+    slots: int = 0  # how many answers a blind compare shows (0: not blind)
+
+    @property
+    def place(self) -> Place:
+        if self.slot is not None:
+            return Place(prefix=f"b{self.slot}-", blind_slots=self.slots)
+        return Place(prefix=column_prefix(self.column), column=self.column)
 
     @property
     def prefix(self) -> str:
-        """What the ids of its boxes on the page start with: a compare's columns each have
-        their own (`k1-c0-text`); a run of its own keeps the plain ids (`c0-text`)."""
-        return column_prefix(self.column)
+        return self.place.prefix
+
+
+SLOT_LETTERS = "ABCD"  # the names of a blind compare's places
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a run's boxes are on the page. A compare's columns each have their own ids
+    (`k1-c0-text`); a blind compare's answers are in shuffled, unnamed places (`b2-c0-text`),
+    so that no frame tells which column, model or endpoint an answer comes from; a run of its
+    own keeps the plain ids (`c0-text`)."""
+
+    prefix: str = ""
+    column: int | None = None  # the column whose own Stop it drives (never when blind)
+    blind_slots: int = 0  # a blind compare's number of answers; 0: not blind
+
+    @property
+    def compare(self) -> bool:
+        return bool(self.prefix)
+
+    @property
+    def blind(self) -> bool:
+        return self.blind_slots > 0
 
 
 def column_prefix(column: int | None) -> str:
@@ -74,6 +103,8 @@ def run_spec(
     fork_turn: int | None = None,
     column: int | None = None,
     label: str = "",
+    slot: int | None = None,
+    slots: int = 0,
 ) -> RunSpec:
     endpoint, body = build_request(form, formset)
     return RunSpec(
@@ -89,6 +120,8 @@ def run_spec(
         fork_turn=fork_turn,
         column=column,
         label=label,
+        slot=slot,
+        slots=slots,
     )
 
 
@@ -171,6 +204,7 @@ def _start(
         "group": group,
         "column": spec.column,
         "column_label": spec.label,
+        "blind_slot": spec.slot,
     }
 
 

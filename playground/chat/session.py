@@ -159,7 +159,7 @@ class RunSession:
             transcript = await self._open()
             if transcript is None:
                 return
-            await self._emit(fragments.started(transcript, self.spec.n, self.spec.column))
+            await self._emit(fragments.started(transcript, self.spec.n, self.spec.place))
             status = self._stopped_status()
             if self.stop_reason is None:
                 status = await self._stream(transcript)
@@ -167,7 +167,7 @@ class RunSession:
             await self._end(transcript, status)
         except Exception:
             logger.exception("Run %s failed", self.id)
-            await self._emit(fragments.failed(self.spec.column, self._others_running()))
+            await self._emit(fragments.failed(self.spec.place, self._others_running()))
         finally:
             self.phase = Phase.DONE
             if self._orphan_timer is not None:
@@ -269,11 +269,11 @@ class RunSession:
         outcome = self.state.outcome(status, (self.stop_reason or "") if stopped else "")
         saving = await self._save(transcript, outcome)
         self.phase = Phase.SAVING
-        column, others = self.spec.column, self._others_running()
-        await self._emit(fragments.finished(outcome, transcript, saving, column, others))
+        place, others = self.spec.place, self._others_running()
+        await self._emit(fragments.finished(outcome, transcript, saving, place, others))
         if saving is Saving.RETRYING:
             saving = await self._save_with_retries(transcript, outcome)
-            await self._emit(fragments.save_state(transcript, saving))
+            await self._emit(fragments.save_state(transcript, saving, self.spec.prefix))
         observe.run_ended(self, outcome, saving)
 
     async def _save(self, transcript: Transcript, outcome: RunOutcome) -> Saving:

@@ -20,6 +20,8 @@ from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import get_transcript_for_user, group_for_user
 from playground.upstream import UpstreamUnavailable, list_models
 
+from .services import SLOT_LETTERS
+
 
 @login_required
 def playground(request: HttpRequest) -> HttpResponse:
@@ -66,10 +68,11 @@ def compare_context(group: list[Transcript]) -> dict[str, Any]:
     return {
         "columns": columns,
         "first_label": group[0].column_label if group else "",
-        "column_count": len(group) or 1,
+        "column_count": len(columns) + 1,
         "column_template": RunForm(prefix="k__col__"),
         "column_fields": " ".join(fields),
         "max_columns": MAX_COLUMNS,
+        "blind_places": list(enumerate(SLOT_LETTERS[:MAX_COLUMNS])),
     }
 
 

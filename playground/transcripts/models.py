@@ -64,6 +64,11 @@ class Transcript(models.Model):
         PRIVATE = "private", "private (only me and staff)"
         TEAM = "team", "team (every signed-in member)"
 
+    class Vote(models.TextChoices):
+        WON = "won"
+        LOST = "lost"
+        TIE = "tie"
+
     class Review(models.TextChoices):
         UNREVIEWED = "unreviewed"
         APPROVED = "approved"
@@ -90,6 +95,10 @@ class Transcript(models.Model):
     group = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
     column = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     column_label = models.CharField(max_length=80, blank=True, editable=False)
+    # A blind compare: the place (0 = A) its answer was shown in, shuffled and unnamed until
+    # the user's vote, and how the vote went for it.
+    blind_slot = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    vote = models.CharField(max_length=4, choices=Vote.choices, blank=True, editable=False)
     endpoint = models.CharField(max_length=64)
     model = models.CharField(max_length=256, db_index=True)
     status = models.CharField(

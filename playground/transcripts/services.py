@@ -107,6 +107,7 @@ def transcript_start(
     group: UUID | None = None,
     column: int | None = None,
     column_label: str = "",
+    blind_slot: int | None = None,
 ) -> Transcript:
     """The row of a run that starts now, charged `reserve_tokens` (its max_tokens x n) until it
     ends. With `cap`, refuse (RunCapReached) when the user already has that many runs going;
@@ -136,6 +137,7 @@ def transcript_start(
             group=group,
             column=column,
             column_label=column_label,
+            blind_slot=blind_slot,
             heartbeat_at=timezone.now(),
             search_text=search_text(request_body, []),
             charged_tokens=reserve_tokens,
@@ -156,6 +158,35 @@ def transcript_group_start(
             if fit < len(starts):
                 raise GroupCapReached(cap, len(starts), fit)
         return [transcript_start(user=user, **start) for start in starts]
+
+
+class VoteRefused(Exception):
+    """A blind compare's vote that cannot be taken; the message says why, for the page."""
+
+
+def compare_vote(*, user, group: UUID, pick: int | None) -> list[Transcript]:
+    """The user's vote on their blind compare: the answer shown in place `pick` won and the
+    others lost, or (None) a tie. Taken once, after every answer has ended. Returns the
+    compare's transcripts in the order they were shown."""
+    with transaction.atomic():
+        rows = list(
+            Transcript.objects.select_for_update()
+            .filter(user=user, group=group, blind_slot__isnull=False)
+            .order_by("blind_slot")
+        )
+        if not rows:
+            raise VoteRefused("There is no blind compare here to vote on.")
+        if any(row.vote for row in rows):
+            raise VoteRefused("This compare has been voted on already.")
+        if any(row.status == Transcript.Status.RUNNING for row in rows):
+            raise VoteRefused("Vote once every answer has ended.")
+        if pick is not None and not 0 <= pick < len(rows):
+            raise VoteRefused("There is no such answer to pick.")
+        for row in rows:
+            won = Transcript.Vote.WON if row.blind_slot == pick else Transcript.Vote.LOST
+            row.vote = Transcript.Vote.TIE if pick is None else won
+            row.save(update_fields=["vote"])
+        return rows
 
 
 def _check_rates(user, endpoint: str, rates: RateLimits, reserve_tokens: int) -> None:

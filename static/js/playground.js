@@ -816,12 +816,37 @@
   form.addEventListener("input", showDiffers);
   form.addEventListener("change", showDiffers);
 
-  // A compare's answers come into its columns: the single run's boxes are emptied.
+  // A compare's answers come into its columns (a blind one's into the shuffled places A, B,
+  // ...): the boxes of the last run are emptied, and those it does not use hidden.
+  const blindMode = document.getElementById("blind-mode");
+  const blindPlaces = document.getElementById("blind");
+  const viewCode = document.getElementById("view-code");
   form.addEventListener("submit", () => {
     if (form.elements.namedItem("action").value !== "run" || compare.hidden) return;
-    for (const id of ["run-meta", "run-error", "choices"]) {
-      document.getElementById(id).replaceChildren();
+    const count = columns().length;
+    const prefixes = ["", ...columns().map((_, n) => `k${n}-`)];
+    Array.from(blindPlaces.children).forEach((place, n) => {
+      place.hidden = n >= count;
+      prefixes.push(`b${n}-`);
+      document.getElementById(`b${n}-reveal`).replaceChildren();
+    });
+    for (const prefix of prefixes) {
+      for (const part of ANSWER_PARTS) document.getElementById(prefix + part).replaceChildren();
     }
+    blindPlaces.hidden = !blindMode.checked;
+    document.getElementById("blind-vote").replaceChildren();
+    // Until the vote, View code would tell which answer is which (the server refuses it too).
+    viewCode.disabled = blindMode.checked;
+  });
+
+  page.addEventListener("click", (event) => {
+    const button = event.target.closest("#blind-vote button[data-pick]");
+    if (!button) return;
+    document.getElementById("vote-pick").value = button.dataset.pick;
+    document.getElementById("vote-form").requestSubmit();
+  });
+  page.addEventListener("htmx:wsAfterMessage", (event) => {
+    if (String(event.detail.message).includes('class="reveal"')) viewCode.disabled = false;
   });
 
   // The draft, last: restoring it adds its columns, which needs all of the above.

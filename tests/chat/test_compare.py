@@ -40,6 +40,10 @@ async def every_column_ends(socket: Socket, columns: int) -> dict[int, str]:
     return ended
 
 
+def blind_final(place: int) -> re.Pattern:
+    return re.compile(rf'class="status (completed|stopped|error)" id="b{place}-run-status"')
+
+
 def numbers(text: str) -> list[int]:
     return [int(token.split("@")[0]) for token in text.split()]
 
@@ -164,3 +168,56 @@ async def test_view_code_shows_each_columns_request(alice):
     assert '"model": "simulator/chat"' in code[0]
     assert "reasoning" not in code[0]
     assert '"model": "simulator/reasoning"' in code[1]
+
+
+async def test_a_blind_compare_names_nothing_until_the_vote(alice):
+    socket = await connected(alice)
+    models = [BENCH.format(10), BENCH.format(20), BENCH.format(30)]
+    data = compare_data(*[{"model": model} for model in models], blind="on")
+    data["k1-label"] = "twenty"
+    await socket.send(data)
+    ended: dict[int, str] = {}
+    while len(ended) < 3:
+        frame = await socket.receive()
+        ended.update(
+            {place: m.group(1) for place in range(3) if (m := blind_final(place).search(frame))}
+        )
+    assert "Which answer is best?" in frame, "the last answer to end brings the vote"
+    await socket.send({**data, "action": "code"})
+    await socket.until("View code would tell which answer is which")
+
+    rows = await transcripts()
+    before = "".join(socket.frames)
+    for secret in ["simulator/chat", "twenty", "/transcripts/", str(rows[0].group)]:
+        assert secret not in before, secret
+    for row in rows:
+        assert str(row.uuid) not in before
+    assert not re.search(r'id="k\d+-(c\d|run-meta)', before), "no frame names a column"
+    assert sorted(row.blind_slot for row in rows) == [0, 1, 2]
+    starts = re.findall(r'class="status running" id="b(\d)-run-status"', before)
+    assert starts == ["0", "1", "2"], "they start in the order of their places, not columns"
+    # Each place holds its column's answer: the numbered tokens tell how many it asked for.
+    for row in rows:
+        counted = numbers(socket.streamed(f"b{row.blind_slot}-c0-text"))
+        assert counted == list(range((row.column + 1) * 10))
+
+    await socket.send({"action": "vote", "pick": "1"})
+    reveal = await socket.until('class="reveal"')
+    await socket.close()
+    rows = await transcripts()
+    assert {row.blind_slot: row.vote for row in rows} == {0: "lost", 1: "won", 2: "lost"}
+    picked = next(row for row in rows if row.blind_slot == 1)
+    assert f"B was column {picked.column + 1}" in reveal
+    assert picked.get_absolute_url() in reveal
+    assert "Your vote is in: B is best" in reveal
+
+
+async def test_a_blind_answers_error_does_not_name_its_model(alice):
+    socket = await connected(alice)
+    data = compare_data({"model": BENCH.format(5)}, {"model": "simulator/no-such-xyz"}, blind="on")
+    await socket.send(data)
+    await socket.until("Which answer is best?")
+    await socket.close()
+    frames = "".join(socket.frames)
+    assert "Model not found, inaccessible, and/or not deployed: (named after the vote)" in frames
+    assert "no-such-xyz" not in frames

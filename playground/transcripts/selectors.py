@@ -1,8 +1,10 @@
+import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Substr
 from django.http import Http404
@@ -195,3 +197,39 @@ def start_over_budget(
     )
     over = runs.filter(from_here__gt=room).order_by(*newest_first)
     return over.values_list("created_at", "total").first()
+
+
+@dataclass(frozen=True)
+class VoteTally:
+    """How one model (or preset) fared in blind votes: a tie counts half a win."""
+
+    name: str
+    votes: int
+    won: int
+    tied: int
+
+    @property
+    def win_rate(self) -> float:
+        return (self.won + self.tied / 2) / self.votes
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The win rate's 95 % Wilson score interval."""
+        n, p, z = self.votes, self.win_rate, 1.96
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def vote_tallies(by: str) -> list[VoteTally]:
+    """Every blind vote's outcome, per model (`by="model"`) or per preset (`"preset__name"`),
+    most votes first."""
+    V = Transcript.Vote
+    voted = Transcript.objects.exclude(vote="").exclude(**{f"{by}__isnull": True})
+    rows = voted.values(by).annotate(
+        votes=Count("pk"),
+        won=Count("pk", filter=Q(vote=V.WON)),
+        tied=Count("pk", filter=Q(vote=V.TIE)),
+    )
+    tallies = [VoteTally(row[by], row["votes"], row["won"], row["tied"]) for row in rows]
+    return sorted(tallies, key=lambda tally: (-tally.votes, tally.name))

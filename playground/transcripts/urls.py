@@ -8,4 +8,5 @@ urlpatterns = [
     path("<uuid:uuid>/", views.detail, name="detail"),
     path("<uuid:uuid>/visibility/", views.set_visibility, name="visibility"),
     path("compare/<uuid:group>/", views.group, name="group"),
+    path("votes/", views.votes, name="votes"),
 ]

@@ -1,3 +1,4 @@
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -19,6 +20,7 @@ from .selectors import (
     my_transcripts,
     siblings_of,
     thread_of,
+    vote_tallies,
 )
 
 
@@ -77,3 +79,10 @@ def set_visibility(request, uuid):
             transcript=transcript, visibility=form.cleaned_data["visibility"]
         )
     return redirect(transcript)
+
+
+@staff_member_required
+def votes(request):
+    """Blind votes' win rates per model and per preset, for staff to pick a model by."""
+    tables = [("Models", vote_tallies("model")), ("Presets", vote_tallies("preset__name"))]
+    return render(request, "transcripts/votes.html", {"tables": tables})

@@ -195,6 +195,7 @@ ROWS = [
     get("/transcripts/", listing(own_only=True), TRANSCRIPT, lists="{o.uuid}"),
     get("/transcripts/{o.uuid}/", if_visible(), TRANSCRIPT),
     get("/transcripts/compare/{o.compare}/", if_visible(), TRANSCRIPT),
+    get("/transcripts/votes/", staff_only(200, 200)),
     post("/transcripts/{o.uuid}/visibility/", if_changeable("→ transcripts:detail"),
          {"visibility": "{o.other_visibility}"}, TRANSCRIPT),
     get("/transcripts/{o.uuid}/visibility/", members(405), TRANSCRIPT),

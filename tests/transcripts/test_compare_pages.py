@@ -1,6 +1,7 @@
 """A compare's transcripts: one row in My runs, its columns side by side, each column's page
 linking to its siblings, and Open in playground restoring every column."""
 
+import re
 import uuid
 
 import pytest
@@ -84,3 +85,24 @@ def test_open_in_playground_restores_every_column(alice, compare):
     assert 'name="k2-temperature" value="2"' in html
     assert 'name="columns" id="column-count" value="3"' in html
     assert 'id="compare" class="compare" aria-label="Compare" hidden' not in html
+
+
+def test_staff_see_win_rates_per_model_and_preset_with_an_interval(
+    alice, staff, make_transcript, make_preset
+):
+    preset = make_preset(alice, name="Terse")
+    outcomes = [("simulator/chat", "won")] * 3 + [("simulator/chat", "tie")]
+    outcomes += [("simulator/chat-fast", "lost")] * 3 + [("simulator/chat-fast", "tie")]
+    for model, vote in outcomes:
+        make_transcript(alice, model=model, vote=vote, preset=preset)
+    make_transcript(alice, model="simulator/reasoning")  # never voted on: not counted
+
+    page = client_for(staff).get(reverse("transcripts:votes")).content.decode()
+    rows = [" ".join(row.split()) for row in re.findall(r"<tr><td>(.*?)</tr>", page, re.S)]
+    assert rows[0].startswith("<code>simulator/chat</code></td><td>4</td><td>3</td><td>1</td>")
+    assert "88 %" in rows[0], "3.5 of 4"
+    assert "40–99 %" in rows[0], "the 95 % Wilson interval of 0.875 over 4 votes"
+    assert "12 %" in rows[1]
+    assert "<code>Terse</code></td><td>8</td><td>3</td><td>2</td>" in rows[2]
+    assert "simulator/reasoning" not in page
+    assert client_for(alice).get(reverse("transcripts:votes")).status_code == 302

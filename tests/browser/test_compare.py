@@ -68,3 +68,27 @@ def test_three_columns_run_side_by_side_and_open_again(page, live_url):
     expect(page.locator("#id_k1-temperature")).to_have_value("0.3")
     expect(page.locator("#id_k2-model")).to_have_value(SLOW)
     expect(page.locator("#id_model")).to_have_value("simulator/chat?tps=40&tokens=30")
+
+
+def test_a_blind_compare_is_named_after_the_vote(page):
+    page.locator('[name="messages-0-content"]').fill("Hello")
+    page.locator("#id_model").fill("simulator/chat-fast?tokens=20")
+    page.get_by_role("button", name="Add column").click()
+    page.locator("#k1 summary").click()
+    page.locator("#id_k1-model").fill("simulator/chat?tps=100&tokens=20")
+    page.get_by_label("Blind:").check()
+    page.get_by_role("button", name="Run all").click()
+    for place in range(2):
+        expect(page.locator(f"#b{place}-run-status")).to_have_text("completed")
+        expect(page.locator(f"#b{place}-c0-text")).to_contain_text("Simulated reply")
+    expect(page.locator("#view-code")).to_be_disabled()
+    assert "simulator/chat" not in page.locator("#blind").inner_text()
+
+    page.get_by_role("button", name="A is better").click()
+    expect(page.locator("#blind-vote")).to_contain_text("Your vote is in: A is best")
+    expect(page.locator("#b0-reveal")).to_contain_text("won")
+    expect(page.locator("#b1-reveal")).to_contain_text("lost")
+    expect(page.locator("#blind")).to_contain_text("simulator/chat?tps=100&tokens=20")
+    expect(page.locator("#view-code")).to_be_enabled()
+    votes = dict(Transcript.objects.values_list("blind_slot", "vote"))
+    assert votes == {0: "won", 1: "lost"}

@@ -849,6 +849,61 @@
     if (String(event.detail.message).includes('class="reveal"')) viewCode.disabled = false;
   });
 
+  // "Continue with this one": a column's (first) answer becomes the next assistant turn, its
+  // settings the panel's, and the other columns close; the next run continues its run.
+  // "Undo" brings the form back as it was, columns and all (kept in this tab).
+  const CONTINUED_KEY = `playground:continued:v1:${page.dataset.user}`;
+  const undoContinue = document.getElementById("undo-continue");
+  function continueWith(n, answers) {
+    const choice = answers.querySelector(".choice");
+    if (!choice || running()) return;
+    sessionStorage.setItem(CONTINUED_KEY, JSON.stringify(state()));
+    const link = answers.closest(".column").querySelector('.run-meta a[href^="/transcripts/"], .reveal a');
+    const run = link ? link.getAttribute("href").split("/")[2] : "";
+    for (const name of COLUMN_FIELDS) {
+      const [to, from] = [columnField(0, name), columnField(n, name)];
+      if (to && from) setValue(to, valueOf(from));
+    }
+    const calls = choiceToolCalls(choice);
+    addRow({
+      role: "assistant", content: answerText(choice),
+      tool_calls: calls.length ? JSON.stringify(calls, null, 1) : "",
+    });
+    withColumns(1);
+    labelOf(0).value = "";
+    document.getElementById("continued-from").value = run;
+    undoContinue.hidden = false;
+    syncSliders();
+    summarise();
+    field(addRow({ role: "user" }), "content").focus();
+    saveDraft();
+  }
+  page.addEventListener("click", (event) => {
+    const button = event.target.closest("button.continue-column");
+    if (!button) return;
+    const card = button.closest(".column");
+    const blind = card.id.startsWith("b");
+    const n = blind ? Number(button.dataset.column) : columns().indexOf(card);
+    continueWith(n, card.querySelector(".choices"));
+  });
+  undoContinue.addEventListener("click", () => {
+    const saved = JSON.parse(sessionStorage.getItem(CONTINUED_KEY) || "null");
+    sessionStorage.removeItem(CONTINUED_KEY);
+    undoContinue.hidden = true;
+    if (saved) {
+      applyState(saved);
+      syncSliders();
+      summarise();
+      document.getElementById("continued-from").value = "";
+    }
+    saveDraft();
+  });
+  form.addEventListener("submit", () => {
+    if (form.elements.namedItem("action").value !== "run") return;
+    sessionStorage.removeItem(CONTINUED_KEY);
+    undoContinue.hidden = true;
+  });
+
   // The draft, last: restoring it adds its columns, which needs all of the above.
   localStorage.removeItem("playground:draft:v1");  // once every member's draft: whose, unknown
   if (page.dataset.fromLink !== "1") {

@@ -92,3 +92,18 @@ def test_a_blind_compare_is_named_after_the_vote(page):
     expect(page.locator("#view-code")).to_be_enabled()
     votes = dict(Transcript.objects.values_list("blind_slot", "vote"))
     assert votes == {0: "won", 1: "lost"}
+
+    # Continue with B: its answer is the next turn, its settings the panel's; undo brings
+    # the columns back.
+    b = Transcript.objects.get(blind_slot=1)
+    page.locator("#b1-reveal").get_by_role("button", name="Continue with this one").click()
+    expect(page.locator("#compare")).to_be_hidden()
+    expect(page.locator('[name="messages-1-role"]')).to_have_value("assistant")
+    expect(page.locator('[name="messages-1-content"]')).to_have_value(b.choices[0]["content"])
+    expect(page.locator('[name="messages-2-content"]')).to_be_focused()
+    expect(page.locator("#id_model")).to_have_value(b.model)
+    expect(page.locator("#continued-from")).to_have_value(str(b.uuid))
+    page.get_by_role("button", name="Undo: bring the columns back").click()
+    expect(page.locator("#columns .column")).to_have_count(2)
+    expect(page.locator("#messages [data-row]")).to_have_count(1)
+    expect(page.locator("#id_model")).to_have_value("simulator/chat-fast?tokens=20")

@@ -16,7 +16,6 @@ from playground.runform import (
     forms_from_state,
     upgrade_state,
 )
-from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import get_transcript_for_user, group_for_user
 from playground.upstream import UpstreamUnavailable, list_models
 
@@ -38,10 +37,13 @@ def playground(request: HttpRequest) -> HttpResponse:
         group = group_for_user(request.user, group_id)
         state = group[0].form_state
     form, formset = forms_from_state(state)
+    columns = [(t.column_label, upgrade_state(t.form_state)["fields"]) for t in group]
+    if state is not None and not group:  # a preset may hold a compare set
+        columns = [(c["label"], c["fields"]) for c in upgrade_state(state).get("columns", [])]
     context = {
         "form": form,
         "formset": formset,
-        **compare_context(group),
+        **compare_context(columns),
         "from_link": state is not None,
         "source": source,  # a run reopened: what Continue, regenerate and resend go on from
         "preset": preset,
@@ -53,31 +55,23 @@ def playground(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/playground.html", context)
 
 
-def compare_context(group: list[Transcript]) -> dict[str, Any]:
-    """A compare's columns past the first, each the run form with its prefix, filled from
-    its transcript; the empty column the page copies for "Add column"."""
+def compare_context(saved: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """A compare's columns past the first (`saved`: each column's name and fields), each the
+    run form with its prefix; the empty column the page copies for "Add column"."""
     columns = [
-        {
-            "number": column,
-            "label": transcript.column_label,
-            "form": RunForm(prefix=f"k{column}", initial=_fields_of(transcript)),
-        }
-        for column, transcript in enumerate(group[1:MAX_COLUMNS], start=1)
+        {"number": column, "label": label, "form": RunForm(prefix=f"k{column}", initial=fields)}
+        for column, (label, fields) in enumerate(saved[1:MAX_COLUMNS], start=1)
     ]
     fields = [name for name in RunForm.base_fields if name not in SHARED_FIELDS]
     return {
         "columns": columns,
-        "first_label": group[0].column_label if group else "",
+        "first_label": saved[0][0] if saved else "",
         "column_count": len(columns) + 1,
         "column_template": RunForm(prefix="k__col__"),
         "column_fields": " ".join(fields),
         "max_columns": MAX_COLUMNS,
         "blind_places": list(enumerate(SLOT_LETTERS[:MAX_COLUMNS])),
     }
-
-
-def _fields_of(transcript: Transcript) -> dict[str, Any]:
-    return upgrade_state(transcript.form_state)["fields"]
 
 
 @login_required

@@ -15,6 +15,7 @@ from .state import (
     column_label,
     form_state,
     forms_from_state,
+    page_state,
     upgrade_state,
 )
 
@@ -36,5 +37,6 @@ __all__ = [
     "column_label",
     "form_state",
     "forms_from_state",
+    "page_state",
     "upgrade_state",
 ]

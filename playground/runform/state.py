@@ -98,22 +98,61 @@ def _raw(form: forms.Form, name: str) -> Any:
 
 
 def upgrade_state(state: Any) -> dict[str, Any]:
-    """A state from any earlier version, with every field of today's form (defaults filled)."""
-    defaults = RunForm()
-    fields = {name: _initial(defaults, name) for name in defaults.fields}
+    """A state from any earlier version, with every field of today's form (defaults filled);
+    a compare set's columns kept (`columns`: each column's name and fields, the first's
+    included), when there are 2 or more."""
+    fields = _upgraded_fields(state.get("fields") if isinstance(state, dict) else None)
     messages: list[dict[str, Any]] = []
+    columns: list[dict[str, Any]] = []
     if isinstance(state, dict):
-        saved = state.get("fields")
-        if isinstance(saved, dict):
-            fields.update({k: v for k, v in saved.items() if k in fields})
         messages = [
             {name: message.get(name, "") for name in MESSAGE_FIELDS}
             for message in state.get("messages") or ()
             if isinstance(message, dict)
         ]
+        columns = [
+            {
+                "label": str(column.get("label") or ""),
+                "fields": _upgraded_fields(column.get("fields")),
+            }
+            for column in _listed(state.get("columns"))[:MAX_COLUMNS]
+            if isinstance(column, dict)
+        ]
     if not messages:
         messages = [{**dict.fromkeys(MESSAGE_FIELDS, ""), "role": "user"}]
-    return {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}
+    upgraded = {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}
+    if len(columns) > 1:
+        upgraded["columns"] = columns
+    return upgraded
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _upgraded_fields(saved: Any) -> dict[str, Any]:
+    defaults = RunForm()
+    fields = {name: _initial(defaults, name) for name in defaults.fields}
+    if isinstance(saved, dict):
+        fields.update({k: v for k, v in saved.items() if k in fields})
+    return fields
+
+
+def page_state(data: dict[str, Any]) -> dict[str, Any]:
+    """The form state of what the page holds, as typed, a compare's columns included (a
+    tampered number of columns saves the first alone)."""
+    try:
+        forms, formset = bind_columns(data)
+    except ColumnCountError:
+        form, formset = bind(data)
+        forms = [form]
+    state = form_state(forms[0], formset)
+    if len(forms) > 1:
+        state["columns"] = [
+            {"label": column_label(data, column), "fields": form_state(form, formset)["fields"]}
+            for column, form in enumerate(forms)
+        ]
+    return state
 
 
 def _initial(form: RunForm, name: str) -> Any:

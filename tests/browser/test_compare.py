@@ -1,11 +1,16 @@
 """A compare in Chromium: build three columns, run them all, see each stream into its own
 place, then find the group in My runs and open it again in the playground."""
 
+import os
+import re
+from pathlib import Path
+
 from playwright.sync_api import expect
 
 from playground.transcripts.models import Transcript
 
 SLOW = "simulator/chat?tps=10&tokens=2000"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "compare.png"
 
 
 def test_three_columns_run_side_by_side_and_open_again(page, live_url):
@@ -34,10 +39,16 @@ def test_three_columns_run_side_by_side_and_open_again(page, live_url):
     expect(page.locator("#id_k2-model")).to_have_value("simulator/chat-fast?tokens=20")
 
     page.locator("#id_k2-model").fill(SLOW)
+    for column in (1, 2):
+        page.locator(f"#k{column} summary").click()  # the settings folded again
 
     # Run all: each column streams into its own place; one column stops alone.
     page.get_by_role("button", name="Run all").click()
     expect(page.locator("#k2-c0-text")).to_contain_text("Simulated reply")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":  # the README's compare, mid-stream
+        expect(page.locator("#k2-c0-text")).to_have_text(re.compile(r".{150,}", re.S))
+        page.locator("#compare").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOT))
     page.locator("#k2-stop").click()
     expect(page.locator("#k2-run-status")).to_have_text("stopped")
     for column in range(2):
@@ -45,6 +56,7 @@ def test_three_columns_run_side_by_side_and_open_again(page, live_url):
         expect(page.locator(f"#k{column}-c0-text")).to_contain_text("Simulated reply")
         expect(page.locator(f"#k{column}-run-meta")).to_contain_text("tokens/s")
     expect(page.locator("#choices .choice")).to_have_count(0)
+    expect(page.locator("#blind")).to_be_hidden()
     expect(page.get_by_role("button", name="Run all")).to_be_enabled()
     rows = list(Transcript.objects.order_by("column"))
     assert [row.column_label for row in rows] == ["", "warm", ""]

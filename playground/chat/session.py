@@ -192,7 +192,9 @@ class RunSession:
         except OUTAGE:
             logger.warning("The database did not take run %s", self.id, exc_info=True)
             message = "The database is not answering, so the run did not start: try again soon."
-        await self._emit(fragments.notice(message) + fragments.controls(running=False))
+        await self._emit(
+            fragments.notice(message) + fragments.run_controls(running=False, place=self.spec.place)
+        )
         return None
 
     def _stopped_status(self) -> Transcript.Status:

@@ -129,7 +129,8 @@ async def test_a_compare_that_does_not_fit_is_refused_whole(alice, settings):
     settings.PLAYGROUND_MAX_CONCURRENT_RUNS = 3
     socket = await connected(alice)
     await socket.send(compare_data(*[{"model": BENCH.format(5)}] * 4))
-    await socket.until("This compare needs 4 runs at once, and only 3 of its columns fit")
+    frame = await socket.until("This compare needs 4 runs at once, and only 3 of its columns fit")
+    assert re.search(r'id="run-button"[^>]*>Run all</button>', frame.replace("\n", " "))
     assert await transcripts() == []
 
     settings.PLAYGROUND_MAX_CONCURRENT_RUNS = 5

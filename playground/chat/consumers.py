@@ -204,11 +204,14 @@ class RunConsumer(AsyncWebsocketConsumer):
         if self.blind_group is None:
             await self.send_html(fragments.notice("There is no blind compare here to vote on."))
             return
+        if pick != "tie" and not (pick.isascii() and pick.isdigit() and len(pick) < 3):
+            await self.send_html(fragments.notice("Pick an answer, or a tie."))
+            return
         vote = partial(
             compare_vote,
             user=self.user,
             group=self.blind_group,
-            pick=int(pick) if pick.isascii() and pick.isdigit() else None,
+            pick=None if pick == "tie" else int(pick),
         )
         try:
             rows = await database_sync_to_async(vote)()

@@ -202,6 +202,10 @@ async def test_a_blind_compare_names_nothing_until_the_vote(alice):
         counted = numbers(socket.streamed(f"b{row.blind_slot}-c0-text"))
         assert counted == list(range((row.column + 1) * 10))
 
+    await socket.send({"action": "vote", "pick": "best"})
+    await socket.until("Pick an answer, or a tie.")
+    await socket.send({"action": "vote", "pick": "7"})
+    await socket.until("There is no such answer to pick.")
     await socket.send({"action": "vote", "pick": "1"})
     reveal = await socket.until('class="reveal"')
     await socket.close()

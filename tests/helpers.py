@@ -279,6 +279,21 @@ def form_data(messages=None, **fields) -> dict:
     return data
 
 
+def compare_data(*columns: dict, messages=None, **shared) -> dict:
+    """What the page sends for a compare: the first column's fields as the form's own, each
+    other's with its prefix (`k1-model`), and the number of columns."""
+    data = form_data(messages, **{**shared, **columns[0]}, columns=str(len(columns)))
+    for column, fields in enumerate(columns[1:], start=1):
+        own = form_data(**{**shared, **fields})
+        data.update({f"k{column}-{name}": own[name] for name in RunForm.base_fields if name in own})
+    return data
+
+
+def column_final(column: int) -> re.Pattern:
+    """The frame that ends one column of a compare, its status in group 1."""
+    return re.compile(rf'class="status (completed|stopped|error)" id="k{column}-run-status"')
+
+
 async def spec_of(**fields):
     """A run's spec from the page's fields (form_data), for a test that starts runs through
     the registry without a socket."""

@@ -44,6 +44,10 @@ async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
     among its watchers: its snapshot comes first, then its frames."""
     try:
         transcript = await _find(user, run_id)
+        if transcript is not None and transcript.group is not None:
+            # A compare's columns are watched by the page that started them alone: nowhere
+            # else has their places (and a blind one must name nothing).
+            return Attached(await _compare_column(transcript))
         if transcript is not None and transcript.status == Transcript.Status.RUNNING:
             session = get_registry().get(transcript.uuid)
             if session is not None and (taken := await session.watch(watcher)) is not None:
@@ -90,6 +94,12 @@ async def _watched(session: RunSession, watcher: Watcher, taken: snapshot.Snapsh
     except BaseException:
         session.detach(watcher)
         raise
+
+
+async def _compare_column(transcript: Transcript) -> list[str]:
+    if transcript.status == Transcript.Status.RUNNING:
+        return [fragments.run_elsewhere(transcript)]
+    return await _ended(transcript)
 
 
 async def _ended(transcript: Transcript) -> list[str]:

@@ -78,8 +78,10 @@ class Relay:
         tick: float,
         render_timeout: float,
         frame_bytes: int,
+        prefix: str = "",
     ):
         self.state = state
+        self.prefix = prefix  # the ids of this run's boxes start with it (runframes.py)
         self.send = send
         self.room = room  # waits until the watchers can take another frame; False: none left
         # Held from taking text to sending its last frame: a page that starts watching waits
@@ -172,7 +174,7 @@ class Relay:
         if first is None or now <= first or now < self._next_rate:
             return iter(())
         self._next_rate = now + RATE_EVERY
-        return runframes.rate(self.state.deltas, self.state.deltas / (now - first))
+        return runframes.rate(self.prefix, self.state.deltas, self.state.deltas / (now - first))
 
     def _view(self, index: int) -> ChoiceView:
         if index not in self.views:
@@ -185,13 +187,13 @@ class Relay:
         """One choice's atoms: its new raw text, the blocks that closed, its end."""
         atoms: list[Iterator[Atom]] = []
         if pending is not None:
-            atoms.append(runframes.reasoning(pending, self.frame_bytes))
+            atoms.append(runframes.reasoning(self.prefix, pending, self.frame_bytes))
             atoms.append(self._raw(view, pending))
-            atoms.append(runframes.tool_calls(pending, self.frame_bytes))
+            atoms.append(runframes.tool_calls(self.prefix, pending, self.frame_bytes))
         if pending is not None and pending.finished:
             atoms.append(await self._rest(view))
-            atoms.append(runframes.finished(pending, view.note, self.frame_bytes))
-            atoms.append(runframes.logprobs(pending, self.frame_bytes))
+            atoms.append(runframes.finished(self.prefix, pending, view.note, self.frame_bytes))
+            atoms.append(runframes.logprobs(self.prefix, pending, self.frame_bytes))
         elif self.schema is None and view.wants_render(now):
             atoms.append(await self._blocks(view, now))
         return itertools.chain.from_iterable(atoms)
@@ -208,7 +210,7 @@ class Relay:
                 view.starts[low] = view.segment
             pieces.append((low in cuts, view.segment, pending.content[low - start : high - start]))
         view.sent = pending.content_end
-        return runframes.raw(view.index, pieces, self.frame_bytes)
+        return runframes.raw(self.prefix, view.index, pieces, self.frame_bytes)
 
     async def _blocks(self, view: ChoiceView, now: float) -> Iterator[Atom]:
         """The blocks that closed since the last render, rendered and appended, and the raw
@@ -227,7 +229,8 @@ class Relay:
         view.rendered += length
         segment = view.cut = view.starts[view.rendered]
         view.starts = {s: n for s, n in view.starts.items() if s > view.rendered}
-        return self._rendered(view, html, runframes.hide_raw_before(view.index, segment))
+        hide = runframes.hide_raw_before(self.prefix, view.index, segment)
+        return self._rendered(view, html, hide)
 
     async def _rest(self, view: ChoiceView) -> Iterator[Atom]:
         """At the choice's end: the rest of its answer rendered (in JSON mode, all of it,
@@ -242,12 +245,14 @@ class Relay:
         if html is None:
             return self._give_up(view, "Formatting took too long")
         view.rendered = content.length
-        return self._rendered(view, html, runframes.hide_raw_all(view.index))
+        return self._rendered(view, html, runframes.hide_raw_all(self.prefix, view.index))
 
     def _rendered(self, view: ChoiceView, html: str, hide: Iterator[Atom]) -> Iterator[Atom]:
         view.renders += 1
         try:
-            atoms = runframes.rendered(view.index, html, self.frame_bytes, view.renders)
+            atoms = runframes.rendered(
+                self.prefix, view.index, html, self.frame_bytes, view.renders
+            )
         except Unsplittable:
             return self._give_up(view, "This answer cannot be sent formatted")
         return itertools.chain(atoms, hide)
@@ -256,7 +261,7 @@ class Relay:
         """Show the raw text from now on, with a note saying why."""
         view.raw = True
         view.note = f"{why}: the answer is shown as sent."
-        return runframes.show_raw(view.index)
+        return runframes.show_raw(self.prefix, view.index)
 
     def _schedule_render(self) -> None:
         """A block that closed while renders were held back is rendered when they may go."""

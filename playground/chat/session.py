@@ -14,7 +14,7 @@ import logging
 import uuid
 from contextlib import aclosing
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -32,6 +32,9 @@ from .relay import Relay
 from .rundb import OUTAGE, in_run_db
 from .services import RunRefused, RunSpec, run_open
 from .state import RunState
+
+if TYPE_CHECKING:
+    from .group import RunGroup
 
 logger = logging.getLogger(__name__)
 EndReason = Transcript.EndReason
@@ -71,9 +74,16 @@ class Saving(enum.StrEnum):
 
 class RunSession:
     def __init__(
-        self, *, spec: RunSpec, user: AbstractBaseUser, session_key: str, watcher: Watcher
+        self,
+        *,
+        spec: RunSpec,
+        user: AbstractBaseUser,
+        session_key: str,
+        watcher: Watcher,
+        group: RunGroup | None = None,
     ):
         self.id = uuid.uuid4()
+        self.group = group  # the compare it is a column of, if any
         self.spec = spec
         self.user = user
         self.session_key = session_key  # checked again when the run's row is written
@@ -183,7 +193,7 @@ class RunSession:
                 return
             async with self._sending:
                 self._shown = transcript
-                await self._send(fragments.started(transcript, self.spec.n))
+                await self._send(fragments.started(transcript, self.spec.n, self.spec.place))
             status = self._stopped_status()
             if self.stop_reason is None:
                 status = await self._stream(transcript)
@@ -191,10 +201,7 @@ class RunSession:
             await self._end(transcript, status)
         except Exception:
             logger.exception("Run %s failed", self.id)
-            await self._emit(
-                fragments.notice("The run failed on the server; please try again.")
-                + fragments.controls(running=False)
-            )
+            await self._emit(fragments.failed(self.spec.place, self._others_running()))
         finally:
             self.phase = Phase.DONE
             if self._orphan_timer is not None:
@@ -205,6 +212,8 @@ class RunSession:
     async def _open(self) -> Transcript | None:
         """The run's row, or None when the run may not start (the page is told why)."""
         try:
+            if self.group is not None:
+                return await self.group.open(self)
             return await in_run_db(
                 partial(
                     run_open,
@@ -219,7 +228,9 @@ class RunSession:
         except OUTAGE:
             logger.warning("The database did not take run %s", self.id, exc_info=True)
             message = "The database is not answering, so the run did not start: try again soon."
-        await self._emit(fragments.notice(message) + fragments.controls(running=False))
+        await self._emit(
+            fragments.notice(message) + fragments.run_controls(running=False, place=self.spec.place)
+        )
         return None
 
     def _stopped_status(self) -> Transcript.Status:
@@ -238,6 +249,7 @@ class RunSession:
             tick=settings.PLAYGROUND_RELAY_TICK,
             render_timeout=settings.PLAYGROUND_RENDER_TIMEOUT,
             frame_bytes=settings.PLAYGROUND_FRAME_BYTES,
+            prefix=self.spec.prefix,
         )
         flusher = asyncio.create_task(relay.run(), name=f"run {self.id} relay")
         checkpoints = asyncio.create_task(
@@ -296,10 +308,11 @@ class RunSession:
         outcome = self.state.outcome(status, (self.stop_reason or "") if stopped else "")
         saving = await self._save(transcript, outcome)
         self.phase = Phase.SAVING
-        await self._emit(fragments.finished(outcome, transcript, saving))
+        place, others = self.spec.place, self._others_running()
+        await self._emit(fragments.finished(outcome, transcript, saving, place, others))
         if saving is Saving.RETRYING:
             saving = await self._save_with_retries(transcript, outcome)
-            await self._emit(fragments.save_state(transcript, saving))
+            await self._emit(fragments.save_state(transcript, saving, self.spec.prefix))
         observe.run_ended(self, outcome, saving)
 
     async def _save(self, transcript: Transcript, outcome: RunOutcome) -> Saving:
@@ -327,6 +340,10 @@ class RunSession:
                 return saving
         logger.error("Run %s was never saved: the database refused it for too long", self.id)
         return Saving.LOST
+
+    def _others_running(self) -> bool:
+        """Whether another column of its compare still runs (Run stays disabled till none)."""
+        return self.group is not None and self.group.others_running(self)
 
     async def _emit(self, html: str) -> None:
         async with self._sending:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from playground.runform import bind, form_state, forms_from_state
+from playground.runform import forms_from_state, page_state
 from playground.transcripts.selectors import transcripts_of_preset
 
 from . import services
@@ -54,7 +54,7 @@ def _bar(request, preset, *, form=None, message=""):
 
 def _state_from_page(request) -> dict:
     """The form state of what the page holds, as typed (a preset may be a half-filled template)."""
-    return form_state(*bind(request.POST.dict()))
+    return page_state(request.POST.dict())
 
 
 def _refused(request, form):

@@ -7,7 +7,9 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect, sync_playwright
 
-from ..helpers import DaphneServer, client_for, database_url, endpoints_for_tests
+from playground.transcripts.models import Transcript
+
+from ..helpers import DaphneServer, client_for, database_url, endpoints_for_tests, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 # Two cores run the server, the simulator, Chromium and the tests at once: give the page the
@@ -86,4 +88,17 @@ def page(browser, live_url, alice):
     page.evaluate("localStorage.clear()")
     page.goto(f"{live_url}/")
     yield page
+    stop_runs(page)
     context.close()
+
+
+def stop_runs(page) -> None:
+    """Runs outlive their pages: one still going when a test ends is stopped from `page`, as
+    a user would (its Stop, or Stop all), and its row seen ended, before the next test."""
+    running = Transcript.objects.filter(status=Transcript.Status.RUNNING)
+    if not running.exists():
+        return
+    stop = page.locator("#stop-button, #watch-stop").first
+    if stop.is_enabled():
+        stop.click()
+    wait_until(lambda: not running.exists(), timeout=15)

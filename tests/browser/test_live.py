@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from playground.transcripts.models import Transcript
 
-from ..helpers import DaphneServer, wait_until
-from .conftest import app_env, signed_in_context
+from ..helpers import DaphneServer
+from .conftest import app_env, signed_in_context, stop_runs
 
 TOKENS = 150
 BENCH = f"simulator/chat?bench=1&tps=30&tokens={TOKENS}"
@@ -59,11 +59,8 @@ def contexts(browser, graced_url, alice):
         return page
 
     yield new_page
-    running = Transcript.objects.filter(status=Transcript.Status.RUNNING)
-    if running.exists():
-        stop = opened[0].pages[0].locator("#stop-button, #watch-stop").first
-        stop.click()
-        wait_until(lambda: not running.exists(), timeout=15)
+    if opened:
+        stop_runs(opened[0].pages[0])
     for context in opened:
         context.close()
 

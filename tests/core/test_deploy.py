@@ -13,7 +13,7 @@ import pytest
 import redis
 from axes.models import AccessAttempt
 from django.db import connection
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import connect
 
 from playground.transcripts.models import Transcript
@@ -46,7 +46,8 @@ def app_env(simulator_server, scripted_server) -> dict[str, str]:
         "DATABASE_URL": database_url(connection.settings_dict),
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints_for_tests(simulator_server, scripted_server)),
         "SIMULATOR_ENABLED": "false",
-        "PLAYGROUND_ORPHAN_GRACE": "0",
+        # As deployed: a reloaded page finds its run still going (every test ends its runs).
+        "PLAYGROUND_ORPHAN_GRACE": "20",
         # A killed process's runs are interrupted within 2.5 s: the issue's test figures.
         "PLAYGROUND_CHECKPOINT_SECONDS": "0.5",
         "PLAYGROUND_STALE_RUN_SECONDS": "2",
@@ -127,6 +128,8 @@ class Page(threading.Thread):
             self.frames.append(frame)
         except ConnectionClosedError:
             self.frames.append("(its process went away)")
+        except ConnectionClosedOK:
+            self.frames.append("(the page went away)")
 
     def send(self, message: dict) -> None:
         self.socket.send(json.dumps(message))
@@ -145,6 +148,11 @@ class Page(threading.Thread):
     def close(self) -> None:
         self.join(timeout=30)
         self.connection.__exit__(None, None, None)
+
+    def leave(self) -> None:
+        """The page goes (a reload) with its run still going."""
+        self.connection.__exit__(None, None, None)
+        self.join(timeout=30)
 
 
 def test_a_run_on_one_process_is_watched_live_and_stopped_from_the_other(alice, processes):
@@ -168,6 +176,23 @@ def test_a_run_on_one_process_is_watched_live_and_stopped_from_the_other(alice, 
     assert tokens == list(range(len(tokens)))
     assert runner.numbers() == tokens
     assert watcher.numbers() == tokens, "the snapshot, then every frame after it, once"
+
+
+def test_a_page_reloaded_mid_run_through_the_proxy_ends_with_the_whole_answer(alice, deployment):
+    first = Page(deployment, alice)
+    first.send(form_data(model="simulator/chat?bench=1&tps=30&tokens=150"))
+    run_id = first.seen(r'id="current-run" value="([0-9a-f-]+)"')[1]
+    first.seen(" 3@")
+    first.leave()
+    # Back through the proxy, on whichever process it picks: the run's own, or the other.
+    reloaded = Page(deployment, alice)
+    reloaded.send({"action": "attach", "run": run_id})
+    reloaded.close()
+
+    assert FINAL.search(reloaded.frames[-1])[1] == "completed"
+    assert reloaded.numbers() == list(range(150)), "nothing missing, nothing twice"
+    saved = Transcript.objects.get()
+    assert re.findall(r" (\d+)@", saved.choices[0]["content"]) == [str(n) for n in range(150)]
 
 
 def test_a_killed_processs_runs_are_interrupted_by_the_survivor_and_watchers_told(

@@ -7,6 +7,7 @@ import re
 import pytest
 from channels.db import database_sync_to_async
 
+from playground.chat.registry import get_registry
 from playground.transcripts.models import Transcript
 
 from ..helpers import Socket, column_final, compare_data, eventually
@@ -132,6 +133,8 @@ async def test_a_compare_that_does_not_fit_is_refused_whole(alice, settings):
     frame = await socket.until("This compare needs 4 runs at once, and only 3 of its columns fit")
     assert re.search(r'id="run-button"[^>]*>Run all</button>', frame.replace("\n", " "))
     assert await transcripts() == []
+    # The refused columns' sessions end once each has said so: the process is empty again.
+    await eventually(lambda: get_registry().active == 0)
 
     settings.PLAYGROUND_MAX_CONCURRENT_RUNS = 5
     settings.PLAYGROUND_MAX_RUNS_PER_PROCESS = 2

@@ -80,11 +80,17 @@ def save_state(transcript: Transcript, saving: str) -> str:
 def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
     """Every field's error box, filled or emptied, so the page keeps what was typed; above
     them, the errors listed with links to their fields, in the page's order: the messages,
-    then the panel's fields, group by group (the tools among them, before Advanced)."""
+    the variables' boxes, then the panel's fields, group by group (the tools among them,
+    before Advanced)."""
     listed: list[tuple[str, str, Any]] = [
         (field.auto_id, f"Message {number}, {field.label.lower()}", error)
         for number, row in enumerate(formset, start=1)
         for field in row
+        for error in field.errors
+    ]
+    listed += [
+        (field.auto_id, f"Variable {field.label}", error)
+        for field in formset.variables
         for error in field.errors
     ]
     in_order = [form[name] for name in ("endpoint", "model", "stream")]
@@ -96,7 +102,11 @@ def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
     context = {
         "form": form,
         "formset": formset,
-        "general": [*form.non_field_errors(), *formset.non_form_errors()],
+        "general": [
+            *form.non_field_errors(),
+            *formset.non_form_errors(),
+            *formset.variables.non_field_errors(),
+        ],
         "listed": listed,
     }
     return render_to_string("chat/partials/form_errors.html", context)

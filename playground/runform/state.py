@@ -43,7 +43,12 @@ def form_state(form: RunForm, formset: BaseMessageFormSet) -> dict[str, Any]:
     """Everything on the form as typed, unset fields included; JSON-serialisable."""
     fields = {name: _raw(form, name) for name in form.fields}
     messages = [{name: _raw(row, name) for name in MESSAGE_FIELDS} for row in formset.forms]
-    return {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}
+    return {
+        "version": FORM_STATE_VERSION,
+        "fields": fields,
+        "messages": messages,
+        "variables": formset.variables.values(),
+    }
 
 
 def _raw(form: forms.Form, name: str) -> Any:
@@ -61,6 +66,7 @@ def upgrade_state(state: Any) -> dict[str, Any]:
     defaults = RunForm()
     fields = {name: _initial(defaults, name) for name in defaults.fields}
     messages: list[dict[str, Any]] = []
+    variables: dict[str, str] = {}
     if isinstance(state, dict):
         saved = state.get("fields")
         if isinstance(saved, dict):
@@ -70,9 +76,22 @@ def upgrade_state(state: Any) -> dict[str, Any]:
             for message in state.get("messages") or ()
             if isinstance(message, dict)
         ]
+        variables = _variables(state.get("variables"))
     if not messages:
         messages = [{**dict.fromkeys(MESSAGE_FIELDS, ""), "role": "user"}]
-    return {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}
+    return {
+        "version": FORM_STATE_VERSION,
+        "fields": fields,
+        "messages": messages,
+        "variables": variables,
+    }
+
+
+def _variables(saved: Any) -> dict[str, str]:
+    """The variables' values a state keeps (states from before variables have none)."""
+    if not isinstance(saved, dict):
+        return {}
+    return {str(name): str(value) for name, value in saved.items() if isinstance(value, str)}
 
 
 def _initial(form: RunForm, name: str) -> Any:
@@ -87,5 +106,7 @@ def forms_from_state(state: Any) -> tuple[RunForm, BaseMessageFormSet]:
     state = upgrade_state(state)
     return (
         RunForm(initial=state["fields"]),
-        MessageFormSet(initial=state["messages"], prefix=MESSAGES_PREFIX),
+        MessageFormSet(
+            initial=state["messages"], prefix=MESSAGES_PREFIX, variables=state["variables"]
+        ),
     )

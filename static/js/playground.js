@@ -205,9 +205,12 @@
     return { version: STATE_VERSION, fields, messages };
   }
 
+  // A variable's value whose box the server has not listed yet: filled in when it is.
+  const pendingValues = new Map();
   function applyState(saved) {
     for (const [name, value] of Object.entries(saved.fields || {})) {
       const element = form.elements.namedItem(name);
+      if (name.startsWith("var-") && !element) pendingValues.set(name, value);
       if (!element || !element.name) continue;
       if (element.type === "checkbox") element.checked = Boolean(value);
       else element.value = value;
@@ -351,6 +354,13 @@
     detail.messageBody = body;
   }
   page.addEventListener("htmx:wsConfigSend", refuseOversizedMessage);
+
+  page.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id !== "variables") return;
+    for (const box of event.detail.target.querySelectorAll("[name^='var-']")) {
+      if (!box.value && pendingValues.has(box.name)) box.value = pendingValues.get(box.name);
+    }
+  });
 
   localStorage.removeItem("playground:draft:v1");  // once every member's draft: whose, unknown
   if (page.dataset.fromLink !== "1") {

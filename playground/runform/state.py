@@ -79,12 +79,15 @@ def upgrade_state(state: Any) -> dict[str, Any]:
         variables = _variables(state.get("variables"))
     if not messages:
         messages = [{**dict.fromkeys(MESSAGE_FIELDS, ""), "role": "user"}]
-    return {
+    upgraded = {
         "version": FORM_STATE_VERSION,
         "fields": fields,
         "messages": messages,
         "variables": variables,
     }
+    if isinstance(state, dict) and isinstance(state.get("cases"), dict):
+        upgraded["cases"] = state["cases"]  # a preset's test cases: playground/cases/ reads them
+    return upgraded
 
 
 def _variables(saved: Any) -> dict[str, str]:

@@ -123,7 +123,8 @@ def _json_row(line: str, problems: list[str], number: int) -> dict[str, str] | N
     row: dict[str, str] = {}
     for key, cell in value.items():
         if isinstance(cell, (dict, list)):
-            problems.append(f"Line {number}: {key!r} is a {type(cell).__name__}; a cell is text.")
+            kind = "an object" if isinstance(cell, dict) else "a list"
+            problems.append(f"Line {number}: {key!r} is {kind}; a cell is text.")
             return None
         row[key] = "" if cell is None else json.dumps(cell) if isinstance(cell, bool) else str(cell)
     if problem := cells_problem(list(row.values()), list(row)):

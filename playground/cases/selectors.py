@@ -16,6 +16,7 @@ def data_sets_for(user) -> QuerySet[DataSet]:
         .select_related("owner")
         .annotate(latest=Max("versions__number"), version_count=Count("versions"))
         .filter(version_count__gt=0)
+        .order_by("name", "pk")  # an aggregate's query leaves Meta.ordering out
     )
 
 

@@ -45,9 +45,15 @@ class Table:
         """Its columns with a column added for each variable it lacks, "expected" last."""
         kept = [name for name in self.columns if name != EXPECTED]
         columns = kept + [name for name in names if name not in kept] + [EXPECTED]
+        if columns == self.columns:
+            return self
         rows = [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+        # Other columns than its saved version's: no longer that version.
         return replace(
-            self, columns=columns, rows=[[row.get(name, "") for name in columns] for row in rows]
+            self,
+            columns=columns,
+            rows=[[row.get(name, "") for name in columns] for row in rows],
+            version=None,
         )
 
     def edited(self, rows: list[list[str]]) -> Table:

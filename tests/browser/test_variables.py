@@ -4,6 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
+from playground.cases.models import DataSetVersion
+
 
 def test_a_variable_gets_a_box_a_blank_one_is_refused_and_a_run_puts_its_value_in(page):
     page.locator("#id_model").fill("simulator/chat-fast")
@@ -25,3 +27,27 @@ def test_a_variable_gets_a_box_a_blank_one_is_refused_and_a_run_puts_its_value_i
 
     page.get_by_role("button", name="View code").click()
     expect(page.locator("#snippet-curl")).to_contain_text('"content": "Greet Ada Lovelace politely')
+
+
+def test_the_table_gets_a_column_per_variable_takes_a_paste_and_saves_as_typed(page):
+    page.locator('[name="messages-0-content"]').fill("Weather in {{city}}?")
+    table = page.locator("#cases")
+    expect(table.get_by_text("Write a {{variable}} in a message")).to_be_hidden()
+    expect(table).to_contain_text("No test cases yet")
+
+    table.get_by_text("Paste or import").click()
+    table.get_by_label("Rows from a spreadsheet").fill("city\texpected\nOslo\train\nLima\tsun")
+    table.get_by_role("button", name="Replace the table with these rows").click()
+    expect(table.get_by_role("status")).to_have_text("2 test cases pasted.")
+    expect(table.locator("thead th")).to_have_text(["#", "city", "expected", "Remove"])
+    table.get_by_label("Case 2, expected").fill("sunny")
+
+    table.get_by_text("Data sets").click()
+    table.get_by_label("Data set name").fill("Cities")
+    table.get_by_role("button", name="Save as data set").click()
+    expect(table.get_by_role("status")).to_have_text("Saved as Cities, version 1.")
+    version = DataSetVersion.objects.get()
+    assert (version.columns, version.rows) == (
+        ["city", "expected"],
+        [["Oslo", "rain"], ["Lima", "sunny"]],
+    )

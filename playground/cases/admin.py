@@ -6,12 +6,26 @@ from .models import DataSet, DataSetVersion
 
 
 class VersionInline(admin.TabularInline):
+    """A data set's versions, read only: they are written by saves and never changed, since a
+    run names the version it ran over."""
+
     model = DataSetVersion
-    fields = ("number", "row_count", "created_by", "created_at")
+    fields = ("number", "test_cases", "created_by", "created_at")
     readonly_fields = fields
     extra = 0
-    can_delete = False
-    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="test cases")
+    def test_cases(self, version: DataSetVersion) -> int:
+        return version.row_count
 
 
 @admin.register(DataSet)

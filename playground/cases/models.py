@@ -12,18 +12,25 @@ class DataSetQuerySet(models.QuerySet):
     """Who may do what with a data set: the one rule, for views and the admin alike."""
 
     def visible_to(self, user) -> DataSetQuerySet:
+        """What the user may open."""
         return self.filter(_visible(user))
+
+    def listed_for(self, user) -> DataSetQuerySet:
+        """What the page offers to open: mine and the team's (staff open others' by link)."""
+        return self.filter(_listed(user))
 
     def changeable_by(self, user) -> DataSetQuerySet:
         return self.filter(_changeable(user))
 
 
-def _visible(user) -> Q:
-    if is_staff_member(user):
-        return EVERY_ROW
+def _listed(user) -> Q:
     if not is_member(user):
         return NO_ROW
     return Q(owner=user) | Q(visibility=DataSet.Visibility.TEAM)
+
+
+def _visible(user) -> Q:
+    return EVERY_ROW if is_staff_member(user) else _listed(user)
 
 
 def _changeable(user) -> Q:

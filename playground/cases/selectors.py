@@ -10,9 +10,9 @@ from .models import DataSet, DataSetVersion
 
 
 def data_sets_for(user) -> QuerySet[DataSet]:
-    """What the user may open, by name, each with its latest version's number."""
+    """What the page offers the user to open, by name, each with its latest version's number."""
     return (
-        DataSet.objects.visible_to(user)
+        DataSet.objects.listed_for(user)
         .select_related("owner")
         .annotate(latest=Max("versions__number"), version_count=Count("versions"))
         .filter(version_count__gt=0)

@@ -5,6 +5,7 @@ from . import views
 app_name = "cases"
 urlpatterns = [
     path("variables/", views.variables, name="variables"),
+    path("show/", views.show, name="show"),
     path("add/", views.add_row, name="add"),
     path("remove/", views.remove_row, name="remove"),
     path("paste/", views.paste, name="paste"),

@@ -44,14 +44,14 @@ def variables(request: HttpRequest) -> HttpResponse:
     """The variables' boxes for the messages as typed, each showing the value typed so far (no
     error yet for a box not filled), and the table again when a column comes or goes."""
     formset = MessageFormSet(request.POST, prefix=MESSAGES_PREFIX)
-    context = {"variables": formset.variables.shown(), "data_sets": data_sets_for(request.user)}
+    context = {"variables": formset.variables.shown()}
     try:
         posted = table_from_state(request.POST.get(TABLE_FIELD))
     except BadTable:
         posted = Table()
     table = posted.for_variables(formset.variables.names)
     if table.columns != posted.columns:
-        context["changed_cases"] = table
+        context.update(changed_cases=table, data_sets=data_sets_for(request.user))
     return render(request, "cases/partials/variables.html", context)
 
 
@@ -77,6 +77,12 @@ def table_action(change: Callable[[HttpRequest, Table], tuple[Table, str]]):
 
     view.__doc__ = change.__doc__
     return view
+
+
+@table_action
+def show(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    """The table as posted: a draft the page restored, drawn by the server."""
+    return table, ""
 
 
 @table_action

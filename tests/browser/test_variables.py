@@ -51,3 +51,7 @@ def test_the_table_gets_a_column_per_variable_takes_a_paste_and_saves_as_typed(p
         ["city", "expected"],
         [["Oslo", "rain"], ["Lima", "sunny"]],
     )
+
+    page.reload()  # the table is kept as a draft, like the form
+    expect(page.get_by_label("Case 2, expected")).to_have_value("sunny")
+    expect(page.locator("#cases-source")).to_contain_text("data set Cities, version 1")

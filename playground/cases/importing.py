@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterator
 
-from .table import COLUMN, MAX_COLUMNS, MAX_ROWS, Table, cells_problem, too_many
+from .table import COLUMN, MAX_COLUMNS, MAX_ROWS, Table, cells_problem, too_long, too_many
 
 MAX_ERRORS_LISTED = 20
 
@@ -49,9 +49,10 @@ def parse(text: str, kind: str) -> Table:
     text = text.removeprefix("\ufeff").replace("\x00", "")
     if not text.strip():
         raise ImportRefused(["There is nothing to import."])
-    if kind == "jsonl":
-        return _jsonl(text)
-    return _delimited(text, "\t" if kind == "tsv" else ",")
+    table = _jsonl(text) if kind == "jsonl" else _delimited(text, "\t" if kind == "tsv" else ",")
+    if problem := too_long(table.rows):
+        raise ImportRefused([problem])
+    return table
 
 
 def _delimited(text: str, delimiter: str) -> Table:

@@ -12,6 +12,9 @@ from typing import Any
 MAX_ROWS = 1_000
 MAX_COLUMNS = 51  # the most variables a run takes, and "expected"
 MAX_CELL_CHARS = 20_000
+# The whole table's text: what the page posts back with every action stays under Django's
+# 2.5 MB request bound, even all in three-byte characters, percent-encoded.
+MAX_TABLE_CHARS = 250_000
 EXPECTED = "expected"
 COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
@@ -118,7 +121,15 @@ def _shape_problem(columns: Any, rows: Any) -> str | None:
             return f"Row {number}: every cell is text."
         if problem := cells_problem(row, columns):
             return f"Row {number}: {problem}"
-    return None
+    return too_long(rows)
+
+
+def too_long(rows: list[list[str]]) -> str | None:
+    """Whether the table's text is over its bound, and by how much."""
+    size = sum(len(cell) for row in rows for cell in row)
+    if size <= MAX_TABLE_CHARS:
+        return None
+    return f"The test cases come to {size:,} characters; a table takes at most {MAX_TABLE_CHARS:,}."
 
 
 def cells_problem(cells: list[str], columns: list[str]) -> str | None:

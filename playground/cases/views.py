@@ -22,7 +22,7 @@ from .page import TABLE_FIELD
 from .selectors import data_sets_for, find_latest_version
 from .table import MAX_ROWS, BadTable, Table, table_from_state, too_many
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a bigger file's table would be over its bound anyway
 
 
 class Refused(Exception):

@@ -72,6 +72,16 @@ def test_more_rows_than_a_table_takes_is_refused_whole(kind):
     assert len(parse(text.rsplit("\n", 2)[0], kind).rows) == MAX_ROWS
 
 
+def test_a_table_over_its_bound_of_text_is_refused_whole():
+    text = "a,b\n" + f"{'x' * 15_000},{'y' * 15_000}\n" * 9
+    assert refused(text, "csv") == [
+        "The test cases come to 270,000 characters; a table takes at most 250,000."
+    ]
+    posted = {"columns": ["a", "b"], "rows": [["x" * 15_000] * 2] * 9}
+    with pytest.raises(BadTable, match="270,000 characters"):
+        table_from_state(posted)
+
+
 def test_not_utf8_nothing_and_a_long_list_of_bad_lines():
     with pytest.raises(ImportRefused, match="not UTF-8 text"):
         decode(b"a,b\n\xff\xfe,1\n")

@@ -7,6 +7,7 @@ Each table action posts the page's table (the JSON field of the cases form) and 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -44,7 +45,7 @@ def variables(request: HttpRequest) -> HttpResponse:
     """The variables' boxes for the messages as typed, each showing the value typed so far (no
     error yet for a box not filled), and the table again when a column comes or goes."""
     formset = MessageFormSet(request.POST, prefix=MESSAGES_PREFIX)
-    context = {"variables": formset.variables.shown()}
+    context: dict[str, Any] = {"variables": formset.variables.shown()}
     try:
         posted = table_from_state(request.POST.get(TABLE_FIELD))
     except BadTable:

@@ -6,6 +6,7 @@ Each table action posts the page's table (the JSON field of the cases form) and 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,7 @@ def table_action(change: Callable[[HttpRequest, Table], tuple[Table, str]]):
 
     @login_required
     @require_POST
+    @functools.wraps(change)
     def view(request: HttpRequest) -> HttpResponse:
         names = variable_names(request)
         try:
@@ -76,7 +78,6 @@ def table_action(change: Callable[[HttpRequest, Table], tuple[Table, str]]):
             return render_table(request, table, problems=[str(refused)], refused=True)
         return render_table(request, changed.for_variables(names), message=message)
 
-    view.__doc__ = change.__doc__
     return view
 
 

@@ -45,8 +45,14 @@ class Table:
         )
 
     def for_variables(self, names: list[str]) -> Table:
-        """Its columns with a column added for each variable it lacks, "expected" last."""
-        kept = [name for name in self.columns if name != EXPECTED]
+        """Its columns with a column added for each variable it lacks, "expected" last; a
+        column no message uses any more goes once it is empty (a renamed variable's)."""
+        used = set(names)
+        kept = [
+            name
+            for index, name in enumerate(self.columns)
+            if name != EXPECTED and (name in used or any(row[index] for row in self.rows))
+        ]
         columns = kept + [name for name in names if name not in kept] + [EXPECTED]
         if columns == self.columns:
             return self

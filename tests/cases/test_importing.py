@@ -120,3 +120,5 @@ def test_columns_follow_the_variables_expected_last_and_cells_kept():
     )
     same = Table(["name", "expected"], [["Ada", "x"]], "slug", "Set", 2)
     assert same.for_variables(["name"]) is same
+    renamed = Table(["cty", "city", "expected"], [["", "Oslo", ""]])
+    assert renamed.for_variables(["town"]).columns == ["city", "town", "expected"]

@@ -1,4 +1,5 @@
-"""Variables in Chromium: typed in a message, listed with a box, refused blank, put in on Run."""
+"""Variables and test cases in Chromium: a variable typed in a message gets a box, is refused
+blank and put in on Run; the table gets its column, takes a paste, and is saved as typed."""
 
 import re
 
@@ -7,7 +8,7 @@ from playwright.sync_api import expect
 from playground.cases.models import DataSetVersion
 
 
-def test_a_variable_gets_a_box_a_blank_one_is_refused_and_a_run_puts_its_value_in(page):
+def test_a_variable_is_put_in_and_the_test_cases_follow_it(page):
     page.locator("#id_model").fill("simulator/chat-fast")
     page.locator('[name="messages-0-content"]').fill("Greet {{person}} politely {% debug %}")
     box = page.get_by_label("person", exact=True)
@@ -27,11 +28,13 @@ def test_a_variable_gets_a_box_a_blank_one_is_refused_and_a_run_puts_its_value_i
 
     page.get_by_role("button", name="View code").click()
     expect(page.locator("#snippet-curl")).to_contain_text('"content": "Greet Ada Lovelace politely')
+    page.keyboard.press("Escape")
 
-
-def test_the_table_gets_a_column_per_variable_takes_a_paste_and_saves_as_typed(page):
-    page.locator('[name="messages-0-content"]').fill("Weather in {{city}}?")
     table = page.locator("#cases")
+    expect(table.locator("thead th")).to_have_count(0)  # no cases yet: no grid
+    page.locator('[name="messages-0-content"]').fill("Weather in {{city}}?")
+    expect(page.get_by_label("city", exact=True)).to_be_visible()
+    expect(box).to_be_hidden()
     expect(table.get_by_text("Write a {{variable}} in a message")).to_be_hidden()
     expect(table).to_contain_text("No test cases yet")
 

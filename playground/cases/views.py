@@ -14,8 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
+from django_htmx.http import reswap
 
 from playground.runform import MESSAGES_PREFIX, MessageFormSet
+from playground.runform.values import VARIABLES_PREFIX
 
 from . import services
 from .forms import SaveDataSetForm
@@ -51,10 +53,21 @@ def variables(request: HttpRequest) -> HttpResponse:
         posted = table_from_state(request.POST.get(TABLE_FIELD))
     except BadTable:
         posted = Table()
-    table = posted.for_variables(formset.variables.names)
+    names = formset.variables.names
+    table = posted.for_variables(names)
     if table.columns != posted.columns:
         context.update(changed_cases=table, data_sets=data_sets_for(request.user))
+    elif names == shown_names(request):
+        # The boxes on the page are these already: swapping them again would drop an error
+        # a run just put beside one, or what is being typed into one.
+        return reswap(HttpResponse(), "none")
     return render(request, "cases/partials/variables.html", context)
+
+
+def shown_names(request: HttpRequest) -> list[str]:
+    """The variables whose boxes the page shows, in its order (`var-<name>`)."""
+    prefix = f"{VARIABLES_PREFIX}-"
+    return [key.removeprefix(prefix) for key in request.POST if key.startswith(prefix)]
 
 
 def table_action(change: Callable[[HttpRequest, Table], tuple[Table, str]]):

@@ -55,6 +55,8 @@ def test_a_variable_is_put_in_and_the_test_cases_follow_it(page):
         [["Oslo", "rain"], ["Lima", "sunny"]],
     )
 
-    page.reload()  # the table is kept as a draft, like the form
+    page.get_by_label("city", exact=True).fill("Bergen")
+    page.reload()  # the table is kept as a draft, like the form and the variables' values
+    expect(page.get_by_label("city", exact=True)).to_have_value("Bergen")
     expect(page.get_by_label("Case 2, expected")).to_have_value("sunny")
     expect(page.locator("#cases-source")).to_contain_text("data set Cities, version 1")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from playground.cases.table import Table
 from playground.chat import fragments
 from playground.chat.services import build_request
 from playground.presets.services import preset_create
@@ -110,3 +111,15 @@ def test_a_preset_opens_with_its_variables_and_their_values(client, alice):
     assert "You answer as {{persona}}." in html
     assert 'name="var-topic"' in html
     assert ">\ntea</textarea>" in html
+
+
+def test_the_panel_is_left_alone_when_it_shows_these_variables_already(client, alice):
+    """A run's error beside a box, or what is being typed into one, is not swapped away."""
+    client.force_login(alice)
+    data = form_data(messages=TEMPLATE)
+    data.update({"var-persona": "", "var-who": "ada", "var-topic": ""})
+    data["cases-table"] = Table(["persona", "who", "topic", "expected"]).to_json()
+    response = client.post("/cases/variables/", data)
+    assert response.headers["HX-Reswap"] == "none"
+    del data["var-topic"]
+    assert "HX-Reswap" not in client.post("/cases/variables/", data).headers

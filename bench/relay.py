@@ -6,7 +6,10 @@ Websocket clients start C runs at once and read every frame. For each C it print
 tokens lost or out of order (must be 0), the p50/p99 delay from emission to websocket
 arrival, frames per second per stream, and Daphne's CPU seconds per 1,000 tokens.
 
-    .venv/bin/python -m bench.relay [--tokens 250] [--concurrency 1 10 50]
+Then one socket runs a compare of --columns columns (a session and a relay per column):
+each column's figures are printed beside a single run's, made just before it.
+
+    .venv/bin/python -m bench.relay [--tokens 250] [--concurrency 1 10 50] [--columns 4]
 """
 
 import argparse
@@ -21,46 +24,55 @@ from pathlib import Path
 
 import websockets
 
-from tests.helpers import FINAL, ack_for, appended, form_data
+from tests.helpers import FINAL, ack_for, appended, column_final, compare_data, form_data
 
 from .common import served_app, socket_headers
 
 TOKEN = re.compile(r" (\d+)@(\d+\.\d+)")
 
 
-def form(tokens: int, tps: float) -> dict:
-    return form_data(model=f"simulator/chat?bench=1&tps={tps:g}&tokens={tokens}")
+def form(tokens: int, tps: float, columns: int = 1) -> dict:
+    model = f"simulator/chat?bench=1&tps={tps:g}&tokens={tokens}"
+    if columns == 1:
+        return form_data(model=model)
+    return compare_data(*[{"model": model}] * columns)
 
 
-async def one_run(url: str, cookie: str, tokens: int, tps: float) -> dict:
+async def one_run(url: str, cookie: str, tokens: int, tps: float, columns: int = 1) -> list:
+    """One socket's run, or its compare of `columns` columns: a result per column."""
     headers = socket_headers(url, cookie)
-    delays, numbers, frames = [], [], 0
+    boxes = ["c0-text"] if columns == 1 else [f"k{k}-c0-text" for k in range(columns)]
+    finals = [FINAL] if columns == 1 else [column_final(k) for k in range(columns)]
+    delays, numbers, frames = [[] for _ in boxes], [[] for _ in boxes], [0] * columns
+    statuses: dict[int, str] = {}
     async with websockets.connect(url, additional_headers=headers, max_size=None) as socket:
-        await socket.send(json.dumps(form(tokens, tps)))
+        await socket.send(json.dumps(form(tokens, tps, columns)))
         started = time.monotonic()
         async for message in socket:
             if ack := ack_for(message):
                 await socket.send(json.dumps(ack))
             arrived = time.time()
-            text = appended(message)
-            if text:
-                frames += 1
-                for number, stamp in TOKEN.findall(text):
-                    numbers.append(int(number))
-                    delays.append(arrived - float(stamp))
-            if FINAL.search(message):
-                status = FINAL.search(message).group(1)
+            for column, box in enumerate(boxes):
+                if text := appended(message, box):
+                    frames[column] += 1
+                    for number, stamp in TOKEN.findall(text):
+                        numbers[column].append(int(number))
+                        delays[column].append(arrived - float(stamp))
+                if final := finals[column].search(message):
+                    statuses[column] = final.group(1)
+            if len(statuses) == columns:
                 break
         elapsed = time.monotonic() - started
-    lost = tokens - len(set(numbers))
-    disordered = sum(1 for a, b in itertools.pairwise(numbers) if b != a + 1)
-    return {
-        "status": status,
-        "delays": delays,
-        "lost": lost,
-        "disordered": disordered,
-        "frames_per_second": frames / elapsed,
-    }
+    return [
+        {
+            "status": statuses[column],
+            "delays": delays[column],
+            "lost": tokens - len(set(numbers[column])),
+            "disordered": sum(1 for a, b in itertools.pairwise(numbers[column]) if b != a + 1),
+            "frames_per_second": frames[column] / elapsed,
+        }
+        for column in range(columns)
+    ]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -75,7 +87,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def phase(url, cookie, concurrency, tokens, tps, server_pid) -> None:
     before = cpu_seconds(server_pid)
-    runs = await asyncio.gather(*(one_run(url, cookie, tokens, tps) for _ in range(concurrency)))
+    sockets = await asyncio.gather(*(one_run(url, cookie, tokens, tps) for _ in range(concurrency)))
+    runs = [run for runs in sockets for run in runs]
     cpu = cpu_seconds(server_pid) - before
     delays = [delay * 1000 for run in runs for delay in run["delays"]]
     received = len(delays)
@@ -90,11 +103,30 @@ async def phase(url, cookie, concurrency, tokens, tps, server_pid) -> None:
     )
 
 
+async def compare_phase(url, cookie, columns, tokens, tps) -> None:
+    """One socket's compare of `columns` columns (one relay and one session each), each
+    column's added delay beside a single run's, started right before it on its own."""
+    (single,) = await one_run(url, cookie, tokens, tps)
+    compared = await one_run(url, cookie, tokens, tps, columns)
+    for name, run in [("single run", single)] + [
+        (f"column {k + 1} of {columns}", run) for k, run in enumerate(compared)
+    ]:
+        delays = [delay * 1000 for delay in run["delays"]]
+        print(
+            f"{name:>12}: {len(delays):>5} tokens, lost {run['lost']}, out of order"
+            f" {run['disordered']}, {run['status']}; added delay p50"
+            f" {statistics.median(delays):6.1f} ms, p99 {percentile(delays, 0.99):6.1f} ms;"
+            f" {run['frames_per_second']:5.1f} frames/s",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=250, help="tokens per run")
     parser.add_argument("--tps", type=float, default=50, help="tokens per second per run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--columns", type=int, default=4, help="columns of the compare run")
     args = parser.parse_args()
     with served_app() as (server, cookie):
         from django.conf import settings
@@ -109,6 +141,8 @@ def main() -> None:
         for concurrency in args.concurrency:
             pid = server.process.pid
             asyncio.run(phase(url, cookie, concurrency, args.tokens, args.tps, pid))
+        if args.columns > 1:
+            asyncio.run(compare_phase(url, cookie, args.columns, args.tokens, args.tps))
 
 
 if __name__ == "__main__":

@@ -330,7 +330,7 @@ PLAYGROUND_PRICES = _prices()
 
 # Limits on what one user may ask of the upstream at once.
 PLAYGROUND_MAX_N = env.int("PLAYGROUND_MAX_N", default=8)
-PLAYGROUND_MAX_CONCURRENT_RUNS = env.int("PLAYGROUND_MAX_CONCURRENT_RUNS", default=3)
+PLAYGROUND_MAX_CONCURRENT_RUNS = env.int("PLAYGROUND_MAX_CONCURRENT_RUNS", default=5)
 # ... and over time, per user and endpoint, counted in the database so that every process
 # shares them (0: no limit). Simulated endpoints are exempt. The token budget counts generated
 # tokens: max_tokens x n is reserved when a run starts, and what it generated once it ends.
@@ -366,7 +366,7 @@ UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=10.0)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=60.0)
 UPSTREAM_TOTAL_TIMEOUT = env.float("UPSTREAM_TOTAL_TIMEOUT", default=600.0)
 # A run whose every watching socket has closed is stopped after this many seconds (0: at once).
-PLAYGROUND_ORPHAN_GRACE = env.float("PLAYGROUND_ORPHAN_GRACE", default=0.0)
+PLAYGROUND_ORPHAN_GRACE = env.float("PLAYGROUND_ORPHAN_GRACE", default=20.0)
 # Every frame the run socket sends is at most this many bytes (Daphne and browsers handle
 # frames up to 1 MiB; long text is cut into several frames).
 PLAYGROUND_FRAME_BYTES = env.int("PLAYGROUND_FRAME_BYTES", default=256 * 1024)

@@ -161,6 +161,13 @@ def _fast_passwords(request, settings):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_orphan_grace(settings):
+    """A run whose sockets all closed ends at once in tests (the default waits 20 s for a
+    reload): a test that wants the grace sets it."""
+    settings.PLAYGROUND_ORPHAN_GRACE = 0
+
+
 @pytest.fixture
 async def run_registry():
     """This test loop's run registry. A test that fails mid-run leaves sessions behind: they

@@ -217,7 +217,8 @@ class DaphneServer(ServerProcess):
 
     def __init__(self, *options: str, cwd: Path = ROOT, **env: str):
         command = [sys.executable, "-m", "playground.launch", *options]
-        super().__init__(command, cwd, **env)
+        # Runs left by a test end with its sockets, unless the test says otherwise.
+        super().__init__(command, cwd, **{"PLAYGROUND_ORPHAN_GRACE": "0", **env})
 
 
 class SimulatorProcess(ServerProcess):
@@ -276,6 +277,21 @@ def form_data(messages=None, **fields) -> dict:
     if data["stream"] is False:
         del data["stream"]  # an unticked checkbox sends nothing
     return data
+
+
+def compare_data(*columns: dict, messages=None, **shared) -> dict:
+    """What the page sends for a compare: the first column's fields as the form's own, each
+    other's with its prefix (`k1-model`), and the number of columns."""
+    data = form_data(messages, **{**shared, **columns[0]}, columns=str(len(columns)))
+    for column, fields in enumerate(columns[1:], start=1):
+        own = form_data(**{**shared, **fields})
+        data.update({f"k{column}-{name}": own[name] for name in RunForm.base_fields if name in own})
+    return data
+
+
+def column_final(column: int) -> re.Pattern:
+    """The frame that ends one column of a compare, its status in group 1."""
+    return re.compile(rf'class="status (completed|stopped|error)" id="k{column}-run-status"')
 
 
 async def spec_of(**fields):

@@ -3,28 +3,27 @@
 The page keeps the id of its running run per tab and sends it first on every connect, so a
 dropped socket or a reload never leaves it showing "running" for ever. The answer comes from
 the run's transcript, under the one access rule: how a run that ended ended, or that it is
-still going on the server. Seeing a run still going live (a snapshot, then its frames) is
-the next step; it grows here, behind the same message.
+still going on the server. A run still going on this process is watched live: a snapshot of
+what its page was sent so far, then its frames as they come.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 
-from playground.output.offloop import render_choice
 from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import find_transcript_for_user
 from playground.transcripts.services import RunOutcome
 from playground.upstream import json_schema_of
 
-from . import fragments, runframes
-from .frames import Unsplittable, pack
-from .relay import FINAL_MAX
+from . import fragments, runframes, snapshot
+from .registry import get_registry
 from .rundb import OUTAGE
-from .session import Saving
+from .session import RunSession, Saving, Watcher
 
 UNANSWERED = (
     "The database is not answering, so how this tab's run ended cannot be shown yet: reload"
@@ -32,18 +31,72 @@ UNANSWERED = (
 )
 
 
-async def attach_frames(user: Any, run_id: Any) -> list[str]:
-    """The frames that bring the page up to date with run `run_id`, in order; a run the
-    user may not see is told apart from no run at all by nothing."""
-    transcript = None
+@dataclass(frozen=True, slots=True)
+class Attached:
+    frames: list[str]  # what brings the page up to date, in order
+    here: uuid.UUID | None = None  # a run of this process, which took the page as a watcher
+    elsewhere: uuid.UUID | None = None  # a run still going, on no socket of this process
+
+
+async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
+    """What brings the page up to date with run `run_id`; a run the user may not see is told
+    apart from no run at all by nothing. A run still going on this process takes `watcher`
+    among its watchers: its snapshot comes first, then its frames."""
     try:
-        if isinstance(run_id, str) and run_id:
-            transcript = await database_sync_to_async(find_transcript_for_user)(user, run_id)
+        transcript = await _find(user, run_id)
+        if transcript is not None and transcript.group is not None:
+            # A compare's columns are watched by the page that started them alone: nowhere
+            # else has their places (and a blind one must name nothing).
+            return Attached(await _compare_column(transcript))
+        if transcript is not None and transcript.status == Transcript.Status.RUNNING:
+            session = get_registry().get(transcript.uuid)
+            if session is not None and (taken := await session.watch(watcher)) is not None:
+                return Attached(await _watched(session, watcher, taken), here=session.id)
+            transcript = await _find(user, run_id)  # it may have ended meanwhile
     except OUTAGE:
         # The id is kept, to ask again on the next connect; the page may run meanwhile.
-        return [fragments.notice(UNANSWERED) + fragments.controls(running=False)]
+        return Attached([fragments.notice(UNANSWERED) + fragments.controls(running=False)])
+    if transcript is None:
+        return Attached([fragments.run_unknown()])
+    if transcript.status == Transcript.Status.RUNNING:
+        return Attached([fragments.run_elsewhere(transcript)], elsewhere=transcript.uuid)
+    return Attached(await _ended(transcript))
+
+
+async def ended_frames(user: Any, run_id: uuid.UUID) -> list[str] | None:
+    """How a run ended, from its row; None while its row says it is running."""
+    transcript = await _find(user, str(run_id))
     if transcript is None:
         return [fragments.run_unknown()]
+    if transcript.status == Transcript.Status.RUNNING:
+        return None
+    return await _ended(transcript)
+
+
+async def may_stop(user: Any, run_id: uuid.UUID, owner: Any = None) -> bool:
+    """Whether `user` may stop a run they watch: its owner, who started it (`owner`, when
+    known here), or whomever the one access rule lets change its transcript."""
+    if owner is not None and owner.pk == user.pk:
+        return True
+    return await Transcript.objects.changeable_by(user).filter(uuid=run_id).aexists()
+
+
+async def _find(user: Any, run_id: Any) -> Transcript | None:
+    if not (isinstance(run_id, str) and run_id):
+        return None
+    return await database_sync_to_async(find_transcript_for_user)(user, run_id)
+
+
+async def _watched(session: RunSession, watcher: Watcher, taken: snapshot.Snapshot) -> list[str]:
+    """The snapshot drawn; a watcher that cannot be sent it is let go at once."""
+    try:
+        return await snapshot.draw(taken)
+    except BaseException:
+        session.detach(watcher)
+        raise
+
+
+async def _compare_column(transcript: Transcript) -> list[str]:
     if transcript.status == Transcript.Status.RUNNING:
         return [fragments.run_elsewhere(transcript)]
     return await _ended(transcript)
@@ -55,26 +108,10 @@ async def _ended(transcript: Transcript) -> list[str]:
     outcome = outcome_of(transcript)
     frames = [fragments.started(transcript, transcript.request_body.get("n") or 1)]
     schema = json_schema_of(transcript.request_body)
-    limit = settings.PLAYGROUND_FRAME_BYTES
     for choice in _shown(outcome):
-        html, note = await _rendered(choice["content"], schema)
-        try:
-            frames += list(pack(runframes.replay(choice, html, note, limit), limit))
-        except Unsplittable:
-            note = "This answer cannot be sent formatted: it is shown as sent."
-            frames += list(pack(runframes.replay(choice, None, note, limit), limit))
+        frames += await snapshot.choice_frames(runframes.finished_choice(choice), schema)
     frames.append(fragments.finished(outcome, transcript, Saving.SAVED))
     return frames
-
-
-async def _rendered(content: str, schema: dict[str, Any] | None) -> tuple[str | None, str]:
-    """The answer rendered, or None and why not (as a live run would say it)."""
-    if schema is None and len(content) > FINAL_MAX:
-        return None, "This answer is too long to format here: it is shown as sent."
-    html = await render_choice(content, schema, limit=settings.PLAYGROUND_RENDER_TIMEOUT)
-    if html is None:
-        return None, "Formatting took too long: the answer is shown as sent."
-    return html, ""
 
 
 def _shown(outcome: RunOutcome) -> list[dict[str, Any]]:

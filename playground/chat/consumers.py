@@ -8,30 +8,46 @@ the ids of the runs it watches, and never waits for a run to end (Daphne cancels
 from __future__ import annotations
 
 import logging
+import random
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from asgiref.typing import WebSocketReceiveEvent
 from autobahn.exception import Disconnected
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from playground.runform import bind
+from playground.runform import (
+    BaseMessageFormSet,
+    ColumnCountError,
+    RunForm,
+    bind,
+    bind_columns,
+    column_label,
+)
+from playground.transcripts.services import VoteRefused, compare_vote
 
 from . import estimate, fragments
-from .attach import attach_frames
+from .attach import attach_frames, ended_frames, may_stop
 from .frames import FrameNumbers
+from .group import RunGroup
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
-from .services import build_request, fork_turn, run_spec
+from .remote import PageGone, RemoteWatch, shared_layer
+from .services import RunSpec, build_request, column_prefix, fork_turn, run_spec
 
 logger = logging.getLogger(__name__)
 # Service overloaded, try again later: the page's ws extension reconnects after it.
 TRY_AGAIN_LATER = 1013
+NOT_YOURS_TO_STOP = "You may watch this run, but not stop it."
+BLIND_CODE = "View code would tell which answer is which: it comes back once you have voted."
 
 
-class SocketGone(Exception):
+class SocketGone(PageGone):
     """The socket closed under a send: a tab closed, which is normal, not an error."""
 
 
@@ -47,6 +63,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
         self.frames = FrameNumbers(every=settings.PLAYGROUND_ACK_WINDOW // 2)
         self.gone = False
+        self.held: list[str] | None = None  # a run's frames, waiting for its snapshot to go
+        self.remote: dict[uuid.UUID, RemoteWatch] = {}  # runs of other processes it watches
+        self.blind_group: uuid.UUID | None = None  # a blind compare awaiting its vote
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -61,6 +80,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         for run_id in self.watching:
             registry.detach(run_id, self)
         self.watching.clear()
+        for watch in self.remote.values():
+            watch.task.cancel()
 
     async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
         """Messages over the app's limit are answered, not read (Daphne closes the socket only
@@ -82,6 +103,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             "stop": self.stop,
             "attach": self.attach,
             "ack": self.ack,
+            "vote": self.vote,
         }
         try:
             action, data = read_message(text_data, handlers)
@@ -104,44 +126,108 @@ class RunConsumer(AsyncWebsocketConsumer):
         retried is over for the page, but still watched: the page is told how it ends)."""
         registry = get_registry()
         self.watching = {run_id for run_id in self.watching if registry.get(run_id)}
-        return [run_id for run_id in self.watching if (s := registry.get(run_id)) and s.running]
+        self.remote = {run_id: w for run_id, w in self.remote.items() if not w.task.done()}
+        here = [run_id for run_id in self.watching if (s := registry.get(run_id)) and s.running]
+        return here + list(self.remote)
 
     async def start(self, data: dict) -> None:
+        """One run, or a compare's columns (`columns`: 2 or more), all from one form."""
         if self._running():
             await self.send_html(fragments.notice("A run is going: stop it first."))
             return
-        form, formset = bind(data)
-        valid = form.is_valid() & formset.is_valid()  # both, so every error shows at once
-        await self.send_html(fragments.form_errors(form, formset))
-        if not valid:
+        checked = await self._validated(data)
+        if checked is None:
             return
-        spec = run_spec(
-            form,
-            formset,
+        forms, formset = checked
+        spec = partial(
+            run_spec,
+            formset=formset,
             preset_slug=str(data.get("preset") or ""),
             continued_from=str(data.get("continued_from") or ""),
             forked_from=str(data.get("forked_from") or ""),
             fork_turn=fork_turn(data.get("fork_turn")),
         )
+        self.blind_group = None  # a new run: the last blind compare goes unvoted
+        if len(forms) == 1:
+            await self._start([spec(forms[0])])
+            return
+        blind = data.get("blind") in (True, "on", "true")
+        group = await self._start(_compare_specs(spec, forms, data, blind=blind))
+        if group is not None and blind:
+            self.blind_group = group.id
+
+    async def _validated(self, data: dict) -> tuple[list[RunForm], BaseMessageFormSet] | None:
+        """Every column's form and the messages, when all are valid; else None, the page
+        shown every error at once."""
         try:
-            session = get_registry().start(
-                spec,
-                user=self.user,
-                session_key=self.scope["session"].session_key or "",
-                watcher=self,
-            )
+            forms, formset = bind_columns(data)
+        except ColumnCountError as wrong:
+            await self.send_html(fragments.notice(str(wrong)))
+            return None
+        valid = formset.is_valid()
+        for form in forms:
+            valid &= form.is_valid()
+        await self.send_html(fragments.form_errors(forms[0], formset, forms[1:]))
+        return (forms, formset) if valid else None
+
+    async def _start(self, specs: list[RunSpec]) -> RunGroup | None:
+        registry = get_registry()
+        key = self.scope["session"].session_key or ""
+        try:
+            if len(specs) == 1:
+                session = registry.start(specs[0], user=self.user, session_key=key, watcher=self)
+                self.watching.add(session.id)
+            else:
+                group = registry.start_group(specs, user=self.user, session_key=key, watcher=self)
+                self.watching.update(session.id for session in group.sessions)
+                return group
         except ProcessFull as full:
             await self.send_html(fragments.notice(str(full)))
-            return
-        self.watching.add(session.id)
+        return None
 
     async def show_code(self, data: dict) -> None:
-        form, formset = bind(data)
-        valid = form.is_valid() & formset.is_valid()
-        await self.send_html(fragments.form_errors(form, formset))
-        if valid:
-            for frame in fragments.code(*build_request(form, formset)):
-                await self.send_html(frame)
+        if self.blind_group is not None:
+            await self.send_html(fragments.notice(BLIND_CODE))
+            return
+        checked = await self._validated(data)
+        if checked is None:
+            return
+        forms, formset = checked
+        requests = [fragments.CodeRequest(*build_request(forms[0], formset))]
+        if len(forms) > 1:
+            requests = [
+                fragments.CodeRequest(
+                    *build_request(form, formset),
+                    title=f"Column {column + 1}: {_column_name(data, column, form)}",
+                    prefix=column_prefix(column),
+                )
+                for column, form in enumerate(forms)
+            ]
+        for frame in fragments.code(requests):
+            await self.send_html(frame)
+
+    async def vote(self, data: dict) -> None:
+        """The vote on this socket's blind compare, then its answers named."""
+        pick = str(data.get("pick") or "")
+        if self.blind_group is None:
+            await self.send_html(fragments.notice("There is no blind compare here to vote on."))
+            return
+        if pick != "tie" and not (pick.isascii() and pick.isdigit() and len(pick) < 3):
+            await self.send_html(fragments.notice("Pick an answer, or a tie."))
+            return
+        vote = partial(
+            compare_vote,
+            user=self.user,
+            group=self.blind_group,
+            pick=None if pick == "tie" else int(pick),
+        )
+        try:
+            rows = await database_sync_to_async(vote)()
+        except VoteRefused as refused:
+            await self.send_html(fragments.notice(str(refused)))
+            return
+        self.blind_group = None
+        await self.send_html(fragments.reveal(rows))
 
     async def count(self, data: dict) -> None:
         form, formset = bind(data)
@@ -149,14 +235,49 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.send_html(fragments.prompt_estimate(tokens))
 
     async def stop(self, data: dict) -> None:
+        """Stop the runs this socket watches (Stop all), or one compare's column (`column`), as
+        far as the one access rule allows, checked here before a run of another process is
+        asked to stop."""
         registry = get_registry()
+        column = data.get("column")
+        column = None if column in (None, "") else str(column)  # the page sends it as text
         for run_id in self._running():
-            registry.stop(run_id)
+            session = registry.get(run_id)
+            if column is not None and not (session and str(session.spec.column) == column):
+                continue  # another column's
+            if not await may_stop(self.user, run_id, session.user if session else None):
+                await self.send_html(fragments.notice(NOT_YOURS_TO_STOP))
+            elif session is not None:
+                session.stop()
+            else:
+                await self.remote[run_id].stop_run()
 
     async def attach(self, data: dict) -> None:
-        """The page (re)connected: bring it up to date with the run it was showing."""
-        for frame in await attach_frames(self.user, data.get("run")):
-            await self.send_html(frame)
+        """The page (re)connected, or opened a run's transcript: bring it up to date with the
+        run. A run still going here goes on to this socket too, its frames held meanwhile:
+        the snapshot first, then every frame after it, in order."""
+        self.held = []
+        try:
+            attached = await attach_frames(self.user, data.get("run"), self)
+            if attached.here is not None:
+                self.watching.add(attached.here)
+            for frame in attached.frames:
+                await self._send(frame)
+            while self.held:
+                await self._send(self.held.pop(0))
+        finally:
+            self.held = None
+        if attached.elsewhere is not None:
+            self._watch_elsewhere(attached.elsewhere)
+
+    def _watch_elsewhere(self, run_id: uuid.UUID) -> None:
+        """A run of another process, followed through the channel layer in a task of its
+        own (never through `dispatch`), when processes share one."""
+        layer = shared_layer()
+        if layer is None or run_id in self.remote:
+            return
+        ended = partial(ended_frames, self.user, run_id)
+        self.remote[run_id] = RemoteWatch(run_id, layer, self.send_html, ended)
 
     async def ack(self, data: dict) -> None:
         """The page has every frame up to `seq`: runs holding text back for it may go on."""
@@ -168,7 +289,7 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @property
     def unacked(self) -> int:
-        return self.frames.unacked
+        return self.frames.unacked + len(self.held or ())
 
     async def stalled(self) -> None:
         if not self.gone:
@@ -176,6 +297,12 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.close(code=TRY_AGAIN_LATER)
 
     async def send_html(self, html: str) -> None:
+        if self.held is not None:
+            self.held.append(html)
+            return
+        await self._send(html)
+
+    async def _send(self, html: str) -> None:
         if self.gone:
             raise SocketGone
         try:
@@ -183,3 +310,27 @@ class RunConsumer(AsyncWebsocketConsumer):
         except Disconnected:
             self.gone = True
             raise SocketGone from None
+
+
+def _column_name(data: dict, column: int, form: RunForm) -> str:
+    return column_label(data, column) or form.cleaned_data["model"]
+
+
+def _compare_specs(
+    spec: Callable[..., RunSpec], forms: list[RunForm], data: dict, *, blind: bool
+) -> list[RunSpec]:
+    """A compare's runs, one per column; a blind one's answers in shuffled places, named
+    only once voted on, its runs started in the order of their places (so that the order
+    of its first frames tells nothing either)."""
+    places = random.sample(range(len(forms)), len(forms))
+    specs = [
+        spec(
+            form,
+            column=column,
+            label=column_label(data, column),
+            slot=places[column] if blind else None,
+            slots=len(forms) if blind else 0,
+        )
+        for column, form in enumerate(forms)
+    ]
+    return sorted(specs, key=lambda run: run.slot or 0) if blind else specs

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -16,21 +17,46 @@ from playground.upstream import Endpoint
 
 from .code import snippets
 from .frames import Atom, pack, text_atoms
+from .services import SLOT_LETTERS, Place
+
+SINGLE = Place()
 
 
-def controls(*, running: bool) -> str:
-    return render_to_string("chat/partials/controls.html", {"running": running, "oob": True})
+def controls(*, running: bool, compare: bool = False) -> str:
+    context = {"running": running, "compare": compare, "oob": True}
+    return render_to_string("chat/partials/controls.html", context)
 
 
-def started(transcript: Transcript, n: int) -> str:
-    return render_to_string(
-        "chat/partials/started.html", {"transcript": transcript, "indexes": range(n)}
-    ) + controls(running=True)
+def run_controls(*, running: bool, place: Place = SINGLE, others: bool = False) -> str:
+    """Run and Stop; for a compare's column, its own Stop too (a blind answer has none: it
+    would tell its column). Run stays disabled while any run of the compare goes (`others`:
+    another still does)."""
+    if not place.compare:
+        return controls(running=running)
+    both = controls(running=running or others, compare=True)
+    if place.column is None:
+        return both
+    context = {"column": place.column, "running": running, "oob": True}
+    return both + render_to_string("chat/partials/column_stop.html", context)
 
 
-def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
+def started(transcript: Transcript, n: int, place: Place = SINGLE) -> str:
+    context = {"transcript": transcript, "indexes": range(n), "p": place.prefix, "place": place}
+    started = render_to_string("chat/partials/started.html", context)
+    return started + run_controls(running=True, place=place)
+
+
+def finished(
+    outcome: RunOutcome,
+    transcript: Transcript,
+    saving: str,
+    place: Place = SINGLE,
+    others: bool = False,
+) -> str:
     """The run's ending, and whether its transcript holds it (`saving`: "saved", "retrying"
-    or "lost"; `session.Saving`). The boxes of choices that never came are taken away."""
+    or "lost"; `session.Saving`). The boxes of choices that never came are taken away. A
+    compare's run ends in its own box (`others`: another still runs); a blind compare's last
+    answer to end brings the vote."""
     notes = list(outcome.notes)
     if outcome.status == Transcript.Status.INTERRUPTED and outcome.end_reason:
         notes.insert(0, Transcript.EndReason(outcome.end_reason).label)
@@ -46,8 +72,44 @@ def finished(outcome: RunOutcome, transcript: Transcript, saving: str) -> str:
         "never_came": [index for index in range(asked) if index not in came],
         "kept": any(c["content"] or c["reasoning"] or c["tool_calls"] for c in outcome.choices),
         "cost": run_cost(transcript.model, outcome.usage),
+        "p": place.prefix,
+        "place": place,
+        "error": _unnamed(outcome.error, transcript) if place.blind else outcome.error,
     }
-    return render_to_string("chat/partials/finished.html", context) + controls(running=False)
+    ending: str = render_to_string("chat/partials/finished.html", context)
+    if place.blind and not others:
+        ending += vote(place.blind_slots)
+    return ending + run_controls(running=False, place=place, others=others)
+
+
+def _unnamed(error: dict[str, Any] | None, transcript: Transcript) -> dict[str, Any] | None:
+    """An upstream's error, its model and endpoint named by none of its words: in a blind
+    compare, "model x not found" would tell which answer is which."""
+    if not error:
+        return error
+    hidden = dict(error)
+    for key in ("title", "message"):
+        for name in (transcript.model, transcript.endpoint):
+            hidden[key] = str(hidden.get(key) or "").replace(name, "(named after the vote)")
+    return hidden
+
+
+def vote(slots: int) -> str:
+    """A blind compare's vote, once every answer has ended."""
+    letters = [SLOT_LETTERS[slot] for slot in range(slots)]
+    return render_to_string("chat/partials/vote.html", {"letters": letters})
+
+
+def reveal(rows: list[Transcript]) -> str:
+    """A blind compare's answers named, once voted on (`rows` in the order shown)."""
+    context = {"rows": [(SLOT_LETTERS[row.blind_slot or 0], row) for row in rows]}
+    return render_to_string("chat/partials/reveal.html", context)
+
+
+def failed(place: Place = SINGLE, others: bool = False) -> str:
+    """The run broke on the server (a bug): said in its own box."""
+    message = "The run failed on the server; please try again."
+    return notice(message, place.prefix) + run_controls(running=False, place=place, others=others)
 
 
 def run_unknown() -> str:
@@ -71,17 +133,17 @@ def run_elsewhere(transcript: Transcript) -> str:
     )
 
 
-def save_state(transcript: Transcript, saving: str) -> str:
+def save_state(transcript: Transcript, saving: str, prefix: str = "") -> str:
     """How a retried final write ended: in place of the run's "not saved yet, retrying"."""
-    context = {"transcript": transcript, "saving": saving, "oob": True}
+    context = {"transcript": transcript, "saving": saving, "oob": True, "p": prefix}
     return render_to_string("chat/partials/saving.html", context)
 
 
-def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
+def form_errors(form: RunForm, formset: BaseMessageFormSet, columns: Sequence[RunForm] = ()) -> str:
     """Every field's error box, filled or emptied, so the page keeps what was typed; above
     them, the errors listed with links to their fields, in the page's order: the messages,
     the variables' boxes, then the panel's fields, group by group (the tools among them,
-    before Advanced)."""
+    before Advanced), then those of a compare's other columns (`columns`: the 2nd on)."""
     listed: list[tuple[str, str, Any]] = [
         (field.auto_id, f"Message {number}, {field.label.lower()}", error)
         for number, row in enumerate(formset, start=1)
@@ -93,17 +155,14 @@ def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
         for field in formset.variables
         for error in field.errors
     ]
-    in_order = [form[name] for name in ("endpoint", "model", "stream")]
-    in_order += [field for _, fields in form.sections() for field in fields]
-    in_order += [form["tools"], *form.advanced_fields()]
-    listed += [
-        (field.auto_id, str(field.label), error) for field in in_order for error in field.errors
-    ]
+    listed += _listed_errors(form, "Column 1, " if columns else "")
+    for number, column in enumerate(columns, start=2):
+        listed += _listed_errors(column, f"Column {number}, ")
     context = {
-        "form": form,
+        "forms": [form, *columns],
         "formset": formset,
         "general": [
-            *form.non_field_errors(),
+            *(error for each in (form, *columns) for error in each.non_field_errors()),
             *formset.non_form_errors(),
             *formset.variables.non_field_errors(),
         ],
@@ -112,24 +171,51 @@ def form_errors(form: RunForm, formset: BaseMessageFormSet) -> str:
     return render_to_string("chat/partials/form_errors.html", context)
 
 
+def _listed_errors(form: RunForm, where: str) -> list[tuple[str, str, Any]]:
+    in_order = [form[name] for name in ("endpoint", "model", "stream")]
+    in_order += [field for _, fields in form.sections() for field in fields]
+    in_order += [form["tools"], *form.advanced_fields()]
+    return [
+        (field.auto_id, f"{where}{field.label}", error)
+        for field in in_order
+        for error in field.errors
+    ]
+
+
 CODE_TABS = {"curl": "curl", "python": "Python", "javascript": "JavaScript"}
 
 
-def code(endpoint: Endpoint, body: dict[str, Any]) -> Iterator[str]:
-    """The request as code, in frames: the snippets (the whole conversation, three times)
-    are appended to the dialog as text, cut to the frame bound."""
-    texts = snippets(endpoint, body)
-    tabs = [(language, CODE_TABS[language], text) for language, text in texts.items()]
-    dialog = render_to_string("chat/partials/code.html", {"tabs": tabs, "endpoint": endpoint})
+@dataclass(frozen=True)
+class CodeRequest:
+    """One request shown in the View code dialog; a compare shows one per column."""
+
+    endpoint: Endpoint
+    body: dict[str, Any]
+    title: str = ""  # the column's heading; blank for a run of its own
+    prefix: str = ""  # the ids of its tabs and snippets start with it
+
+
+def code(requests: Sequence[CodeRequest]) -> Iterator[str]:
+    """The requests as code, in frames: the snippets (the whole conversation, three times
+    each) are appended to the dialog as text, cut to the frame bound."""
+    texts = [snippets(request.endpoint, request.body) for request in requests]
+    shown = [
+        (request, [(language, CODE_TABS[language]) for language in text])
+        for request, text in zip(requests, texts, strict=True)
+    ]
+    dialog = render_to_string("chat/partials/code.html", {"requests": shown})
     limit = settings.PLAYGROUND_FRAME_BYTES
     atoms = [Atom.of(dialog)]
-    for language, text in texts.items():
-        atoms += text_atoms(f"snippet-{language}-code", text, limit)
+    for request, text in zip(requests, texts, strict=True):
+        for language, snippet in text.items():
+            atoms += text_atoms(f"snippet-{request.prefix}{language}-code", snippet, limit)
     return pack(atoms, limit)
 
 
-def notice(message: str) -> str:
-    return render_to_string("chat/partials/notice.html", {"message": message})
+def notice(message: str, prefix: str = "") -> str:
+    """A message in the run's error box (a compare's run: in its own)."""
+    context = {"message": message, "p": prefix}
+    return render_to_string("chat/partials/notice.html", context)
 
 
 def too_big(size: int) -> str:

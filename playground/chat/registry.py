@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from . import observe
+from .group import RunGroup
 from .services import RunSpec
 from .session import EndReason, RunSession, Watcher
 
@@ -40,15 +41,44 @@ class RunRegistry:
     def start(
         self, spec: RunSpec, *, user: AbstractBaseUser, session_key: str, watcher: Watcher
     ) -> RunSession:
+        self._check_room(1)
+        session = RunSession(spec=spec, user=user, session_key=session_key, watcher=watcher)
+        self._add(session)
+        return session
+
+    def start_group(
+        self, specs: list[RunSpec], *, user: AbstractBaseUser, session_key: str, watcher: Watcher
+    ) -> RunGroup:
+        """A compare: one session per column, each a run against the process's limit, all
+        or none."""
+        self._check_room(len(specs))
+        group = RunGroup(user=user, session_key=session_key)
+        # Every column is in the group before any task takes its first step (the first one
+        # to open writes every column's row).
+        group.sessions = [
+            RunSession(spec=spec, user=user, session_key=session_key, watcher=watcher, group=group)
+            for spec in specs
+        ]
+        for session in group.sessions:
+            self._add(session)
+        return group
+
+    def _check_room(self, runs: int) -> None:
         if self.draining:
             raise ProcessFull("The server is restarting: run again in a moment.")
-        if self.active >= settings.PLAYGROUND_MAX_RUNS_PER_PROCESS:
+        room = settings.PLAYGROUND_MAX_RUNS_PER_PROCESS - self.active
+        if runs > room > 0:
+            raise ProcessFull(
+                f"The server has room for {room} more runs, and this compare needs {runs}:"
+                " remove columns, or try again in a moment."
+            )
+        if runs > room:
             raise ProcessFull("The server is at its limit of runs; try again in a moment.")
-        session = RunSession(spec=spec, user=user, session_key=session_key, watcher=watcher)
+
+    def _add(self, session: RunSession) -> None:
         self.sessions[session.id] = session
         observe.run_started(session)
         session.task.add_done_callback(lambda _task: self.sessions.pop(session.id, None))
-        return session
 
     def get(self, run_id: uuid.UUID) -> RunSession | None:
         return self.sessions.get(run_id)

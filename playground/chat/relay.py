@@ -47,6 +47,7 @@ class ChoiceView:
         self.segment = 0  # the raw segment new text goes into (#cN-text-S)
         self.starts: dict[int, int] = {}  # offset in the answer -> the segment beginning there
         self.rendered = 0  # the answer is rendered up to here; the page hides the raw before
+        self.cut: int | None = None  # the segment the page shows the raw text from
         self.sent = 0  # the page has the raw answer up to here
         self.renders = 0  # numbers the ids of cut elements: unique per render
         self.next_render = 0.0
@@ -72,14 +73,20 @@ class Relay:
         send: Callable[[str], Awaitable[None]],
         room: Callable[[], Awaitable[bool]],
         *,
+        batch: asyncio.Lock,
         schema: dict[str, Any] | None,
         tick: float,
         render_timeout: float,
         frame_bytes: int,
+        prefix: str = "",
     ):
         self.state = state
+        self.prefix = prefix  # the ids of this run's boxes start with it (runframes.py)
         self.send = send
         self.room = room  # waits until the watchers can take another frame; False: none left
+        # Held from taking text to sending its last frame: a page that starts watching waits
+        # for it, so that its snapshot holds what was sent, and nothing still on the way.
+        self.batch = batch
         self.schema = schema
         self.tick = tick
         self.render_timeout = render_timeout
@@ -135,6 +142,15 @@ class Relay:
         if not watched:
             self.state.drop_pending()
             return
+        async with self.batch:
+            await self._send_new()
+        if self.state.has_pending():
+            self._dirty.set()  # what is left waits on, its wait counted from its arrival
+        else:
+            self._waiting_since = None
+        self._schedule_render()
+
+    async def _send_new(self) -> None:
         pending = {p.index: p for p in self.state.take_pending(self.frame_bytes)}
         now = time.monotonic()
         due = [i for i, view in self.views.items() if view.wants_render(now)]
@@ -151,11 +167,6 @@ class Relay:
             sent = True
         if sent and self._waiting_since is not None:
             observe.ADDED_DELAY.observe(time.monotonic() - self._waiting_since)
-        if self.state.has_pending():
-            self._dirty.set()  # what is left waits on, its wait counted from its arrival
-        else:
-            self._waiting_since = None
-        self._schedule_render()
 
     def _rate(self, now: float) -> Iterator[Atom]:
         """Tokens so far and their pace, for the run bar, a few times a second at most."""
@@ -163,7 +174,7 @@ class Relay:
         if first is None or now <= first or now < self._next_rate:
             return iter(())
         self._next_rate = now + RATE_EVERY
-        return runframes.rate(self.state.deltas, self.state.deltas / (now - first))
+        return runframes.rate(self.prefix, self.state.deltas, self.state.deltas / (now - first))
 
     def _view(self, index: int) -> ChoiceView:
         if index not in self.views:
@@ -176,13 +187,13 @@ class Relay:
         """One choice's atoms: its new raw text, the blocks that closed, its end."""
         atoms: list[Iterator[Atom]] = []
         if pending is not None:
-            atoms.append(runframes.reasoning(pending, self.frame_bytes))
+            atoms.append(runframes.reasoning(self.prefix, pending, self.frame_bytes))
             atoms.append(self._raw(view, pending))
-            atoms.append(runframes.tool_calls(pending, self.frame_bytes))
+            atoms.append(runframes.tool_calls(self.prefix, pending, self.frame_bytes))
         if pending is not None and pending.finished:
             atoms.append(await self._rest(view))
-            atoms.append(runframes.finished(pending, view.note, self.frame_bytes))
-            atoms.append(runframes.logprobs(pending, self.frame_bytes))
+            atoms.append(runframes.finished(self.prefix, pending, view.note, self.frame_bytes))
+            atoms.append(runframes.logprobs(self.prefix, pending, self.frame_bytes))
         elif self.schema is None and view.wants_render(now):
             atoms.append(await self._blocks(view, now))
         return itertools.chain.from_iterable(atoms)
@@ -199,7 +210,7 @@ class Relay:
                 view.starts[low] = view.segment
             pieces.append((low in cuts, view.segment, pending.content[low - start : high - start]))
         view.sent = pending.content_end
-        return runframes.raw(view.index, pieces, self.frame_bytes)
+        return runframes.raw(self.prefix, view.index, pieces, self.frame_bytes)
 
     async def _blocks(self, view: ChoiceView, now: float) -> Iterator[Atom]:
         """The blocks that closed since the last render, rendered and appended, and the raw
@@ -216,9 +227,10 @@ class Relay:
             view.long_block = end < view.sent  # a block longer than BLOCK_MAX
             return iter(())
         view.rendered += length
-        segment = view.starts[view.rendered]
+        segment = view.cut = view.starts[view.rendered]
         view.starts = {s: n for s, n in view.starts.items() if s > view.rendered}
-        return self._rendered(view, html, runframes.hide_raw_before(view.index, segment))
+        hide = runframes.hide_raw_before(self.prefix, view.index, segment)
+        return self._rendered(view, html, hide)
 
     async def _rest(self, view: ChoiceView) -> Iterator[Atom]:
         """At the choice's end: the rest of its answer rendered (in JSON mode, all of it,
@@ -233,12 +245,14 @@ class Relay:
         if html is None:
             return self._give_up(view, "Formatting took too long")
         view.rendered = content.length
-        return self._rendered(view, html, runframes.hide_raw_all(view.index))
+        return self._rendered(view, html, runframes.hide_raw_all(self.prefix, view.index))
 
     def _rendered(self, view: ChoiceView, html: str, hide: Iterator[Atom]) -> Iterator[Atom]:
         view.renders += 1
         try:
-            atoms = runframes.rendered(view.index, html, self.frame_bytes, view.renders)
+            atoms = runframes.rendered(
+                self.prefix, view.index, html, self.frame_bytes, view.renders
+            )
         except Unsplittable:
             return self._give_up(view, "This answer cannot be sent formatted")
         return itertools.chain(atoms, hide)
@@ -247,7 +261,7 @@ class Relay:
         """Show the raw text from now on, with a note saying why."""
         view.raw = True
         view.note = f"{why}: the answer is shown as sent."
-        return runframes.show_raw(view.index)
+        return runframes.show_raw(self.prefix, view.index)
 
     def _schedule_render(self) -> None:
         """A block that closed while renders were held back is rendered when they may go."""

@@ -18,6 +18,7 @@ from playground.transcripts.services import (
     RateLimitReached,
     RateLimits,
     RunCapReached,
+    transcript_group_start,
     transcript_start,
 )
 from playground.upstream import Endpoint, build_body, json_schema_of
@@ -42,6 +43,47 @@ class RunSpec:
     continued_from: str = ""
     forked_from: str = ""  # the run whose conversation this one edits or regenerates
     fork_turn: int | None = None  # from which of its messages (counted from 1)
+    column: int | None = None  # its column in a compare (from 0); None: a run of its own
+    label: str = ""  # the column's name on the page
+    slot: int | None = None  # a blind compare's place it is shown in (0 = A), shuffled
+    slots: int = 0  # how many answers a blind compare shows (0: not blind)
+
+    @property
+    def place(self) -> Place:
+        if self.slot is not None:
+            return Place(prefix=f"b{self.slot}-", blind_slots=self.slots)
+        return Place(prefix=column_prefix(self.column), column=self.column)
+
+    @property
+    def prefix(self) -> str:
+        return self.place.prefix
+
+
+SLOT_LETTERS = "ABCD"  # the names of a blind compare's places
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a run's boxes are on the page. A compare's columns each have their own ids
+    (`k1-c0-text`); a blind compare's answers are in shuffled, unnamed places (`b2-c0-text`),
+    so that no frame tells which column, model or endpoint an answer comes from; a run of its
+    own keeps the plain ids (`c0-text`)."""
+
+    prefix: str = ""
+    column: int | None = None  # the column whose own Stop it drives (never when blind)
+    blind_slots: int = 0  # a blind compare's number of answers; 0: not blind
+
+    @property
+    def compare(self) -> bool:
+        return bool(self.prefix)
+
+    @property
+    def blind(self) -> bool:
+        return self.blind_slots > 0
+
+
+def column_prefix(column: int | None) -> str:
+    return "" if column is None else f"k{column}-"
 
 
 def build_request(form: RunForm, formset: BaseMessageFormSet) -> tuple[Endpoint, dict[str, Any]]:
@@ -59,6 +101,10 @@ def run_spec(
     continued_from: str = "",
     forked_from: str = "",
     fork_turn: int | None = None,
+    column: int | None = None,
+    label: str = "",
+    slot: int | None = None,
+    slots: int = 0,
 ) -> RunSpec:
     endpoint, body = build_request(form, formset)
     return RunSpec(
@@ -72,6 +118,10 @@ def run_spec(
         continued_from=continued_from,
         forked_from=forked_from,
         fork_turn=fork_turn,
+        column=column,
+        label=label,
+        slot=slot,
+        slots=slots,
     )
 
 
@@ -93,33 +143,69 @@ def run_open(
     """The run's transcript (status running), unless the user is signed out since the socket
     opened (logged out, deactivated: the session is read again here, in the same transaction),
     already has their limit going, or has started as much on the endpoint as they may for now."""
+    _check_signed_in(user, session_key)
+    try:
+        return transcript_start(
+            user=user, cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS, **_start(spec, user, run_id)
+        )
+    except (RunCapReached, RateLimitReached) as refused:
+        raise RunRefused(str(refused)) from None
+
+
+def run_open_group(
+    *,
+    specs: list[RunSpec],
+    user: AbstractBaseUser,
+    session_key: str,
+    run_ids: list[uuid.UUID],
+    group: uuid.UUID,
+) -> dict[uuid.UUID, Transcript]:
+    """The transcripts of a compare's columns, by run id, taken together (one transaction):
+    each column counts as a run against the user's limits, and a compare that does not fit
+    is refused whole."""
+    _check_signed_in(user, session_key)
+    starts = [
+        _start(spec, user, run_id, group=group) for spec, run_id in zip(specs, run_ids, strict=True)
+    ]
+    try:
+        rows = transcript_group_start(
+            user=user, starts=starts, cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS
+        )
+    except (RunCapReached, RateLimitReached) as refused:
+        raise RunRefused(str(refused)) from None
+    return dict(zip(run_ids, rows, strict=True))
+
+
+def _check_signed_in(user: AbstractBaseUser, session_key: str) -> None:
     if not signs_in(session_key, user):
         raise RunRefused(
             "You are signed out, or your account is no longer active: sign in again to run."
         )
+
+
+def _start(
+    spec: RunSpec, user: AbstractBaseUser, run_id: uuid.UUID, group: uuid.UUID | None = None
+) -> dict[str, Any]:
+    """transcript_start's arguments for one run (the user and the cap apart)."""
     # A tampered or hidden id: the run goes on, unlinked.
     slug, earlier_id, source_id = spec.preset_slug, spec.continued_from, spec.forked_from
-    preset = find_preset_for_user(user, slug) if slug else None
-    earlier = find_transcript_for_user(user, earlier_id) if earlier_id else None
-    source = find_transcript_for_user(user, source_id) if source_id else None
-    try:
-        return transcript_start(
-            uuid=run_id,
-            user=user,
-            preset=preset,
-            continued_from=earlier,
-            forked_from=source,
-            fork_turn=spec.fork_turn,
-            endpoint=spec.endpoint.name,
-            model=spec.body["model"],
-            request_body=spec.body,
-            form_state=spec.form_state,
-            cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS,
-            rates=_rate_limits(spec.endpoint),
-            reserve_tokens=spec.most_tokens,
-        )
-    except (RunCapReached, RateLimitReached) as refused:
-        raise RunRefused(str(refused)) from None
+    return {
+        "uuid": run_id,
+        "preset": find_preset_for_user(user, slug) if slug else None,
+        "continued_from": find_transcript_for_user(user, earlier_id) if earlier_id else None,
+        "forked_from": find_transcript_for_user(user, source_id) if source_id else None,
+        "fork_turn": spec.fork_turn,
+        "endpoint": spec.endpoint.name,
+        "model": spec.body["model"],
+        "request_body": spec.body,
+        "form_state": spec.form_state,
+        "rates": _rate_limits(spec.endpoint),
+        "reserve_tokens": spec.most_tokens,
+        "group": group,
+        "column": spec.column,
+        "column_label": spec.label,
+        "blind_slot": spec.slot,
+    }
 
 
 def _rate_limits(endpoint: Endpoint) -> RateLimits | None:

@@ -14,7 +14,7 @@ import logging
 import uuid
 from contextlib import aclosing
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -27,11 +27,14 @@ from playground.transcripts.services import (
 )
 from playground.upstream import stream_chat
 
-from . import fragments, observe
+from . import fragments, observe, remote, snapshot
 from .relay import Relay
 from .rundb import OUTAGE, in_run_db
 from .services import RunRefused, RunSpec, run_open
 from .state import RunState
+
+if TYPE_CHECKING:
+    from .group import RunGroup
 
 logger = logging.getLogger(__name__)
 EndReason = Transcript.EndReason
@@ -71,9 +74,16 @@ class Saving(enum.StrEnum):
 
 class RunSession:
     def __init__(
-        self, *, spec: RunSpec, user: AbstractBaseUser, session_key: str, watcher: Watcher
+        self,
+        *,
+        spec: RunSpec,
+        user: AbstractBaseUser,
+        session_key: str,
+        watcher: Watcher,
+        group: RunGroup | None = None,
     ):
         self.id = uuid.uuid4()
+        self.group = group  # the compare it is a column of, if any
         self.spec = spec
         self.user = user
         self.session_key = session_key  # checked again when the run's row is written
@@ -82,6 +92,14 @@ class RunSession:
         self.stop_reason: str | None = None
         self.state = RunState(spec.n)
         self._acked = asyncio.Event()  # set by every acknowledgement
+        # Held while frames go out: a page joins the watchers only between two sends, so
+        # that its snapshot holds every frame sent before it and none sent after.
+        self._sending = asyncio.Lock()
+        self._shown: Transcript | None = None  # the run's boxes were sent: its transcript
+        self._relay: Relay | None = None
+        self.seq = 0  # numbers every frame sent, for watchers on other processes
+        layer = remote.shared_layer()
+        self._publisher = remote.Publisher(self, layer) if layer is not None else None
         self._orphan_timer: asyncio.TimerHandle | None = None
         self.task = asyncio.create_task(self._life(), name=f"run {self.id}")
 
@@ -112,6 +130,30 @@ class RunSession:
             self.stop(EndReason.NO_WATCHER)
         elif self._orphan_timer is None:
             self._orphan_timer = asyncio.get_running_loop().call_later(grace, self._orphaned)
+
+    async def watch(self, watcher: Watcher) -> snapshot.Snapshot | None:
+        """Take `watcher` among the watchers, and what it must be shown first to catch up
+        (its frames from now on must wait until it has been: see the consumer's `attach`);
+        None, and no watcher taken, when the run is over for the page."""
+        async with self._sending:
+            if not self.running:
+                return None
+            taken = self._snapshot()
+            if watcher not in self.watchers:
+                self.watchers.append(watcher)
+            if self._orphan_timer is not None:
+                self._orphan_timer.cancel()
+                self._orphan_timer = None
+            return taken
+
+    async def snapshot_now(self) -> tuple[int, snapshot.Snapshot] | None:
+        """What the page was sent so far, with the number of its last frame; None when the
+        run is over for the page."""
+        async with self._sending:
+            return (self.seq, self._snapshot()) if self.running else None
+
+    def _snapshot(self) -> snapshot.Snapshot:
+        return snapshot.take(self._shown, self.state, self._relay, self.spec.schema)
 
     def acknowledged(self) -> None:
         """A watcher acknowledged frames: a relay holding text back may go on."""
@@ -149,7 +191,9 @@ class RunSession:
             transcript = await self._open()
             if transcript is None:
                 return
-            await self._emit(fragments.started(transcript, self.spec.n))
+            async with self._sending:
+                self._shown = transcript
+                await self._send(fragments.started(transcript, self.spec.n, self.spec.place))
             status = self._stopped_status()
             if self.stop_reason is None:
                 status = await self._stream(transcript)
@@ -157,18 +201,19 @@ class RunSession:
             await self._end(transcript, status)
         except Exception:
             logger.exception("Run %s failed", self.id)
-            await self._emit(
-                fragments.notice("The run failed on the server; please try again.")
-                + fragments.controls(running=False)
-            )
+            await self._emit(fragments.failed(self.spec.place, self._others_running()))
         finally:
             self.phase = Phase.DONE
             if self._orphan_timer is not None:
                 self._orphan_timer.cancel()
+            if self._publisher is not None:
+                await self._publisher.close()
 
     async def _open(self) -> Transcript | None:
         """The run's row, or None when the run may not start (the page is told why)."""
         try:
+            if self.group is not None:
+                return await self.group.open(self)
             return await in_run_db(
                 partial(
                     run_open,
@@ -183,7 +228,9 @@ class RunSession:
         except OUTAGE:
             logger.warning("The database did not take run %s", self.id, exc_info=True)
             message = "The database is not answering, so the run did not start: try again soon."
-        await self._emit(fragments.notice(message) + fragments.controls(running=False))
+        await self._emit(
+            fragments.notice(message) + fragments.run_controls(running=False, place=self.spec.place)
+        )
         return None
 
     def _stopped_status(self) -> Transcript.Status:
@@ -193,14 +240,16 @@ class RunSession:
         return Transcript.Status.STOPPED
 
     async def _stream(self, transcript: Transcript) -> Transcript.Status:
-        relay = Relay(
+        relay = self._relay = Relay(
             self.state,
-            self._emit,
+            self._send,
             self._room,
+            batch=self._sending,
             schema=self.spec.schema,
             tick=settings.PLAYGROUND_RELAY_TICK,
             render_timeout=settings.PLAYGROUND_RENDER_TIMEOUT,
             frame_bytes=settings.PLAYGROUND_FRAME_BYTES,
+            prefix=self.spec.prefix,
         )
         flusher = asyncio.create_task(relay.run(), name=f"run {self.id} relay")
         checkpoints = asyncio.create_task(
@@ -259,10 +308,11 @@ class RunSession:
         outcome = self.state.outcome(status, (self.stop_reason or "") if stopped else "")
         saving = await self._save(transcript, outcome)
         self.phase = Phase.SAVING
-        await self._emit(fragments.finished(outcome, transcript, saving))
+        place, others = self.spec.place, self._others_running()
+        await self._emit(fragments.finished(outcome, transcript, saving, place, others))
         if saving is Saving.RETRYING:
             saving = await self._save_with_retries(transcript, outcome)
-            await self._emit(fragments.save_state(transcript, saving))
+            await self._emit(fragments.save_state(transcript, saving, self.spec.prefix))
         observe.run_ended(self, outcome, saving)
 
     async def _save(self, transcript: Transcript, outcome: RunOutcome) -> Saving:
@@ -291,8 +341,19 @@ class RunSession:
         logger.error("Run %s was never saved: the database refused it for too long", self.id)
         return Saving.LOST
 
+    def _others_running(self) -> bool:
+        """Whether another column of its compare still runs (Run stays disabled till none)."""
+        return self.group is not None and self.group.others_running(self)
+
     async def _emit(self, html: str) -> None:
+        async with self._sending:
+            await self._send(html)
+
+    async def _send(self, html: str) -> None:
         """Send a frame to every watcher; one that fails is dropped, never the run."""
+        self.seq += 1
+        if self._publisher is not None:
+            self._publisher.frame(self.seq, html)
         for watcher in list(self.watchers):
             try:
                 await watcher.send_html(html)

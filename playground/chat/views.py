@@ -10,25 +10,41 @@ from playground.cases.page import cases_context
 from playground.core.endpoints import get_endpoint
 from playground.presets.forms import PresetForm
 from playground.presets.permissions import can_change_preset, get_preset_for_user
-from playground.runform import forms_from_state
-from playground.transcripts.selectors import get_transcript_for_user
+from playground.runform import (
+    MAX_COLUMNS,
+    SHARED_FIELDS,
+    RunForm,
+    forms_from_state,
+    upgrade_state,
+)
+from playground.transcripts.selectors import get_transcript_for_user, group_for_user
 from playground.upstream import UpstreamUnavailable, list_models
+
+from .services import SLOT_LETTERS
 
 
 @login_required
 def playground(request: HttpRequest) -> HttpResponse:
-    """The page; `?preset=<slug>` or `?transcript=<uuid>` fills the form (over the draft)."""
-    state, preset, source = None, None, None
+    """The page; `?preset=<slug>`, `?transcript=<uuid>` or a compare's `?group=<uuid>` (every
+    column) fills the form (over the draft)."""
+    state, preset, source, group = None, None, None, []
     if slug := request.GET.get("preset"):
         preset = get_preset_for_user(request.user, slug)
         state = preset.form_state
     elif transcript_id := request.GET.get("transcript"):
         source = get_transcript_for_user(request.user, transcript_id)
         state = source.form_state
+    elif group_id := request.GET.get("group"):
+        group = group_for_user(request.user, group_id)
+        state = group[0].form_state
     form, formset = forms_from_state(state)
+    columns = [(t.column_label, upgrade_state(t.form_state)["fields"]) for t in group]
+    if state is not None and not group:  # a preset may hold a compare set
+        columns = [(c["label"], c["fields"]) for c in upgrade_state(state).get("columns", [])]
     context = {
         "form": form,
         "formset": formset,
+        **compare_context(columns),
         "from_link": state is not None,
         "source": source,  # a run reopened: what Continue, regenerate and resend go on from
         "preset": preset,
@@ -39,6 +55,25 @@ def playground(request: HttpRequest) -> HttpResponse:
         **cases_context(request.user, state, formset.variables.names),
     }
     return render(request, "chat/playground.html", context)
+
+
+def compare_context(saved: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """A compare's columns past the first (`saved`: each column's name and fields), each the
+    run form with its prefix; the empty column the page copies for "Add column"."""
+    columns = [
+        {"number": column, "label": label, "form": RunForm(prefix=f"k{column}", initial=fields)}
+        for column, (label, fields) in enumerate(saved[1:MAX_COLUMNS], start=1)
+    ]
+    fields = [name for name in RunForm.base_fields if name not in SHARED_FIELDS]
+    return {
+        "columns": columns,
+        "first_label": saved[0][0] if saved else "",
+        "column_count": len(columns) + 1,
+        "column_template": RunForm(prefix="k__col__"),
+        "column_fields": " ".join(fields),
+        "max_columns": MAX_COLUMNS,
+        "blind_places": list(enumerate(SLOT_LETTERS[:MAX_COLUMNS])),
+    }
 
 
 @login_required

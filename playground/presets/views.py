@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from playground.cases.page import with_cases
-from playground.runform import bind, form_state, forms_from_state
+from playground.runform import forms_from_state, page_state
 from playground.transcripts.selectors import transcripts_of_preset
 
 from . import services
@@ -56,7 +56,7 @@ def _bar(request, preset, *, form=None, message=""):
 def _state_from_page(request) -> dict:
     """The form state of what the page holds, as typed (a preset may be a half-filled template),
     with its test cases."""
-    return with_cases(form_state(*bind(request.POST.dict())), request.POST)
+    return with_cases(page_state(request.POST.dict()), request.POST)
 
 
 def _refused(request, form):

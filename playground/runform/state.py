@@ -21,14 +21,55 @@ def bind(data: dict[str, Any]) -> tuple[RunForm, BaseMessageFormSet]:
     """Bind the page's (or the socket's) flat field values to the form and the formset: text,
     numbers, true/false or null, or a list of them for a repeated name (the socket refuses
     any other shape before it gets here: chat/incoming.py)."""
-    values = MultiValueDict(
+    values = _values(data)
+    return RunForm(values), MessageFormSet(values, prefix=MESSAGES_PREFIX)
+
+
+def _values(data: dict[str, Any]) -> MultiValueDict:
+    return MultiValueDict(
         {
             key: [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
             for key, value in data.items()
             if key != "HEADERS"
         }
     )
-    return RunForm(values), MessageFormSet(values, prefix=MESSAGES_PREFIX)
+
+
+MAX_COLUMNS = 4  # a compare's columns, the first being the page's own form
+COLUMN_LABEL_CHARS = 80
+# What every column of a compare shares with the first (the messages are apart, shared too).
+SHARED_FIELDS = ("tools",)
+
+
+class ColumnCountError(ValueError):
+    """The page asked for a number of columns that a compare cannot have."""
+
+
+def bind_columns(data: dict[str, Any]) -> tuple[list[RunForm], BaseMessageFormSet]:
+    """The forms of a compare's columns (just one for a plain run) and the shared formset.
+    The first column is the page's form; each other is the same form with the prefix
+    `k<column>`, given the first one's tools, so that every column is validated alike."""
+    count = column_count(data)
+    values = _values(data)
+    forms = [RunForm(values)]
+    for column in range(1, count):
+        shared = values.copy()
+        for name in SHARED_FIELDS:
+            shared.setlist(f"k{column}-{name}", values.getlist(name))
+        forms.append(RunForm(shared, prefix=f"k{column}"))
+    return forms, MessageFormSet(values, prefix=MESSAGES_PREFIX)
+
+
+def column_count(data: dict[str, Any]) -> int:
+    value = str(data.get("columns") or "1")
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_COLUMNS):
+        raise ColumnCountError(f"A compare has 1 to {MAX_COLUMNS} columns.")
+    return int(value)
+
+
+def column_label(data: dict[str, Any], column: int) -> str:
+    """The name the page gave a column ("gpt-oss t=0.2"); blank for none."""
+    return _text(data.get(f"k{column}-label")).strip()[:COLUMN_LABEL_CHARS]
 
 
 def _text(value: Any) -> str:
@@ -62,19 +103,26 @@ def _raw(form: forms.Form, name: str) -> Any:
 
 
 def upgrade_state(state: Any) -> dict[str, Any]:
-    """A state from any earlier version, with every field of today's form (defaults filled)."""
-    defaults = RunForm()
-    fields = {name: _initial(defaults, name) for name in defaults.fields}
+    """A state from any earlier version, with every field of today's form (defaults filled);
+    a compare set's columns kept (`columns`: each column's name and fields, the first's
+    included), when there are 2 or more."""
+    fields = _upgraded_fields(state.get("fields") if isinstance(state, dict) else None)
     messages: list[dict[str, Any]] = []
+    columns: list[dict[str, Any]] = []
     variables: dict[str, str] = {}
     if isinstance(state, dict):
-        saved = state.get("fields")
-        if isinstance(saved, dict):
-            fields.update({k: v for k, v in saved.items() if k in fields})
         messages = [
             {name: message.get(name, "") for name in MESSAGE_FIELDS}
             for message in state.get("messages") or ()
             if isinstance(message, dict)
+        ]
+        columns = [
+            {
+                "label": str(column.get("label") or ""),
+                "fields": _upgraded_fields(column.get("fields")),
+            }
+            for column in _listed(state.get("columns"))[:MAX_COLUMNS]
+            if isinstance(column, dict)
         ]
         variables = _variables(state.get("variables"))
     if not messages:
@@ -85,6 +133,8 @@ def upgrade_state(state: Any) -> dict[str, Any]:
         "messages": messages,
         "variables": variables,
     }
+    if len(columns) > 1:
+        upgraded["columns"] = columns
     if isinstance(state, dict) and isinstance(state.get("cases"), dict):
         upgraded["cases"] = state["cases"]  # a preset's test cases: playground/cases/ reads them
     return upgraded
@@ -95,6 +145,35 @@ def _variables(saved: Any) -> dict[str, str]:
     if not isinstance(saved, dict):
         return {}
     return {str(name): str(value) for name, value in saved.items() if isinstance(value, str)}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _upgraded_fields(saved: Any) -> dict[str, Any]:
+    defaults = RunForm()
+    fields = {name: _initial(defaults, name) for name in defaults.fields}
+    if isinstance(saved, dict):
+        fields.update({k: v for k, v in saved.items() if k in fields})
+    return fields
+
+
+def page_state(data: dict[str, Any]) -> dict[str, Any]:
+    """The form state of what the page holds, as typed, a compare's columns included (a
+    tampered number of columns saves the first alone)."""
+    try:
+        forms, formset = bind_columns(data)
+    except ColumnCountError:
+        form, formset = bind(data)
+        forms = [form]
+    state = form_state(forms[0], formset)
+    if len(forms) > 1:
+        state["columns"] = [
+            {"label": column_label(data, column), "fields": form_state(form, formset)["fields"]}
+            for column, form in enumerate(forms)
+        ]
+    return state
 
 
 def _initial(form: RunForm, name: str) -> Any:

@@ -28,6 +28,7 @@ RUN_FIELDS = (
     "forked_from", "fork_turn", "response_id",
 )  # fmt: skip
 TIMING_FIELDS = ("created_at", "finished_at", "timings", "usage", "error_message")
+COMPARE_FIELDS = ("group", "column", "column_label", "blind_slot", "vote")
 
 
 class CappedPaginator(Paginator):
@@ -76,9 +77,11 @@ class TranscriptAdmin(AccessRuleAdmin):
     form = ReviewForm
     list_display = [
         "created_at", "user", "model", "status", "total_tokens", "latency", "review_state",
+        "vote",
     ]  # fmt: skip
     list_filter = [
         "status", "review_state", HasErrorFilter, "endpoint", "model", "user", "created_at",
+        "vote",
     ]  # fmt: skip
     search_fields = ["search_text"]
     list_select_related = ["user"]
@@ -92,10 +95,12 @@ class TranscriptAdmin(AccessRuleAdmin):
         "timings", "error_message", "preset", "continued_from", "forked_from", "fork_turn",
         "response_id", "visibility",
         "conversation", "answers", "request_json", "reviewed_by", "reviewed_at",
+        *COMPARE_FIELDS,
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": RUN_FIELDS}),
         ("When and how much", {"fields": TIMING_FIELDS}),
+        ("Compare (blind votes)", {"classes": ["collapse"], "fields": COMPARE_FIELDS}),
         ("Conversation", {"fields": ["conversation", "answers"]}),
         ("Review", {"fields": [*REVIEW_FIELDS, "reviewed_by", "reviewed_at"]}),
         ("As sent", {"classes": ["collapse"], "fields": ["request_json"]}),

@@ -64,6 +64,11 @@ class Transcript(models.Model):
         PRIVATE = "private", "private (only me and staff)"
         TEAM = "team", "team (every signed-in member)"
 
+    class Vote(models.TextChoices):
+        WON = "won"
+        LOST = "lost"
+        TIE = "tie"
+
     class Review(models.TextChoices):
         UNREVIEWED = "unreviewed"
         APPROVED = "approved"
@@ -85,6 +90,15 @@ class Transcript(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks"
     )
     fork_turn = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A compare run: one transcript per column, started together, sharing this id; the column
+    # (counted from 0, in the page's order) and its name on the page.
+    group = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
+    column = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    column_label = models.CharField(max_length=80, blank=True, editable=False)
+    # A blind compare: the place (0 = A) its answer was shown in, shuffled and unnamed until
+    # the user's vote, and how the vote went for it.
+    blind_slot = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    vote = models.CharField(max_length=4, choices=Vote.choices, blank=True, editable=False)
     endpoint = models.CharField(max_length=64)
     model = models.CharField(max_length=256, db_index=True)
     status = models.CharField(

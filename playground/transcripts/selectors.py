@@ -1,7 +1,10 @@
+import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, QuerySet, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Substr
 from django.http import Http404
@@ -31,9 +34,42 @@ def get_transcript_for_user(user, uuid, *, change: bool = False) -> Transcript:
     return transcript
 
 
+def group_for_user(user, group) -> list[Transcript]:
+    """A compare's transcripts that this user may see, in column order; a 404 when none."""
+    try:
+        columns = list(Transcript.objects.visible_to(user).filter(group=group).order_by("column"))
+    except ValidationError:  # not a UUID at all
+        columns = []
+    if not columns:
+        raise Http404("No such compare, or it is not shared with you.")
+    return columns
+
+
+def siblings_of(user, transcript: Transcript) -> list[Transcript]:
+    """The other columns of the transcript's compare that the user may see (none outside
+    a compare)."""
+    if transcript.group is None:
+        return []
+    others = Transcript.objects.visible_to(user).filter(group=transcript.group)
+    return list(
+        others.exclude(pk=transcript.pk)
+        .order_by("column")
+        .only("uuid", "column", "model", "column_label", "status")
+    )
+
+
 def can_change_transcript(user, transcript: Transcript) -> bool:
     """For a transcript already at hand (the page's sharing form)."""
     return Transcript.objects.changeable_by(user).contains(transcript)
+
+
+RUNNING_NOW = 50  # listed at most: a team's runs going at once, for staff
+
+
+def running_now(user) -> QuerySet[Transcript]:
+    """The runs going on now that the user may open, newest first (staff: every one)."""
+    running = Transcript.objects.visible_to(user).filter(status=Transcript.Status.RUNNING)
+    return running.select_related("user").order_by("-created_at")[:RUNNING_NOW]
 
 
 def _mine(user) -> QuerySet[Transcript]:
@@ -46,10 +82,12 @@ PREVIEW_CHARS = 160
 def my_transcripts(
     user, *, q: str = "", model: str = "", status: str = "", since=None, until=None
 ) -> QuerySet[Transcript]:
-    """The user's runs for the list, newest first. Answers can be megabytes: the list reads
-    only the first choice's opening words, cut by the database."""
+    """The user's runs for the list, newest first; a compare is one row, its first column's
+    (the others: `columns_of_groups`). Answers can be megabytes: the list reads only the
+    first choice's opening words, cut by the database."""
     runs = (
         _mine(user)
+        .filter(Q(group__isnull=True) | Q(column=0))
         .select_related("preset")
         .defer("choices", "logprobs", "search_text", "form_state", "error")
         .annotate(
@@ -61,7 +99,9 @@ def my_transcripts(
     if q:
         runs = runs.filter(search_text__icontains=q)
     if model:
-        runs = runs.filter(model=model)
+        # A compare is listed when any of its columns ran the model.
+        compared = _mine(user).filter(model=model, group__isnull=False).values("group")
+        runs = runs.filter(Q(model=model) | Q(group__in=compared))
     if status:
         runs = runs.filter(status=status)
     if since:
@@ -69,6 +109,21 @@ def my_transcripts(
     if until:
         runs = runs.filter(created_at__date__lte=until)
     return runs.order_by("-created_at", "-pk")
+
+
+def columns_of_groups(user, groups: list) -> dict[Any, list[Transcript]]:
+    """The columns of these compares that the user may see, by group, in column order: one
+    query for a page of the list."""
+    columns: dict[Any, list[Transcript]] = {}
+    rows = (
+        Transcript.objects.visible_to(user)
+        .filter(group__in=[group for group in groups if group is not None])
+        .only("uuid", "group", "column", "column_label", "model", "status")
+        .order_by("group", "column")
+    )
+    for row in rows:
+        columns.setdefault(row.group, []).append(row)
+    return columns
 
 
 def my_models(user) -> list[str]:
@@ -151,3 +206,39 @@ def start_over_budget(
     )
     over = runs.filter(from_here__gt=room).order_by(*newest_first)
     return over.values_list("created_at", "total").first()
+
+
+@dataclass(frozen=True)
+class VoteTally:
+    """How one model (or preset) fared in blind votes: a tie counts half a win."""
+
+    name: str
+    votes: int
+    won: int
+    tied: int
+
+    @property
+    def win_rate(self) -> float:
+        return (self.won + self.tied / 2) / self.votes
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The win rate's 95 % Wilson score interval."""
+        n, p, z = self.votes, self.win_rate, 1.96
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def vote_tallies(by: str) -> list[VoteTally]:
+    """Every blind vote's outcome, per model (`by="model"`) or per preset (`"preset__name"`),
+    most votes first."""
+    V = Transcript.Vote
+    voted = Transcript.objects.exclude(vote="").exclude(**{f"{by}__isnull": True})
+    rows = voted.values(by).annotate(
+        votes=Count("pk"),
+        won=Count("pk", filter=Q(vote=V.WON)),
+        tied=Count("pk", filter=Q(vote=V.TIE)),
+    )
+    tallies = [VoteTally(row[by], row["votes"], row["won"], row["tied"]) for row in rows]
+    return sorted(tallies, key=lambda tally: (-tally.votes, tally.name))

@@ -28,6 +28,18 @@ class RunCapReached(Exception):
         )
 
 
+class GroupCapReached(RunCapReached):
+    """A compare needs more runs at once than the user has left: none of its columns start."""
+
+    def __init__(self, cap: int, asked: int, fit: int):
+        Exception.__init__(
+            self,
+            f"This compare needs {asked} runs at once, and only {fit} of its columns fit"
+            f" (at most {cap} runs at once, {cap - fit} going): nothing was run. Remove"
+            " columns, or stop a run first.",
+        )
+
+
 class RateLimitReached(Exception):
     """The user started as much on an endpoint as they may for now; the message says which
     limit and how long to wait, for the page."""
@@ -92,6 +104,10 @@ def transcript_start(
     rates: RateLimits | None = None,
     reserve_tokens: int = 0,
     uuid: UUID | None = None,
+    group: UUID | None = None,
+    column: int | None = None,
+    column_label: str = "",
+    blind_slot: int | None = None,
 ) -> Transcript:
     """The row of a run that starts now, charged `reserve_tokens` (its max_tokens x n) until it
     ends. With `cap`, refuse (RunCapReached) when the user already has that many runs going;
@@ -118,10 +134,59 @@ def transcript_start(
             continued_from=continued_from,
             forked_from=forked_from,
             fork_turn=fork_turn if forked_from else None,
+            group=group,
+            column=column,
+            column_label=column_label,
+            blind_slot=blind_slot,
             heartbeat_at=timezone.now(),
             search_text=search_text(request_body, []),
             charged_tokens=reserve_tokens,
         )
+
+
+def transcript_group_start(
+    *, user, starts: list[dict[str, Any]], cap: int | None = None
+) -> list[Transcript]:
+    """The rows of a compare's columns (each `starts` item: transcript_start's arguments),
+    all or none: with `cap`, refused whole (GroupCapReached, saying how many fit) when the
+    user has too few runs left for every column; one column over a rate refuses them all."""
+    with transaction.atomic():
+        _lock_runs_of(user)
+        if cap is not None:
+            stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)
+            fit = max(0, cap - running_count(user=user, stale_after=stale_after))
+            if fit < len(starts):
+                raise GroupCapReached(cap, len(starts), fit)
+        return [transcript_start(user=user, **start) for start in starts]
+
+
+class VoteRefused(Exception):
+    """A blind compare's vote that cannot be taken; the message says why, for the page."""
+
+
+def compare_vote(*, user, group: UUID, pick: int | None) -> list[Transcript]:
+    """The user's vote on their blind compare: the answer shown in place `pick` won and the
+    others lost, or (None) a tie. Taken once, after every answer has ended. Returns the
+    compare's transcripts in the order they were shown."""
+    with transaction.atomic():
+        rows = list(
+            Transcript.objects.select_for_update()
+            .filter(user=user, group=group, blind_slot__isnull=False)
+            .order_by("blind_slot")
+        )
+        if not rows:
+            raise VoteRefused("There is no blind compare here to vote on.")
+        if any(row.vote for row in rows):
+            raise VoteRefused("This compare has been voted on already.")
+        if any(row.status == Transcript.Status.RUNNING for row in rows):
+            raise VoteRefused("Vote once every answer has ended.")
+        if pick is not None and not 0 <= pick < len(rows):
+            raise VoteRefused("There is no such answer to pick.")
+        for row in rows:
+            won = Transcript.Vote.WON if row.blind_slot == pick else Transcript.Vote.LOST
+            row.vote = Transcript.Vote.TIE if pick is None else won
+            row.save(update_fields=["vote"])
+        return rows
 
 
 def _check_rates(user, endpoint: str, rates: RateLimits, reserve_tokens: int) -> None:

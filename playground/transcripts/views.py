@@ -1,21 +1,29 @@
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from playground.core.access import is_staff_member
 from playground.output import rendered_choices
 
 from . import services
 from .forms import MyRunsFilter, VisibilityForm
+from .models import Transcript
 from .selectors import (
     can_change_transcript,
+    columns_of_groups,
     continuations_of,
     fork_source_of,
     forks_of,
     get_transcript_for_user,
+    group_for_user,
     my_models,
     my_transcripts,
+    running_now,
+    siblings_of,
     thread_of,
+    vote_tallies,
 )
 
 
@@ -27,8 +35,27 @@ def my_runs(request):
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filters": filters, "page": page, "query": query.urlencode()}
+    columns = columns_of_groups(request.user, [run.group for run in page.object_list])
+    for run in page.object_list:
+        run.compared = columns.get(run.group, [])
+    context = {
+        "filters": filters,
+        "page": page,
+        "query": query.urlencode(),
+        "running_now": running_now(request.user) if is_staff_member(request.user) else None,
+    }
     return render(request, "transcripts/list.html", context)
+
+
+@login_required
+def group(request, group):
+    """A compare's columns side by side: the messages once, each column's answers."""
+    columns = group_for_user(request.user, group)
+    shown = [
+        (column, rendered_choices(column.choices, column.request_body, column.logprobs))
+        for column in columns
+    ]
+    return render(request, "transcripts/group.html", {"first": columns[0], "columns": shown})
 
 
 @login_required
@@ -43,7 +70,11 @@ def detail(request, uuid):
         "later": continuations_of(request.user, transcript),
         "fork_source": fork_source_of(request.user, transcript),
         "forks": forks_of(request.user, transcript),
+        "siblings": siblings_of(request.user, transcript),
         "can_change": can_change_transcript(request.user, transcript),
+        # Watched live over the run socket, wherever the run goes on; a compare's column only
+        # on the page that started it (chat/attach.py).
+        "live": transcript.status == Transcript.Status.RUNNING and transcript.group is None,
         "visibility_form": VisibilityForm(initial={"visibility": transcript.visibility}),
     }
     return render(request, "transcripts/detail.html", context)
@@ -59,3 +90,10 @@ def set_visibility(request, uuid):
             transcript=transcript, visibility=form.cleaned_data["visibility"]
         )
     return redirect(transcript)
+
+
+@staff_member_required
+def votes(request):
+    """Blind votes' win rates per model and per preset, for staff to pick a model by."""
+    tables = [("Models", vote_tallies("model")), ("Presets", vote_tallies("preset__name"))]
+    return render(request, "transcripts/votes.html", {"tables": tables})

@@ -12,6 +12,7 @@
   const list = document.getElementById("messages");
   const template = document.getElementById("message-template");
   const total = form.querySelector('[name="messages-TOTAL_FORMS"]');
+  const compare = document.getElementById("compare");
 
   const rows = () => Array.from(list.querySelectorAll("[data-row]"));
   const field = (row, name) => row.querySelector(`[name$="-${name}"]`);
@@ -208,6 +209,7 @@
   // A variable's value whose box the server has not listed yet: filled in when it is.
   const pendingValues = new Map();
   function applyState(saved) {
+    withColumns(Number((saved.fields || {}).columns) || 1);  // the columns, before their fields
     for (const [name, value] of Object.entries(saved.fields || {})) {
       const element = form.elements.namedItem(name);
       if (name.startsWith("var-") && !element) pendingValues.set(name, value);
@@ -316,18 +318,7 @@
     undoClear.hidden = true;
   });
 
-  // Frames: the server numbers them and asks for an acknowledgement every few
-  // (`<!--frame N ack-->`); it holds a run's text back while too many are unacknowledged, so
-  // a page that falls behind slows its run down instead of growing the server's memory.
-  const FRAME = /^<!--frame (\d+)( ack)?-->/;
-  function acknowledgeFrame(event) {
-    const match = FRAME.exec(event.detail.message);
-    if (match && match[2]) {
-      event.detail.socketWrapper.sendImmediately(
-        JSON.stringify({ action: "ack", seq: Number(match[1]) }));
-    }
-  }
-  page.addEventListener("htmx:wsAfterMessage", acknowledgeFrame);
+  page.addEventListener("htmx:wsAfterMessage", window.acknowledgeFrame);  // frames.js
 
   // A message over the server's limit would be refused (or close the socket): say so here,
   // and keep the form as it is. The body is made once, here, and handed to the extension.
@@ -361,16 +352,6 @@
       if (!box.value && pendingValues.has(box.name)) box.value = pendingValues.get(box.name);
     }
   });
-
-  localStorage.removeItem("playground:draft:v1");  // once every member's draft: whose, unknown
-  if (page.dataset.fromLink !== "1") {
-    try {
-      const draft = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null");
-      if (draft && draft.version === STATE_VERSION) applyState(draft);
-    } catch (error) {
-      console.warn("The saved draft could not be read:", error);
-    }
-  }
 
   // The socket. When it drops, the ws extension reconnects, only after close codes 1006,
   // 1011, 1012 and 1013, with backoff, and sends what was queued meanwhile once the open
@@ -669,7 +650,7 @@
       clockTimer = setInterval(showClock, 100);
     }
     if (!clockTimer) return;
-    if (!firstAt && /beforeend:#c\d+-(text|reasoning|tool)/.test(message)) {
+    if (!firstAt && /beforeend:#(k\d+-)?c\d+-(text|reasoning|tool)/.test(message)) {
       firstAt = performance.now();
     }
     showClock();
@@ -693,13 +674,266 @@
   page.addEventListener("htmx:wsAfterMessage", (event) => {
     if (String(event.detail.message).includes('class="status running"')) following = true;
     if (!following) return;
-    const end = document.getElementById("choices").getBoundingClientRect().bottom;
+    const answers = compare.hidden ? document.getElementById("choices") : compare;
+    const end = answers.getBoundingClientRect().bottom;
     const room = window.innerHeight - runBar.offsetHeight - 8;
     if (end > room) window.scrollBy(0, end - room);
     if (document.getElementById("stop-button").disabled) following = false;
   });
 
+  // Compare: the panel is column 1; "Add column" adds a copy of its settings (the same run
+  // form, its names prefixed k<n>-), up to the server's limit. Columns are numbered by their
+  // place: moving one swaps its settings, name and answers with its neighbour's, and removing
+  // one moves those after it up, so the names the server reads always run k1, k2, ... The
+  // messages and tools are every column's. Each column shows what it changes from column 1.
+  const COLUMN_FIELDS = page.dataset.columnFields.split(" ");
+  const ANSWER_PARTS = ["run-meta", "run-rate", "run-error", "choices"];
+  const columnList = document.getElementById("columns");
+  const columnCount = document.getElementById("column-count");
+  const columnTemplate = document.getElementById("column-template");
+  const addColumnButton = document.getElementById("add-column");
+  const columns = () => Array.from(columnList.querySelectorAll(".column"));
+  const columnField = (n, name) => form.elements.namedItem(n === 0 ? name : `k${n}-${name}`);
+  const labelOf = (n) => document.getElementById(`k${n}-label`);
+  const running = () => document.getElementById("run-button").disabled;
+  const valueOf = (element) => element.type === "checkbox" ? element.checked : element.value;
+  function setValue(element, value) {
+    if (element.type === "checkbox") element.checked = Boolean(value);
+    else element.value = value;
+  }
+
+  function renameIds(root, from, to) {
+    const prefix = new RegExp(`^k${from}-`);
+    root.querySelectorAll("[id], [for]").forEach((element) => {
+      for (const attribute of ["id", "for"]) {
+        const value = element.getAttribute(attribute);
+        if (value) element.setAttribute(attribute, value.replace(prefix, `k${to}-`));
+      }
+    });
+  }
+
+  function swapColumns(a, b) {
+    for (const name of COLUMN_FIELDS) {
+      const [x, y] = [columnField(a, name), columnField(b, name)];
+      if (!x || !y) continue;
+      const kept = valueOf(x);
+      setValue(x, valueOf(y));
+      setValue(y, kept);
+    }
+    [labelOf(a).value, labelOf(b).value] = [labelOf(b).value, labelOf(a).value];
+    for (const part of ANSWER_PARTS) {
+      const [x, y] = [`k${a}-${part}`, `k${b}-${part}`].map((id) => document.getElementById(id));
+      const [fromX, fromY] = [[...x.childNodes], [...y.childNodes]];
+      x.replaceChildren(...fromY);
+      y.replaceChildren(...fromX);
+      renameIds(x, b, a);
+      renameIds(y, a, b);
+    }
+  }
+
+  function setColumnCount(count) {
+    columnCount.value = String(count);
+    compare.hidden = count < 2;
+    addColumnButton.disabled = count >= Number(addColumnButton.dataset.max);
+    document.getElementById("run-button").textContent = count > 1 ? "Run all" : "Run";
+    document.getElementById("stop-button").textContent = count > 1 ? "Stop all" : "Stop";
+    showDiffers();
+  }
+
+  function addColumn() {
+    const n = columns().length;
+    columnList.insertAdjacentHTML("beforeend", columnTemplate.innerHTML.replaceAll("__col__", n));
+    columns().at(-1).querySelector(".column-number").textContent = String(n + 1);
+    for (const name of COLUMN_FIELDS) {
+      const [to, from] = [columnField(n, name), columnField(0, name)];
+      if (to && from) setValue(to, valueOf(from));
+    }
+    syncSliders();
+  }
+
+  function removeColumn(n) {
+    const last = columns().length - 1;
+    for (let k = n; k < last; k += 1) swapColumns(k, k + 1);
+    if (last > 0) columns()[last].remove();
+    else labelOf(0).value = "";
+  }
+
+  function withColumns(count) {
+    while (columns().length < count) addColumn();
+    while (columns().length > Math.max(count, 1)) removeColumn(columns().length - 1);
+    setColumnCount(Math.max(count, 1));
+  }
+
+  addColumnButton.addEventListener("click", () => {
+    if (running() || columns().length >= Number(addColumnButton.dataset.max)) return;
+    // From a single run, the first column is the panel as it is, the second its copy.
+    withColumns(columns().length + 1);
+    const card = columns().at(-1);
+    card.scrollIntoView({ block: "nearest" });
+    card.querySelector(".column-label").focus();
+    saveDraft();
+  });
+
+  columnList.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    const card = button && button.closest(".column");
+    if (!card) return;
+    const n = columns().indexOf(card);
+    if (button.classList.contains("column-stop")) {
+      const which = document.getElementById("stop-column");
+      which.value = String(n);
+      which.disabled = false;
+      stopForm.requestSubmit();
+      which.disabled = true;
+      return;
+    }
+    if (running()) return;  // a column's answer is still coming into its boxes
+    const move = Number(button.dataset.columnMove || 0);
+    if (move && columns()[n + move]) {
+      swapColumns(n, n + move);
+      columns()[n + move].querySelector(`[data-column-move="${move}"]`).focus();
+    } else if (button.hasAttribute("data-column-remove")) {
+      removeColumn(n);
+      setColumnCount(columns().length);
+      if (columns().length < 2) withColumns(1);
+    } else {
+      return;
+    }
+    showDiffers();
+    saveDraft();
+  });
+
+  function shown(name, value) {
+    if (value === true) return "on";
+    if (value === false) return "off";
+    if (value === "") return "default";
+    // The model is most often what is compared: shown whole.
+    return value.length > 24 && name !== "model" ? value.slice(0, 23) + "…" : value;
+  }
+
+  // What each column changes from column 1: the marker a reader scans to see what is compared.
+  function showDiffers() {
+    columns().forEach((card, n) => {
+      const box = document.getElementById(`k${n}-differs`);
+      if (n === 0) {
+        box.textContent = "The other columns are compared with this one.";
+        return;
+      }
+      const parts = [];
+      for (const name of COLUMN_FIELDS) {
+        const [mine, base] = [columnField(n, name), columnField(0, name)];
+        if (mine && base && valueOf(mine) !== valueOf(base)) {
+          parts.push(`${SHORT_NAMES[name] || name} ${shown(name, valueOf(mine))}`);
+        }
+      }
+      card.toggleAttribute("data-differs", parts.length > 0);
+      box.textContent = parts.length
+        ? `Differs from column 1: ${parts.join(" · ")}` : "The same settings as column 1.";
+    });
+  }
+  form.addEventListener("input", showDiffers);
+  form.addEventListener("change", showDiffers);
+
+  // A compare's answers come into its columns (a blind one's into the shuffled places A, B,
+  // ...): the boxes of the last run are emptied, and those it does not use hidden.
+  const blindMode = document.getElementById("blind-mode");
+  const blindPlaces = document.getElementById("blind");
+  const viewCode = document.getElementById("view-code");
+  form.addEventListener("submit", () => {
+    if (form.elements.namedItem("action").value !== "run" || compare.hidden) return;
+    const count = columns().length;
+    const prefixes = ["", ...columns().map((_, n) => `k${n}-`)];
+    Array.from(blindPlaces.children).forEach((place, n) => {
+      place.hidden = n >= count;
+      prefixes.push(`b${n}-`);
+      document.getElementById(`b${n}-reveal`).replaceChildren();
+    });
+    for (const prefix of prefixes) {
+      for (const part of ANSWER_PARTS) document.getElementById(prefix + part).replaceChildren();
+    }
+    blindPlaces.hidden = !blindMode.checked;
+    document.getElementById("blind-vote").replaceChildren();
+    // Until the vote, View code would tell which answer is which (the server refuses it too).
+    viewCode.disabled = blindMode.checked;
+  });
+
+  page.addEventListener("click", (event) => {
+    const button = event.target.closest("#blind-vote button[data-pick]");
+    if (!button) return;
+    document.getElementById("vote-pick").value = button.dataset.pick;
+    document.getElementById("vote-form").requestSubmit();
+  });
+  page.addEventListener("htmx:wsAfterMessage", (event) => {
+    if (String(event.detail.message).includes('class="reveal"')) viewCode.disabled = false;
+  });
+
+  // "Continue with this one": a column's (first) answer becomes the next assistant turn, its
+  // settings the panel's, and the other columns close; the next run continues its run.
+  // "Undo" brings the form back as it was, columns and all (kept in this tab).
+  const CONTINUED_KEY = `playground:continued:v1:${page.dataset.user}`;
+  const undoContinue = document.getElementById("undo-continue");
+  function continueWith(n, answers) {
+    const choice = answers.querySelector(".choice");
+    if (!choice || running()) return;
+    sessionStorage.setItem(CONTINUED_KEY, JSON.stringify(state()));
+    const link = answers.closest(".column").querySelector('.run-meta a[href^="/transcripts/"], .reveal a');
+    const run = link ? link.getAttribute("href").split("/")[2] : "";
+    for (const name of COLUMN_FIELDS) {
+      const [to, from] = [columnField(0, name), columnField(n, name)];
+      if (to && from) setValue(to, valueOf(from));
+    }
+    const calls = choiceToolCalls(choice);
+    addRow({
+      role: "assistant", content: answerText(choice),
+      tool_calls: calls.length ? JSON.stringify(calls, null, 1) : "",
+    });
+    withColumns(1);
+    labelOf(0).value = "";
+    document.getElementById("continued-from").value = run;
+    undoContinue.hidden = false;
+    syncSliders();
+    summarise();
+    field(addRow({ role: "user" }), "content").focus();
+    saveDraft();
+  }
+  page.addEventListener("click", (event) => {
+    const button = event.target.closest("button.continue-column");
+    if (!button) return;
+    const card = button.closest(".column");
+    const blind = card.id.startsWith("b");
+    const n = blind ? Number(button.dataset.column) : columns().indexOf(card);
+    continueWith(n, card.querySelector(".choices"));
+  });
+  undoContinue.addEventListener("click", () => {
+    const saved = JSON.parse(sessionStorage.getItem(CONTINUED_KEY) || "null");
+    sessionStorage.removeItem(CONTINUED_KEY);
+    undoContinue.hidden = true;
+    if (saved) {
+      applyState(saved);
+      syncSliders();
+      summarise();
+      document.getElementById("continued-from").value = "";
+    }
+    saveDraft();
+  });
+  form.addEventListener("submit", () => {
+    if (form.elements.namedItem("action").value !== "run") return;
+    sessionStorage.removeItem(CONTINUED_KEY);
+    undoContinue.hidden = true;
+  });
+
+  // The draft, last: restoring it adds its columns, which needs all of the above.
+  localStorage.removeItem("playground:draft:v1");  // once every member's draft: whose, unknown
+  if (page.dataset.fromLink !== "1") {
+    try {
+      const draft = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null");
+      if (draft && draft.version === STATE_VERSION) applyState(draft);
+    } catch (error) {
+      console.warn("The saved draft could not be read:", error);
+    }
+  }
   rows().forEach(syncRole);
   syncSliders();
   summarise();
+  setColumnCount(columns().length);
 })();

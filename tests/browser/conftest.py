@@ -24,21 +24,24 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def live_url(django_db_setup, simulator_server, scripted_server):
-    """The whole app in a Daphne process on the test database, sending runs to the test
-    simulator."""
-    endpoints = endpoints_for_tests(simulator_server, scripted_server)
-    env = {
+def app_env(simulator_server, scripted_server, **changes: str) -> dict[str, str]:
+    """The whole app's settings on the test database, sending runs to the test simulator."""
+    return {
         "DATABASE_URL": database_url(connection.settings_dict),
-        "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
+        "PLAYGROUND_ENDPOINTS": json.dumps(endpoints_for_tests(simulator_server, scripted_server)),
         "SIMULATOR_ENABLED": "false",
         # A run's write waiting on a lock a test holds fails (and is retried) within 1 s.
         "PLAYGROUND_DB_WRITE_TIMEOUT": "1",
         # A page that goes (a test's end, a reload, a cut connection) stops its run at once.
         "PLAYGROUND_ORPHAN_GRACE": "0",
+        **changes,
     }
-    with DaphneServer(**env) as server:
+
+
+@pytest.fixture(scope="session")
+def live_url(django_db_setup, simulator_server, scripted_server):
+    """The whole app in a Daphne process."""
+    with DaphneServer(**app_env(simulator_server, scripted_server)) as server:
         yield server.url
 
 

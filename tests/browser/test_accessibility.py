@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from playground.cases.table import Table
 from playground.presets.models import Preset
 from playground.presets.services import preset_create
+from playground.transcripts.models import Transcript
 
 from ..factories import form_state_of
 from .conftest import signed_in_context
@@ -93,7 +94,14 @@ def test_every_page_fits_a_phone_and_passes_axe(
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#run-status")).to_have_text("completed")
     found += problems_here(page)  # with a finished run's answer, metrics and buttons
+    page.get_by_role("button", name="Add column").click()
+    page.get_by_role("button", name="Run all").click()
+    for column in range(2):
+        expect(page.locator(f"#k{column}-run-status")).to_have_text("completed")
+    found += problems_here(page)  # a compare's two columns, run
+    compare = Transcript.objects.filter(column=1).get()
     for path in (
+        reverse("transcripts:group", args=[compare.group]),
         reverse("presets:list"),
         reverse("presets:edit", args=[preset.slug]),
         reverse("transcripts:list"),

@@ -1,6 +1,8 @@
 """`attach`: a page that (re)connects asks how the run it was showing stands, and is told from
 the transcript, as far as the one access rule lets it see."""
 
+import asyncio
+import html
 import re
 import uuid
 
@@ -10,7 +12,7 @@ from django.db import connections
 
 from playground.transcripts.models import Transcript
 
-from ..helpers import Socket, ended_transcript, form_data
+from ..helpers import FINAL, Socket, ended_transcript, form_data
 from ..outages import database_unreachable, off_the_loop
 
 pytestmark = [
@@ -73,18 +75,98 @@ async def test_a_run_whose_server_went_away_shows_its_last_checkpoint(alice):
     assert '<article id="c1" hx-swap-oob="delete">' in page, "nor a box for one that never came"
 
 
-async def test_a_run_still_going_is_said_to_be(alice, settings):
-    settings.PLAYGROUND_ORPHAN_GRACE = 0
-    runner = Socket(alice)
-    assert (await runner.connect())[0]
-    await runner.send(form_data(model="simulator/chat?tps=10&tokens=400"))
-    await runner.until(r'beforeend:#c0-text-\d+">')
-    transcript = await Transcript.objects.aget()
+async def test_a_run_going_on_no_socket_of_this_process_is_said_to_be(alice):
+    """Its process is another one (or gone, until the sweep says so)."""
+    transcript = await Transcript.objects.acreate(
+        user=alice, endpoint="simulator", model="m", request_body={}, form_state={}
+    )
 
     page = "".join((await attach(alice, str(transcript.uuid))).frames)
-    await runner.close()
     assert "still running on the server" in page
     assert f'id="current-run" value="{transcript.uuid}"' in page, "kept, to ask again"
+
+
+async def watch(user, runner: Socket, after: str) -> tuple[Socket, Transcript]:
+    """A second socket of `user` that attaches to the runner's run once the runner has seen
+    `after`; both are read to the run's end (a page that reads nothing holds its run)."""
+    await runner.until(after)
+    transcript = await Transcript.objects.aget()
+    watcher = Socket(user)
+    assert (await watcher.connect())[0]
+    await watcher.send({"action": "attach", "run": str(transcript.uuid)})
+    await asyncio.gather(runner.until(FINAL.pattern), watcher.until(FINAL.pattern))
+    await asyncio.gather(runner.close(), watcher.close())
+    return watcher, transcript
+
+
+def numbers(text: str) -> list[int]:
+    return [int(number) for number in re.findall(r" (\d+)@", text)]
+
+
+async def test_a_page_attaching_mid_stream_gets_every_token_once(alice):
+    """The snapshot, then the frames sent after it: nothing missing, nothing twice."""
+    runner = Socket(alice)
+    assert (await runner.connect())[0]
+    await runner.send(form_data(model="simulator/chat?bench=1&tps=60&tokens=150"))
+
+    watcher, _ = await watch(alice, runner, r" 20@")
+    assert numbers(watcher.streamed()) == list(range(150))
+    assert numbers(runner.streamed()) == list(range(150))
+    first_live = next(i for i, f in enumerate(watcher.frames) if "149@" in f)
+    assert first_live > 1, "the end came live, after the snapshot"
+    assert " 149@" not in watcher.frames[0]
+    saved = await ended_transcript()
+    assert numbers(saved.choices[0]["content"]) == list(range(150))
+
+
+def shown_text(html_text: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", html_text))).strip()
+
+
+async def test_a_page_attaching_mid_answer_draws_it_as_the_runner_has_it(alice):
+    """Blocks rendered so far, raw segments still open: the watcher's page ends like the
+    runner's, its raw text once and its rendered text the same."""
+    runner = Socket(alice)
+    assert (await runner.connect())[0]
+    await runner.send(form_data(model="simulator/chat?tps=150&tokens=300", seed=5))
+
+    watcher, _ = await watch(alice, runner, r"beforeend:#c0-view")
+    saved = await ended_transcript()
+    assert watcher.streamed("c0-text") == saved.choices[0]["content"]
+    assert re.search(r'beforeend:#c0-view">', watcher.frames[1]), "blocks in the snapshot"
+    views = [shown_text(appended_html(s.frames, "c0-view")) for s in (runner, watcher)]
+    assert views[0].startswith("Simulated reply")
+    assert views[0] == views[1]
+
+
+def appended_html(frames: list[str], target: str) -> str:
+    """Everything appended into #target, or into an element cut inside it (its ids)."""
+    swap = rf'<div hx-swap-oob="beforeend:#{target}">(.*?)</div>(?=<div hx-swap-oob|$)'
+    return "".join(m for frame in frames for m in re.findall(swap, frame, re.S))
+
+
+async def test_stop_from_a_watcher_follows_the_one_access_rule(alice, bob, staff):
+    runner = Socket(alice)
+    assert (await runner.connect())[0]
+    await runner.send(form_data(model="simulator/chat?tps=20&tokens=400"))
+    await runner.until(r"beforeend:#c0-text-\d+")
+    transcript = await Transcript.objects.aget()
+    await Transcript.objects.filter(pk=transcript.pk).aupdate(visibility="team")
+    sockets = {}
+    for user in (bob, staff):
+        sockets[user] = Socket(user)
+        assert (await sockets[user].connect())[0]
+        await sockets[user].send({"action": "attach", "run": str(transcript.uuid)})
+        await sockets[user].until(r"beforeend:#c0-text")
+
+    await sockets[bob].send({"action": "stop"})
+    await sockets[bob].until("You may watch this run, but not stop it")
+    await sockets[staff].send({"action": "stop"})
+    for socket in (runner, *sockets.values()):
+        await socket.until(r'class="status stopped"')
+        await socket.close()
+    saved = await ended_transcript()
+    assert (saved.status, saved.end_reason) == ("stopped", "user")
 
 
 @pytest.mark.parametrize("run", ["alice's private run", str(uuid.uuid4()), "not a uuid", 7, None])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -195,6 +196,7 @@ ROWS = [
     get("/", members()),
     get("/?preset={o.slug}", if_visible(), PRESET, variant="a preset"),
     get("/?transcript={o.uuid}", if_visible(), TRANSCRIPT, variant="a transcript"),
+    get("/?group={o.compare}", if_visible(), TRANSCRIPT, variant="a compare"),
     get("/models/?endpoint=simulator", members()),
     get("/endpoints/", members()),
     # Presets.
@@ -219,6 +221,8 @@ ROWS = [
     # Transcripts.
     get("/transcripts/", listing(own_only=True), TRANSCRIPT, lists="{o.uuid}"),
     get("/transcripts/{o.uuid}/", if_visible(), TRANSCRIPT),
+    get("/transcripts/compare/{o.compare}/", if_visible(), TRANSCRIPT),
+    get("/transcripts/votes/", staff_only(200, 200)),
     post("/transcripts/{o.uuid}/visibility/", if_changeable("→ transcripts:detail"),
          {"visibility": "{o.other_visibility}"}, TRANSCRIPT),
     get("/transcripts/{o.uuid}/visibility/", members(405), TRANSCRIPT),
@@ -371,6 +375,7 @@ def routes(patterns: list | None = None, prefix: str = "") -> Iterator[str]:
 ANY_IDS = SimpleNamespace(
     slug="abc",
     uuid="00000000-0000-4000-8000-000000000000",
+    compare="00000000-0000-4000-8000-000000000000",
     **dict.fromkeys(
         [
             "preset_pk",
@@ -439,7 +444,13 @@ def objects(people, kind: str, visibility: str) -> SimpleNamespace:
     """Everything a pass's rows name, all the owner's; the pass's object has `visibility`."""
     owner = people["owner"]
     preset = make_preset(owner, visibility if kind == PRESET else P.TEAM)
-    transcript = make_transcript(owner, visibility=visibility if kind == TRANSCRIPT else T.TEAM)
+    # The first column of a compare: its pages are the transcript's and the compare's.
+    transcript = make_transcript(
+        owner,
+        visibility=visibility if kind == TRANSCRIPT else T.TEAM,
+        group=uuid.uuid4(),
+        column=0,
+    )
     types = ContentType.objects.get_for_models(Preset, Transcript)
     version = data_set_save(
         owner=owner,
@@ -458,6 +469,7 @@ def objects(people, kind: str, visibility: str) -> SimpleNamespace:
         preset_pk=preset.pk,
         preset_type=types[Preset].pk,
         uuid=transcript.uuid,
+        compare=transcript.group,
         transcript_pk=transcript.pk,
         transcript_type=types[Transcript].pk,
         other_visibility=T.TEAM if transcript.visibility == T.PRIVATE else T.PRIVATE,

@@ -1,24 +1,34 @@
 """The scale-out deployment of docs/deploy.md, for real: two Daphne processes started by the
 launcher behind nginx with deploy/nginx.conf, on the services pass (PostgreSQL and Redis)."""
 
+from __future__ import annotations
+
 import json
 import re
+import subprocess
+import threading
 
 import httpx
 import pytest
+import redis
 from axes.models import AccessAttempt
 from django.db import connection
+from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from playground.transcripts.models import Transcript
 
 from ..helpers import (
+    FINAL,
     DaphneServer,
     ack_for,
+    appended,
     database_url,
     endpoints_for_tests,
     form_data,
+    free_port,
     session_cookie,
+    wait_until,
 )
 from ..proxy import Nginx
 
@@ -31,19 +41,31 @@ pytestmark = [
 BEHIND_NGINX = ("--proxy-headers", "--proxy-headers-host", "X-Real-IP")
 
 
-@pytest.fixture
-def deployment(simulator_server, scripted_server):
-    env = {
+def app_env(simulator_server, scripted_server) -> dict[str, str]:
+    return {
         "DATABASE_URL": database_url(connection.settings_dict),
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints_for_tests(simulator_server, scripted_server)),
         "SIMULATOR_ENABLED": "false",
         "PLAYGROUND_ORPHAN_GRACE": "0",
+        # A killed process's runs are interrupted within 2.5 s: the issue's test figures.
+        "PLAYGROUND_CHECKPOINT_SECONDS": "0.5",
+        "PLAYGROUND_STALE_RUN_SECONDS": "2",
+        "PLAYGROUND_SWEEP_SECONDS": "0.5",
     }
-    with (
-        DaphneServer(*BEHIND_NGINX, **env) as one,
-        DaphneServer(*BEHIND_NGINX, **env) as two,
-        Nginx([f"127.0.0.1:{one.port}", f"127.0.0.1:{two.port}"]) as proxy,
-    ):
+
+
+@pytest.fixture(scope="module")
+def processes(django_db_setup, simulator_server, scripted_server):
+    """Two Daphne processes on the test database and the services' Redis, for the module."""
+    env = app_env(simulator_server, scripted_server)
+    with DaphneServer(*BEHIND_NGINX, **env) as one, DaphneServer(*BEHIND_NGINX, **env) as two:
+        yield one, two
+
+
+@pytest.fixture
+def deployment(processes):
+    one, two = processes
+    with Nginx([f"127.0.0.1:{one.port}", f"127.0.0.1:{two.port}"]) as proxy:
         yield proxy
 
 
@@ -78,3 +100,159 @@ def test_the_clients_address_is_the_proxys_word_not_the_clients(deployment):
             headers={"X-Real-IP": "203.0.113.9", "X-Forwarded-For": "203.0.113.9"},
         )
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["127.0.0.1"]
+
+
+class Page(threading.Thread):
+    """A page on one process's run socket, read (and acknowledged, as the page does) in a
+    thread of its own until its run's final status, so that it never holds its run."""
+
+    def __init__(self, server, user, *, until: re.Pattern = FINAL):
+        super().__init__(daemon=True)
+        self.until = until
+        self.connection = connect(
+            f"ws://127.0.0.1:{server.port}/ws/run/",
+            origin=server.url,
+            additional_headers={"Cookie": f"sessionid={session_cookie(user)}"},
+        )
+        self.socket = self.connection.__enter__()
+        self.frames: list[str] = []
+        self.start()
+
+    def run(self) -> None:
+        try:
+            while not self.until.search(frame := self.socket.recv(timeout=30)):
+                self.frames.append(frame)
+                if ack := ack_for(frame):
+                    self.socket.send(json.dumps(ack))
+            self.frames.append(frame)
+        except ConnectionClosedError:
+            self.frames.append("(its process went away)")
+
+    def send(self, message: dict) -> None:
+        self.socket.send(json.dumps(message))
+
+    def seen(self, pattern: str) -> re.Match:
+        wait_until(lambda: re.search(pattern, "".join(self.frames)), timeout=15)
+        return re.search(pattern, "".join(self.frames))
+
+    def numbers(self) -> list[int]:
+        """The numbered tokens the page shows: since the last time its run's boxes were
+        drawn (a snapshot draws them again)."""
+        drawn = [i for i, frame in enumerate(self.frames) if 'id="choices"' in frame]
+        text = "".join(appended(frame) for frame in self.frames[drawn[-1] :])
+        return [int(number) for number in re.findall(r" (\d+)@", text)]
+
+    def close(self) -> None:
+        self.join(timeout=30)
+        self.connection.__exit__(None, None, None)
+
+
+def test_a_run_on_one_process_is_watched_live_and_stopped_from_the_other(alice, processes):
+    one, two = processes
+    runner = Page(one, alice)
+    runner.send(form_data(model="simulator/chat?bench=1&tps=30&tokens=600"))
+    run_id = runner.seen(r'id="current-run" value="([0-9a-f-]+)"')[1]
+    runner.seen(" 3@")
+
+    watcher = Page(two, alice)
+    watcher.send({"action": "attach", "run": run_id})
+    watcher.seen(r'id="run-rate"')  # a frame sent live, after the snapshot
+    watcher.send({"action": "stop"})
+    runner.close()
+    watcher.close()
+
+    assert FINAL.search(watcher.frames[-1])[1] == "stopped"
+    saved = Transcript.objects.get()
+    assert (saved.status, saved.end_reason) == ("stopped", "user")
+    tokens = [int(n) for n in re.findall(r" (\d+)@", saved.choices[0]["content"])]
+    assert tokens == list(range(len(tokens)))
+    assert runner.numbers() == tokens
+    assert watcher.numbers() == tokens, "the snapshot, then every frame after it, once"
+
+
+def test_a_killed_processs_runs_are_interrupted_by_the_survivor_and_watchers_told(
+    alice, processes, simulator_server, scripted_server
+):
+    _, survivor = processes
+    with DaphneServer(**app_env(simulator_server, scripted_server)) as victim:
+        interrupted_on_the_survivor(alice, victim, survivor)
+
+
+def interrupted_on_the_survivor(alice, victim, survivor) -> None:
+    runner = Page(victim, alice)
+    runner.send(form_data(model="simulator/chat?bench=1&tps=30&tokens=600"))
+    run_id = runner.seen(r'id="current-run" value="([0-9a-f-]+)"')[1]
+    watcher = Page(survivor, alice, until=re.compile('class="status interrupted"'))
+    watcher.send({"action": "attach", "run": run_id})
+    watcher.seen(r'id="run-rate"')
+    wait_until(lambda: Transcript.objects.get().choices, timeout=5)  # a checkpoint was saved
+
+    victim.process.kill()
+    watcher.close()  # its page is told, once the survivor's sweep has marked the run
+    saved = Transcript.objects.get()
+    assert saved.status == Transcript.Status.INTERRUPTED
+    tokens = [int(n) for n in re.findall(r" (\d+)@", saved.choices[0]["content"])]
+    assert tokens == list(range(len(tokens))), "its last checkpoint"
+    assert tokens, "kept"
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a port it picks, which the test stops and starts
+    again on the same port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_until(lambda: redis.Redis(port=self.port).ping(), timeout=10)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def answers(port: int) -> bool:
+    try:
+        return redis.Redis(port=port).ping()
+    except redis.ConnectionError:
+        return False
+
+
+def test_redis_going_away_never_stops_a_run_and_its_watchers_recover(
+    alice, simulator_server, scripted_server
+):
+    with RedisServer() as layer:
+        env = {**app_env(simulator_server, scripted_server), "REDIS_URL": layer.url}
+        with DaphneServer(**env) as one, DaphneServer(**env) as two:
+            runner = Page(one, alice)
+            runner.send(form_data(model="simulator/chat?bench=1&tps=30&tokens=150"))
+            run_id = runner.seen(r'id="current-run" value="([0-9a-f-]+)"')[1]
+            watcher = Page(two, alice)
+            watcher.send({"action": "attach", "run": run_id})
+            watcher.seen(r'id="run-rate"')
+
+            layer.stop()
+            watcher.seen("Live view interrupted")
+            layer.start()
+            runner.close()
+            watcher.close()
+
+    assert FINAL.search(runner.frames[-1])[1] == "completed"
+    assert runner.numbers() == list(range(150)), "the run went on, straight to its socket"
+    assert FINAL.search(watcher.frames[-1])[1] == "completed"
+    assert watcher.numbers() == list(range(150)), "drawn again when the layer came back"

@@ -140,3 +140,33 @@ def test_the_answers_say_when_a_choice_had_no_finish_reason_or_never_came(alice,
     page = client_for(alice).get(transcript.get_absolute_url()).content.decode()
     assert "no finish reason" in page
     assert "The endpoint returned 1 of 3 choices." in page
+
+
+def test_a_running_runs_page_watches_it_live_with_stop_for_those_who_may(
+    alice, bob, staff, make_transcript
+):
+    running = make_transcript(alice, status="running", visibility=V.TEAM)
+    ended = make_transcript(alice, visibility=V.TEAM)
+    pages = {user: client_for(user).get(running.get_absolute_url()) for user in (alice, bob, staff)}
+    for user, response in pages.items():
+        html = response.content.decode()
+        assert f'ws-connect="/ws/run/" data-run="{running.uuid}"' in html
+        assert ('id="watch-stop"' in html) is (user != bob), "Stop as changeable_by allows"
+    assert "ws-connect" not in client_for(bob).get(ended.get_absolute_url()).content.decode()
+
+
+def test_my_runs_marks_running_runs_live_and_staff_see_every_run_going(
+    alice, bob, staff, make_transcript
+):
+    mine = make_transcript(alice, status="running")
+    private = make_transcript(bob, status="running")
+    make_transcript(bob)
+    mine_listed = client_for(alice).get(reverse("transcripts:list"))
+    assert f'<a class="status running live" href="{mine.get_absolute_url()}"' in (
+        mine_listed.content.decode()
+    )
+    assert mine_listed.context["running_now"] is None, "for staff only"
+    assert list(client_for(staff).get(reverse("transcripts:list")).context["running_now"]) == [
+        private,
+        mine,
+    ]

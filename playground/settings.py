@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "playground.transcripts",
     "playground.presets",
     "playground.chat",
+    "playground.cases",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/theme/", core_views.set_theme, name="theme"),
     path("transcripts/", include("playground.transcripts.urls")),
     path("presets/", include("playground.presets.urls")),
+    path("cases/", include("playground.cases.urls")),
     path("p/<slug:slug>/", preset_views.open_preset, name="preset-link"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

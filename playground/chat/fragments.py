@@ -142,12 +142,17 @@ def save_state(transcript: Transcript, saving: str, prefix: str = "") -> str:
 def form_errors(form: RunForm, formset: BaseMessageFormSet, columns: Sequence[RunForm] = ()) -> str:
     """Every field's error box, filled or emptied, so the page keeps what was typed; above
     them, the errors listed with links to their fields, in the page's order: the messages,
-    then the panel's fields, group by group (the tools among them, before Advanced), then
-    those of a compare's other columns (`columns`: the 2nd on)."""
+    the variables' boxes, then the panel's fields, group by group (the tools among them,
+    before Advanced), then those of a compare's other columns (`columns`: the 2nd on)."""
     listed: list[tuple[str, str, Any]] = [
         (field.auto_id, f"Message {number}, {field.label.lower()}", error)
         for number, row in enumerate(formset, start=1)
         for field in row
+        for error in field.errors
+    ]
+    listed += [
+        (field.auto_id, f"Variable {field.label}", error)
+        for field in formset.variables
         for error in field.errors
     ]
     listed += _listed_errors(form, "Column 1, " if columns else "")
@@ -159,6 +164,7 @@ def form_errors(form: RunForm, formset: BaseMessageFormSet, columns: Sequence[Ru
         "general": [
             *(error for each in (form, *columns) for error in each.non_field_errors()),
             *formset.non_form_errors(),
+            *formset.variables.non_field_errors(),
         ],
         "listed": listed,
     }

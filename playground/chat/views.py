@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from playground.cases.page import cases_context
 from playground.core.endpoints import get_endpoint
 from playground.presets.forms import PresetForm
 from playground.presets.permissions import can_change_preset, get_preset_for_user
@@ -51,6 +52,7 @@ def playground(request: HttpRequest) -> HttpResponse:
         "preset_form": PresetForm(),
         "share_url": request.build_absolute_uri(preset.get_absolute_url()) if preset else "",
         "max_message_bytes": settings.PLAYGROUND_MAX_MESSAGE_BYTES,
+        **cases_context(request.user, state, formset.variables.names),
     }
     return render(request, "chat/playground.html", context)
 

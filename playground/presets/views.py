@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
+from playground.cases.page import with_cases
 from playground.runform import forms_from_state, page_state
 from playground.transcripts.selectors import transcripts_of_preset
 
@@ -53,8 +54,9 @@ def _bar(request, preset, *, form=None, message=""):
 
 
 def _state_from_page(request) -> dict:
-    """The form state of what the page holds, as typed (a preset may be a half-filled template)."""
-    return page_state(request.POST.dict())
+    """The form state of what the page holds, as typed (a preset may be a half-filled template),
+    with its test cases."""
+    return with_cases(page_state(request.POST.dict()), request.POST)
 
 
 def _refused(request, form):

@@ -10,9 +10,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from .fields import JSONTextField
+from .values import VariablesForm
+from .variables import has_variables, names_in, substitute, substitute_message
 
 ROLES = [("system", "system"), ("user", "user"), ("assistant", "assistant"), ("tool", "tool")]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+NAME_RULE = "A name may use only letters, digits, _ and - (64 at most)."
+# The parts of a message, as typed, where variables may be.
+TEMPLATE_PARTS = ("name", "content", "tool_call_id", "tool_calls")
 
 
 class MessageForm(forms.Form):
@@ -37,8 +42,9 @@ class MessageForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if name and not NAME_PATTERN.match(name):
-            raise ValidationError("A name may use only letters, digits, _ and - (64 at most).")
+        # A name with variables is checked once they are put in (the formset's clean).
+        if name and not NAME_PATTERN.match(name) and not has_variables(name):
+            raise ValidationError(NAME_RULE)
         return name
 
     def clean_tool_calls(self) -> list[dict[str, Any]] | None:
@@ -85,9 +91,14 @@ class MessageForm(forms.Form):
             )
         return data
 
-    def size(self) -> int:
-        """The characters of its content and tool calls, as typed."""
-        return sum(len(self[name].value() or "") for name in ("content", "tool_calls"))
+    def size(self, values: dict[str, str] | None = None) -> int:
+        """The characters of its content and tool calls, as typed (with `values` put in)."""
+        texts = [self[name].value() or "" for name in ("content", "tool_calls")]
+        return sum(len(substitute(text, values) if values else text) for text in texts)
+
+    def templates(self) -> list[str]:
+        """The texts, as typed, that may hold variables."""
+        return [str(self[name].value() or "") for name in TEMPLATE_PARTS]
 
     def as_message(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -112,20 +123,33 @@ class BaseMessageFormSet(forms.BaseFormSet):
         "too_many_forms": "A run takes at most %(num)d messages on this server.",
     }
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, variables: dict[str, str] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # Read per formset, not when the class is made, so the setting is the one in force;
         # no more rows than that are even built.
         self.max_num = self.absolute_max = settings.PLAYGROUND_MAX_MESSAGES
+        # The boxes of the variables the messages use: bound to the same data (`var-<name>`),
+        # or showing a saved state's `variables`.
+        names = names_in(text for form in self.forms for text in form.templates())
+        if self.is_bound:
+            self.variables = VariablesForm(self.data, names=names)
+        else:
+            self.variables = VariablesForm(names=names, initial=variables or {})
+        self._messages: list[dict[str, Any]] = []
+
+    def is_valid(self) -> bool:
+        return self.variables.is_valid() & super().is_valid()
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         # Every row is a message: an empty one is an error to show, never a row to skip.
         return {**super().get_form_kwargs(index), "empty_permitted": False}
 
     def clean(self) -> None:
-        if any(self.errors):
+        if any(self.errors) or not self.variables.is_valid():
             return
-        total = sum(form.size() for form in self.forms)
+        values = self.variables.cleaned_data
+        self._messages = [substitute_message(form.as_message(), values) for form in self.forms]
+        total = sum(form.size(values) for form in self.forms)
         limit = settings.PLAYGROUND_MAX_CONVERSATION_CHARS
         if total > limit:
             raise ValidationError(
@@ -133,18 +157,22 @@ class BaseMessageFormSet(forms.BaseFormSet):
                 f" is {limit:,}."
             )
         offered: set[str] = set()
-        for form in self.forms:
-            for call in form.cleaned_data.get("tool_calls") or ():
+        for form, message in zip(self.forms, self._messages, strict=True):
+            for call in message.get("tool_calls") or ():
                 offered.add(call["id"])
-            answered = form.cleaned_data.get("tool_call_id")
-            if form.cleaned_data.get("role") == "tool" and answered not in offered:
+            answered = message.get("tool_call_id")
+            if message["role"] == "tool" and answered not in offered:
                 form.add_error(
                     "tool_call_id",
                     f"No earlier assistant message made a tool call with id {answered!r}.",
                 )
+            name = message.get("name", "")
+            if name and not NAME_PATTERN.match(name):
+                form.add_error("name", f"With its variables put in it reads {name!r}. {NAME_RULE}")
 
     def messages(self) -> list[dict[str, Any]]:
-        return [form.as_message() for form in self.forms]
+        """The messages as sent: every variable put in. For a valid formset."""
+        return self._messages
 
 
 # formset_factory returns a subclass of the `formset` it is given; the stubs say BaseFormSet.

@@ -84,7 +84,12 @@ def form_state(form: RunForm, formset: BaseMessageFormSet) -> dict[str, Any]:
     """Everything on the form as typed, unset fields included; JSON-serialisable."""
     fields = {name: _raw(form, name) for name in form.fields}
     messages = [{name: _raw(row, name) for name in MESSAGE_FIELDS} for row in formset.forms]
-    return {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}
+    return {
+        "version": FORM_STATE_VERSION,
+        "fields": fields,
+        "messages": messages,
+        "variables": formset.variables.values(),
+    }
 
 
 def _raw(form: forms.Form, name: str) -> Any:
@@ -104,6 +109,7 @@ def upgrade_state(state: Any) -> dict[str, Any]:
     fields = _upgraded_fields(state.get("fields") if isinstance(state, dict) else None)
     messages: list[dict[str, Any]] = []
     columns: list[dict[str, Any]] = []
+    variables: dict[str, str] = {}
     if isinstance(state, dict):
         messages = [
             {name: message.get(name, "") for name in MESSAGE_FIELDS}
@@ -118,12 +124,27 @@ def upgrade_state(state: Any) -> dict[str, Any]:
             for column in _listed(state.get("columns"))[:MAX_COLUMNS]
             if isinstance(column, dict)
         ]
+        variables = _variables(state.get("variables"))
     if not messages:
         messages = [{**dict.fromkeys(MESSAGE_FIELDS, ""), "role": "user"}]
-    upgraded = {"version": FORM_STATE_VERSION, "fields": fields, "messages": messages}
+    upgraded = {
+        "version": FORM_STATE_VERSION,
+        "fields": fields,
+        "messages": messages,
+        "variables": variables,
+    }
     if len(columns) > 1:
         upgraded["columns"] = columns
+    if isinstance(state, dict) and isinstance(state.get("cases"), dict):
+        upgraded["cases"] = state["cases"]  # a preset's test cases: playground/cases/ reads them
     return upgraded
+
+
+def _variables(saved: Any) -> dict[str, str]:
+    """The variables' values a state keeps (states from before variables have none)."""
+    if not isinstance(saved, dict):
+        return {}
+    return {str(name): str(value) for name, value in saved.items() if isinstance(value, str)}
 
 
 def _listed(value: Any) -> list[Any]:
@@ -167,5 +188,7 @@ def forms_from_state(state: Any) -> tuple[RunForm, BaseMessageFormSet]:
     state = upgrade_state(state)
     return (
         RunForm(initial=state["fields"]),
-        MessageFormSet(initial=state["messages"], prefix=MESSAGES_PREFIX),
+        MessageFormSet(
+            initial=state["messages"], prefix=MESSAGES_PREFIX, variables=state["variables"]
+        ),
     )

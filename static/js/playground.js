@@ -206,10 +206,13 @@
     return { version: STATE_VERSION, fields, messages };
   }
 
+  // A variable's value whose box the server has not listed yet: filled in when it is.
+  const pendingValues = new Map();
   function applyState(saved) {
     withColumns(Number((saved.fields || {}).columns) || 1);  // the columns, before their fields
     for (const [name, value] of Object.entries(saved.fields || {})) {
       const element = form.elements.namedItem(name);
+      if (name.startsWith("var-") && !element) pendingValues.set(name, value);
       if (!element || !element.name) continue;
       if (element.type === "checkbox") element.checked = Boolean(value);
       else element.value = value;
@@ -343,6 +346,12 @@
   }
   page.addEventListener("htmx:wsConfigSend", refuseOversizedMessage);
 
+  page.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id !== "variables") return;
+    for (const box of event.detail.target.querySelectorAll("[name^='var-']")) {
+      if (!box.value && pendingValues.has(box.name)) box.value = pendingValues.get(box.name);
+    }
+  });
 
   // The socket. When it drops, the ws extension reconnects, only after close codes 1006,
   // 1011, 1012 and 1013, with backoff, and sends what was queued meanwhile once the open

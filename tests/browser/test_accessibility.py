@@ -12,9 +12,12 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from playground.cases.table import Table
 from playground.presets.models import Preset
+from playground.presets.services import preset_create
 from playground.transcripts.models import Transcript
 
+from ..factories import form_state_of
 from .conftest import signed_in_context
 
 AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
@@ -55,10 +58,17 @@ def problems_here(page) -> list[str]:
     return found
 
 
+def preset_with_cases(owner) -> Preset:
+    table = Table(["city", "expected"], [["Oslo", "rain"], ["Lima", "sun"]])
+    state = form_state_of(messages=[{"role": "user", "content": "Weather in {{city}}?"}])
+    return preset_create(owner=owner, name="Cities", form_state={**state, "cases": table.state()})
+
+
 def test_every_page_fits_a_phone_and_passes_axe(
     browser, live_url, alice, axe_script, make_preset, make_transcript
 ):
     preset = make_preset(alice, Preset.Visibility.LINK, name="Shared terse")
+    cases = preset_with_cases(alice)
     long = "https://example.com/" + "a-very-long-path/" * 12  # no space to wrap at
     answer = f"A **short** answer, then {long}\n\n```\nprint('{long}')\n```"
     body = {"model": "simulator/chat", "messages": [{"role": "user", "content": long}], "n": 2}
@@ -72,6 +82,9 @@ def test_every_page_fits_a_phone_and_passes_axe(
     page = signed_in.new_page()
     page.set_viewport_size(PHONE)
 
+    page.goto(f"{live_url}/?preset={cases.slug}")  # variables, their boxes, a table of cases
+    expect(page.get_by_label("Case 2, expected")).to_have_value("sun")
+    found += problems_here(page)
     page.goto(f"{live_url}/")
     page.locator('[name="messages-0-content"]').fill("Hello")
     page.get_by_role("button", name="Parameters").click()  # on a phone, a drawer

@@ -37,14 +37,17 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
+from playground.cases.models import DataSet, DataSetVersion
+from playground.cases.services import data_set_save
+from playground.cases.table import Table
 from playground.presets.models import Preset
 from playground.transcripts.models import Transcript
 
 from ..factories import make_preset, make_transcript
 from ..helpers import FINAL, HELLO, Socket, ack_for, form_data, session_cookie
 
-P, T = Preset.Visibility, Transcript.Visibility
-PRESET, TRANSCRIPT = "preset", "transcript"
+P, T, D = Preset.Visibility, Transcript.Visibility, DataSet.Visibility
+PRESET, TRANSCRIPT, DATA_SET = "preset", "transcript", "data_set"
 NOTHING: frozenset = frozenset()
 
 # --- The rule: for another's row, the visibilities each caller may open, see listed, change
@@ -66,8 +69,16 @@ RULE = {
         "staff": (set(T), {T.TEAM}, set(T)),
         "clerk": (set(T), {T.TEAM}, set(T)),
     },
+    DATA_SET: {
+        "anonymous": (NOTHING, NOTHING, NOTHING),
+        "inactive": (NOTHING, NOTHING, NOTHING),
+        "owner": (set(D), set(D), set(D)),
+        "member": ({D.TEAM}, {D.TEAM}, NOTHING),
+        "staff": (set(D), {D.TEAM}, set(D)),
+        "clerk": (set(D), {D.TEAM}, set(D)),
+    },
 }
-MODELS = {PRESET: Preset, TRANSCRIPT: Transcript}
+MODELS = {PRESET: Preset, TRANSCRIPT: Transcript, DATA_SET: DataSet}
 PEOPLE = list(RULE[PRESET])
 SIGNED_OUT = {"anonymous", "inactive"}
 SIGNED_IN = [who for who in PEOPLE if who not in SIGNED_OUT]
@@ -123,6 +134,13 @@ def listing(own_only: bool = False) -> Expect:
     return expect
 
 
+def opened_if_visible(who: str, may: May) -> Outcome:
+    """A table action answers 200 always (htmx swaps no 4xx); it says what it did."""
+    if who in SIGNED_OUT:
+        return "login"
+    return "200 listed" if may.open else "200 unlisted"
+
+
 def share_link(who: str, may: May) -> Outcome:
     """Visitors get a link preset's read-only page; members are sent on to the playground."""
     if who in SIGNED_OUT:
@@ -167,6 +185,9 @@ def post(url: str, expect: Expect, data: dict | None = None, kind: str = "", **m
 
 WRONG_PASSWORD = {"username": "{o.me}", "password": "wrong"}  # one failure per account and page
 NEW_PRESET = {"preset-name": "New", "preset-visibility": "team"}
+# A POST's values are formatted with the pass's objects: all text, no braces.
+PAGE = {**{key: str(value) for key, value in form_data().items()}, "cases-table": ""}
+TABLE_ACTIONS = ["variables", "show", "add", "remove", "paste", "import", "save"]
 RENAME = {"preset-name": "Renamed", "preset-visibility": "team"}
 
 # fmt: off
@@ -191,6 +212,12 @@ ROWS = [
     post("/presets/{o.slug}/edit/", if_changeable("→ presets:edit"), RENAME, PRESET),
     get("/presets/{o.slug}/delete/", if_changeable(), PRESET),
     post("/presets/{o.slug}/delete/", if_changeable("→ presets:list"), kind=PRESET),
+    # Variables and test cases.
+    get("/", listing(), DATA_SET, lists="{o.data_set_slug}", variant="data sets to open"),
+    *(post(f"/cases/{action}/", members(), PAGE) for action in TABLE_ACTIONS),
+    *(get(f"/cases/{action}/", members(405)) for action in [*TABLE_ACTIONS, "open"]),
+    post("/cases/open/", opened_if_visible, {**PAGE, "data_set": "{o.data_set_slug}"}, DATA_SET,
+         lists="Opened {o.data_set_name}"),
     # Transcripts.
     get("/transcripts/", listing(own_only=True), TRANSCRIPT, lists="{o.uuid}"),
     get("/transcripts/{o.uuid}/", if_visible(), TRANSCRIPT),
@@ -263,6 +290,7 @@ TRANSCRIPT_ACTIONS = {
 USER_PASSWORD = "/admin/auth/user/{o.user_pk}/password/"
 ADMINS = {
     "presets.preset": AdminSpec(PRESET, "preset_pk", DELETE_ASKS),
+    "cases.dataset": AdminSpec(DATA_SET, "data_set_pk", DELETE_ASKS),
     # Transcripts come from runs, never from the add page.
     "transcripts.transcript": AdminSpec(TRANSCRIPT, "transcript_pk", TRANSCRIPT_ACTIONS, 403),
     "auth.user": AdminSpec(
@@ -349,9 +377,19 @@ ANY_IDS = SimpleNamespace(
     uuid="00000000-0000-4000-8000-000000000000",
     compare="00000000-0000-4000-8000-000000000000",
     **dict.fromkeys(
-        ["preset_pk", "transcript_pk", "user_pk", "group_pk", "attempt_pk", "log_pk", "failure_pk"],
+        [
+            "preset_pk",
+            "transcript_pk",
+            "user_pk",
+            "group_pk",
+            "attempt_pk",
+            "log_pk",
+            "failure_pk",
+            "data_set_pk",
+        ],
         1,
     ),
+    data_set_slug="abc",
     **dict.fromkeys(["preset_type", "transcript_type"], 1),
 )
 
@@ -414,7 +452,17 @@ def objects(people, kind: str, visibility: str) -> SimpleNamespace:
         column=0,
     )
     types = ContentType.objects.get_for_models(Preset, Transcript)
+    version = data_set_save(
+        owner=owner,
+        name="Cities",
+        table=Table(["city", "expected"], [["Oslo", "rain"]]),
+        visibility=visibility if kind == DATA_SET else D.TEAM,
+    )
     return SimpleNamespace(
+        data_set=version.data_set,
+        data_set_pk=version.data_set.pk,
+        data_set_slug=version.data_set.slug,
+        data_set_name=version.data_set.name,
         preset=preset,
         transcript=transcript,
         slug=preset.slug,
@@ -444,7 +492,8 @@ def sign_in_records() -> dict[str, int]:
 
 
 def snapshot() -> list[list[dict]]:
-    return [list(m.objects.order_by("pk").values()) for m in (Preset, Transcript, User, Group)]
+    models = (Preset, Transcript, User, Group, DataSet, DataSetVersion)
+    return [list(m.objects.order_by("pk").values()) for m in models]
 
 
 def outcome(response) -> Outcome:
@@ -497,7 +546,12 @@ def rule_disagreements(people, kind: str, row, visibility: str) -> list[str]:
     return wrong
 
 
-PASSES = [("", "")] + [(PRESET, v) for v in P] + [(TRANSCRIPT, v) for v in T]
+PASSES = (
+    [("", "")]
+    + [(PRESET, v) for v in P]
+    + [(TRANSCRIPT, v) for v in T]
+    + [(DATA_SET, v) for v in D]
+)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cases"
+urlpatterns = [
+    path("variables/", views.variables, name="variables"),
+    path("show/", views.show, name="show"),
+    path("add/", views.add_row, name="add"),
+    path("remove/", views.remove_row, name="remove"),
+    path("paste/", views.paste, name="paste"),
+    path("import/", views.import_file, name="import"),
+    path("save/", views.save, name="save"),
+    path("open/", views.open_data_set, name="open"),
+]

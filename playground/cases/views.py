@@ -1,0 +1,160 @@
+"""The variables' boxes and the test-case table, as htmx swaps them in.
+
+Each table action posts the page's table (the JSON field of the cases form) and the run form
+(for the variables' names), and answers with the table again, always a 200 (htmx 2 swaps no
+4xx): a refused action says why above the table and changes nothing."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django_htmx.http import reswap
+
+from playground.runform import MESSAGES_PREFIX, MessageFormSet
+from playground.runform.values import VARIABLES_PREFIX
+
+from . import services
+from .forms import SaveDataSetForm
+from .importing import ImportRefused, decode, format_of, parse
+from .page import TABLE_FIELD
+from .selectors import data_sets_for, find_latest_version
+from .table import MAX_ROWS, BadTable, Table, table_from_state, too_many
+
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a bigger file's table would be over its bound anyway
+
+
+class Refused(Exception):
+    """An action that changes nothing; the message says why."""
+
+
+def variable_names(request: HttpRequest) -> list[str]:
+    return MessageFormSet(request.POST, prefix=MESSAGES_PREFIX).variables.names
+
+
+def render_table(request: HttpRequest, table: Table, **context) -> HttpResponse:
+    context = {"cases": table, "data_sets": data_sets_for(request.user), **context}
+    return render(request, "cases/partials/table.html", context)
+
+
+@login_required
+@require_POST
+def variables(request: HttpRequest) -> HttpResponse:
+    """The variables' boxes for the messages as typed, each showing the value typed so far (no
+    error yet for a box not filled), and the table again when a column comes or goes."""
+    formset = MessageFormSet(request.POST, prefix=MESSAGES_PREFIX)
+    context: dict[str, Any] = {"variables": formset.variables.shown()}
+    try:
+        posted = table_from_state(request.POST.get(TABLE_FIELD))
+    except BadTable:
+        posted = Table()
+    names = formset.variables.names
+    table = posted.for_variables(names)
+    if table.columns != posted.columns:
+        context.update(changed_cases=table, data_sets=data_sets_for(request.user))
+    elif names == shown_names(request):
+        # The boxes on the page are these already: swapping them again would drop an error
+        # a run just put beside one, or what is being typed into one.
+        return reswap(HttpResponse(), "none")
+    return render(request, "cases/partials/variables.html", context)
+
+
+def shown_names(request: HttpRequest) -> list[str]:
+    """The variables whose boxes the page shows, in its order (`var-<name>`)."""
+    prefix = f"{VARIABLES_PREFIX}-"
+    return [key.removeprefix(prefix) for key in request.POST if key.startswith(prefix)]
+
+
+def table_action(change: Callable[[HttpRequest, Table], tuple[Table, str]]):
+    """A view that applies `change` to the page's table (columns kept in step with the
+    variables), or says why it refused."""
+
+    @login_required
+    @require_POST
+    @functools.wraps(change)
+    def view(request: HttpRequest) -> HttpResponse:
+        names = variable_names(request)
+        try:
+            table = table_from_state(request.POST.get(TABLE_FIELD)).for_variables(names)
+        except BadTable as bad:
+            return render_table(request, Table().for_variables(names), problems=[str(bad)])
+        try:
+            changed, message = change(request, table)
+        except ImportRefused as refused:
+            return render_table(request, table, problems=refused.problems, refused=True)
+        except Refused as refused:
+            return render_table(request, table, problems=[str(refused)], refused=True)
+        return render_table(request, changed.for_variables(names), message=message)
+
+    return view
+
+
+@table_action
+def show(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    """The table as posted: a draft the page restored, drawn by the server."""
+    return table, ""
+
+
+@table_action
+def add_row(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    if len(table.rows) >= MAX_ROWS:
+        raise Refused(too_many(len(table.rows) + 1))
+    return table.edited([*table.rows, [""] * len(table.columns)]), ""
+
+
+@table_action
+def remove_row(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    index = request.POST.get("row", "")
+    if not (index.isascii() and index.isdigit() and int(index) < len(table.rows)):
+        raise Refused("That test case is no longer in the table.")
+    return table.edited([row for i, row in enumerate(table.rows) if i != int(index)]), ""
+
+
+@table_action
+def paste(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    """Rows copied from a spreadsheet: tab-separated, the column names on the first line."""
+    pasted = parse(request.POST.get("paste", ""), "tsv")
+    return pasted, _taken(pasted, "pasted")
+
+
+@table_action
+def import_file(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise Refused("Choose a CSV, TSV or JSONL file first.")
+    kind = format_of(upload.name or "")
+    if kind is None:
+        raise Refused("Name the file .csv, .tsv or .jsonl, so it is read as what it is.")
+    if (upload.size or 0) > MAX_FILE_BYTES:
+        raise Refused(f"The file is over {MAX_FILE_BYTES // 1024 // 1024} MB.")
+    imported = parse(decode(upload.read()), kind)
+    return imported, _taken(imported, f"imported from {upload.name}")
+
+
+@table_action
+def save(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    form = SaveDataSetForm(request.POST)
+    if not form.is_valid():
+        raise Refused(" ".join(str(e) for errors in form.errors.values() for e in errors))
+    version = services.data_set_save(owner=request.user, table=table, **form.cleaned_data)
+    saved = Table.of_version(version)
+    return saved, f"Saved as {version.data_set.name}, version {version.number}."
+
+
+@table_action
+def open_data_set(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    version = find_latest_version(request.user, request.POST.get("data_set", ""))
+    if version is None:
+        raise Refused("No such data set, or it is not shared with you.")
+    opened = Table.of_version(version)
+    return opened, f"Opened {version.data_set.name}, version {version.number}."
+
+
+def _taken(table: Table, how: str) -> str:
+    count = len(table.rows)
+    return f"{count} test case{'s' if count != 1 else ''} {how}."

@@ -371,6 +371,10 @@ PLAYGROUND_MAX_RUNS_PER_PROCESS = env.int("PLAYGROUND_MAX_RUNS_PER_PROCESS", def
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=10.0)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=60.0)
 UPSTREAM_TOTAL_TIMEOUT = env.float("UPSTREAM_TOTAL_TIMEOUT", default=600.0)
+# How the upstream is read: "aiohttp" (its C parser, under the same httpx API) or "httpx".
+UPSTREAM_TRANSPORT = env.str("UPSTREAM_TRANSPORT", default="aiohttp")
+if UPSTREAM_TRANSPORT not in ("aiohttp", "httpx"):
+    raise ImproperlyConfigured("UPSTREAM_TRANSPORT must be 'aiohttp' or 'httpx'.")
 # A run whose every watching socket has closed is stopped after this many seconds (0: at once).
 PLAYGROUND_ORPHAN_GRACE = env.float("PLAYGROUND_ORPHAN_GRACE", default=20.0)
 # Every frame the run socket sends is at most this many bytes (Daphne and browsers handle

@@ -5,12 +5,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.helpers import DaphneServer, SimulatorProcess, session_cookie
+from tests.helpers import ROOT, DaphneServer, SimulatorProcess, session_cookie
+
+GIT, TAR = shutil.which("git") or "git", shutil.which("tar") or "tar"
+SESSION = (
+    "from django.contrib.auth import get_user_model; from django.test import Client;"
+    "user, _ = get_user_model().objects.get_or_create(username='bench');"
+    "client = Client(); client.force_login(user); print(client.cookies['sessionid'].value)"
+)
 
 
 def socket_headers(url: str, cookie: str) -> dict[str, str]:
@@ -64,7 +74,35 @@ def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]
             "SIMULATOR_ENABLED": "false",
             "SIMULATOR_MOUNTED": "false",
             "PLAYGROUND_MAX_CONCURRENT_RUNS": "1000",
+            # The rate limits off (0): 30 runs a minute would refuse most of C = 50.
+            "PLAYGROUND_RUNS_PER_MINUTE": "0",
+            "PLAYGROUND_TOKENS_PER_DAY": "0",
             "LOG_LEVEL": "WARNING",
         }
         with DaphneServer(**env) as server:
             yield server, cookie
+
+
+def prepared(root: Path, database: str, env: dict[str, str] | None = None) -> str:
+    """The checkout's migrations on the database, and a session cookie for its user, made
+    under `env` (the server's own: a session is signed with its SECRET_KEY)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "DJANGO_SETTINGS_MODULE": "playground.settings",
+        **(env or {}),
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=root, env=env, check=True)
+    shell = subprocess.run(
+        [*manage, "shell", "-c", SESSION], cwd=root, env=env, check=True, capture_output=True
+    )
+    return shell.stdout.decode().split()[-1]
+
+
+def export(ref: str) -> Path:
+    """A commit's files, as committed, in a folder of their own."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
+    archive = subprocess.run([GIT, "archive", ref], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([TAR, "-x", "-C", folder], input=archive.stdout, check=True)
+    return folder

@@ -16,11 +16,15 @@ from urllib.parse import urlsplit, urlunsplit
 from tests.helpers import ROOT, DaphneServer, SimulatorProcess, session_cookie
 
 GIT, TAR = shutil.which("git") or "git", shutil.which("tar") or "tar"
-SESSION = (
-    "from django.contrib.auth import get_user_model; from django.test import Client;"
-    "user, _ = get_user_model().objects.get_or_create(username='bench');"
-    "client = Client(); client.force_login(user); print(client.cookies['sessionid'].value)"
-)
+SESSIONS = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+for n in range({users}):
+    user, _ = get_user_model().objects.get_or_create(username="bench" + (f"-{{n}}" if n else ""))
+    client = Client()
+    client.force_login(user)
+    print(client.cookies["sessionid"].value)
+"""
 
 
 def socket_headers(url: str, cookie: str) -> dict[str, str]:
@@ -83,9 +87,13 @@ def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]
             yield server, cookie
 
 
-def prepared(root: Path, database: str, env: dict[str, str] | None = None) -> str:
-    """The checkout's migrations on the database, and a session cookie for its user, made
-    under `env` (the server's own: a session is signed with its SECRET_KEY)."""
+def prepared(
+    root: Path, database: str, env: dict[str, str] | None = None, setup: str = "", users: int = 1
+) -> list[str]:
+    """The checkout's migrations on the database, and a session cookie for each of `users`
+    users ("bench", "bench-1", ...), made under `env` (the server's own: a session is signed
+    with its SECRET_KEY); `setup` is Python run in the checkout's shell after the users exist
+    (rows the benchmark needs)."""
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -94,10 +102,11 @@ def prepared(root: Path, database: str, env: dict[str, str] | None = None) -> st
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=root, env=env, check=True)
+    script = SESSIONS.format(users=users) + setup
     shell = subprocess.run(
-        [*manage, "shell", "-c", SESSION], cwd=root, env=env, check=True, capture_output=True
+        [*manage, "shell", "-c", script], cwd=root, env=env, check=True, capture_output=True
     )
-    return shell.stdout.decode().split()[-1]
+    return shell.stdout.decode().split()[-users:]
 
 
 def export(ref: str) -> Path:
@@ -106,3 +115,26 @@ def export(ref: str) -> Path:
     archive = subprocess.run([GIT, "archive", ref], cwd=ROOT, check=True, capture_output=True)
     subprocess.run([TAR, "-x", "-C", folder], input=archive.stdout, check=True)
     return folder
+
+
+DOC = ROOT / "docs" / "benchmarks.md"
+TITLE = """# Benchmarks
+
+Written by the scripts in bench/, each into its own section (run one again to rewrite it).
+Each figure is from one run on one machine, beside whatever else it was doing: read it with
+the load average given.
+"""
+
+
+def write_section(name: str, text: str) -> None:
+    """Put `text` in docs/benchmarks.md as the section of benchmark `name`, replacing the
+    one it had."""
+    start, end = f"<!-- bench.{name} -->", f"<!-- /bench.{name} -->"
+    doc = DOC.read_text() if DOC.exists() else TITLE
+    section = f"{start}\n{text.strip()}\n{end}"
+    if start in doc and end in doc:
+        before, _, rest = doc.partition(start)
+        doc = before + section + rest.partition(end)[2]
+    else:
+        doc = f"{doc.rstrip()}\n\n{section}\n"
+    DOC.write_text(doc)

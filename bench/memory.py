@@ -83,7 +83,7 @@ async def one_run(url: str, cookie: str, model: str, pid: int) -> tuple[float, f
 
 def measure(root: Path, upstream: ServedApp, repeats: int) -> list[tuple[float, float, bool]]:
     database = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-memory-')) / 'db.sqlite3'}"
-    cookie = prepared(root, database)
+    (cookie,) = prepared(root, database)
     endpoints = [{"name": "scripted", "base_url": upstream.base_url}]
     env = {
         "DATABASE_URL": database,

@@ -68,11 +68,30 @@ async def read_sse(client: httpx.AsyncClient, url: str, model: str, stream: Stre
                 stream.status = "completed"
 
 
-async def read_socket(url: str, cookie: str, model: str, start_at: float, stream: Stream) -> None:
+class Starter:
+    """Holds every stream of a phase until all are ready (a page opens its socket when it
+    loads, long before Run), then lets each go `offset` seconds after the common start."""
+
+    def __init__(self, count: int):
+        self.count, self.ready, self.at = count, 0, 0.0
+        self.go = asyncio.Event()
+
+    async def wait(self, offset: float) -> None:
+        self.ready += 1
+        if self.ready == self.count:
+            self.at = time.monotonic() + 0.1
+            self.go.set()
+        await self.go.wait()
+        await asyncio.sleep(max(0.0, self.at + offset - time.monotonic()))
+
+
+async def read_socket(
+    url: str, cookie: str, model: str, start: Starter, offset: float, stream: Stream
+) -> None:
     """The app's run socket, as the page uses it: the form out, frames in, acknowledged."""
     headers = socket_headers(url, cookie)
     async with websockets.connect(url, additional_headers=headers, max_size=None) as socket:
-        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        await start.wait(offset)
         stream.sent = time.time()
         await socket.send(json.dumps(form_data(model=model)))
         read = 0

@@ -20,7 +20,7 @@ upstream of 500 tokens/s that shows coalescing), with the targets taking turns:
   the one before them, against the upstream's own gap (1/tps); frames/s per stream;
 - the 1-minute load average as the phase ended.
 
-docs/benchmarks.md is rewritten with the table, the date, the machine and the load.
+Its section of docs/benchmarks.md is rewritten: the table, the date, the machine, the load.
 
     .venv/bin/python -m bench.relay [--concurrency 1 10 50 100 200] [--tokens 150]
         [--targets direct litellm ours] [--repeats 1] [--database URL] [--baseline REF]
@@ -42,9 +42,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.helpers import ROOT, SimulatorProcess
+from tests.helpers import SimulatorProcess
 
-from .readers import Stream, bench_model
+from .common import write_section
+from .readers import Starter, Stream, bench_model
 from .targets import VARIANTS, Direct, litellm_proxy, ours, production_env
 
 SPREAD = 1.0  # seconds over which the "spread" starts are spaced
@@ -133,10 +134,13 @@ class PeakMemory:
 
 async def run_phase(target, c: int, mode: str, tokens: int, tps: float) -> tuple[Row, set[str]]:
     model = bench_model(tokens, tps)
-    begin = time.monotonic() + 0.5  # sockets connect first; requests go out from here
     offsets = [i * SPREAD / c if mode == "spread" else 0.0 for i in range(c)]
     streams = [Stream() for _ in range(c)]
-    reads = [target.read(model, begin + o, s) for o, s in zip(offsets, streams, strict=True)]
+    start = Starter(c)
+    reads = [
+        target.read(model, start, offset, stream, i)
+        for i, (offset, stream) in enumerate(zip(offsets, streams, strict=True))
+    ]
     deadline = 15 + max(offsets) + 3 * tokens / tps
     cpu_before = cpu_seconds(target.pid) if target.pid else 0.0
     with PeakMemory(target.pid) as memory:
@@ -247,16 +251,11 @@ def write_doc(
     args, rows: list[Row], lines: list[str], loads: tuple[float, float], took: float
 ) -> None:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    text = f"""# Benchmarks
-
-Written by `bench/relay.py` (run it again to rewrite this file); the numbers are from one
-run, on one machine, beside whatever else it was doing: read them with the load average.
+    text = f"""## The relay beside the upstream read directly and through LiteLLM
 
 - **Run:** {when}, {took:.0f} s; `{" ".join(["python -m bench.relay", *sys.argv[1:]])}`
 - **Machine:** {machine()}; load average {loads[0]:.2f} before, {loads[1]:.2f} after
 - **Settings:** {"; ".join(lines)}
-
-## The relay beside the upstream read directly and through LiteLLM
 
 {HEADER}
 |{"---|" * 17}
@@ -274,7 +273,7 @@ glued by design (coalescing), and at 50 tokens/s none should be. CPU is the serv
 resident memory over the level before the phase, per stream. The clients and the simulator
 share the same cores.
 """
-    (ROOT / "docs" / "benchmarks.md").write_text(text)
+    write_section("relay", text)
 
 
 def settings_lines(args, env: dict[str, str], database: str) -> list[str]:
@@ -336,7 +335,7 @@ def main() -> None:
     database = (
         args.database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'db.sqlite3'}"
     )
-    env = production_env(max(args.concurrency + args.fast))
+    env = production_env(most(args))
     lines = settings_lines(args, env, database)
     print(*lines, sep="\n", flush=True)
     loads, began = [os.getloadavg()[0]], time.monotonic()
@@ -353,7 +352,8 @@ def main() -> None:
                         simulator.base_url,
                         database,
                         env,
-                        args.baseline,
+                        users=most(args),
+                        ref=args.baseline,
                     )
                 )
             )
@@ -366,6 +366,10 @@ def main() -> None:
         sys.exit("ours lost tokens or failed streams: see the table")
 
 
+def most(args) -> int:
+    return max(args.concurrency + args.fast)
+
+
 def start(name: str, simulator_url: str, database: str, env: dict[str, str], args):
     if name == "direct":
         return contextlib.nullcontext(Direct(simulator_url))
@@ -374,7 +378,7 @@ def start(name: str, simulator_url: str, database: str, env: dict[str, str], arg
             bench_model(20, 200)
         }
         return litellm_proxy(simulator_url, sorted(models))
-    return ours(name, simulator_url, database, env)
+    return ours(name, simulator_url, database, env, users=most(args))
 
 
 if __name__ == "__main__":

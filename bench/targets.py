@@ -5,7 +5,6 @@ variants that turn one lever back each, and optionally the app as a baseline com
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -13,7 +12,6 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import httpx
 from tests.helpers import ROOT, DaphneServer, free_port, wait_until
 
 from .common import export, prepared
-from .readers import Stream, read_socket, read_sse
+from .readers import Starter, Stream, read_socket, read_sse
 
 VENV = ROOT / ".venv-bench"
 REQUIREMENTS = ROOT / "requirements-bench.txt"
@@ -66,8 +64,10 @@ class Direct:
             headers={"Authorization": f"Bearer {key}"} if key else None,
         )
 
-    async def read(self, model: str, start_at: float, stream: Stream) -> None:
-        await _sleep_until(start_at)
+    async def read(
+        self, model: str, start: Starter, offset: float, stream: Stream, index: int
+    ) -> None:
+        await start.wait(offset)
         await read_sse(self.client, self.url, model, stream)
 
     async def close(self) -> None:
@@ -87,21 +87,20 @@ class LiteLLM(Direct):
 class Ours:
     """The app in Daphne, read through its run socket as the page does."""
 
-    def __init__(self, name: str, server: DaphneServer, cookie: str):
+    def __init__(self, name: str, server: DaphneServer, cookies: list[str]):
         self.name = name
         self.pid = server.process.pid
         self.url = server.url.replace("http", "ws", 1) + "/ws/run/"
-        self.cookie = cookie
+        self.cookies = cookies
 
-    async def read(self, model: str, start_at: float, stream: Stream) -> None:
-        await read_socket(self.url, self.cookie, model, start_at, stream)
+    async def read(
+        self, model: str, start: Starter, offset: float, stream: Stream, index: int
+    ) -> None:
+        cookie = self.cookies[index % len(self.cookies)]
+        await read_socket(self.url, cookie, model, start, offset, stream)
 
     async def close(self) -> None:
         pass
-
-
-async def _sleep_until(start_at: float) -> None:
-    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
 
 
 def ensure_litellm() -> Path:
@@ -170,10 +169,17 @@ def _answers(url: str, process: subprocess.Popen) -> bool:
 
 @contextlib.contextmanager
 def ours(
-    name: str, simulator_url: str, database: str, env: dict[str, str], ref: str | None = None
+    name: str,
+    simulator_url: str,
+    database: str,
+    env: dict[str, str],
+    users: int,
+    ref: str | None = None,
 ) -> Iterator[Ours]:
     """The app from this checkout (or from commit `ref`), static files collected, on its
-    database, as production runs it."""
+    database, as production runs it; each concurrent stream is another user's, as each
+    would be in use (one user's thousands of runs a day would make their rate limits' queries
+    the bench's subject)."""
     root = export(ref) if ref else ROOT
     endpoints = [{"name": "simulator", "base_url": simulator_url}]
     env = {
@@ -182,8 +188,13 @@ def ours(
         "DATABASE_URL": database,
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
     }
+    collect_static(root, env)
+    cookies = prepared(root, database, env, users=users)
+    with DaphneServer(cwd=root, **env) as server:
+        yield Ours(name, server, cookies)
+
+
+def collect_static(root: Path, env: dict[str, str]) -> None:
+    """Production serves what collectstatic gathered (with its manifest)."""
     collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
     subprocess.run(collect, cwd=root, env={**os.environ, **env}, check=True)
-    cookie = prepared(root, database, env)
-    with DaphneServer(cwd=root, **env) as server:
-        yield Ours(name, server, cookie)

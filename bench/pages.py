@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -86,7 +87,13 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     database = args.database or f"sqlite:///{folder / 'db.sqlite3'}"
-    env = {**production_env(1), "DATABASE_URL": database}
+    # An endpoint to offer (production refuses to start with none); these pages never call it.
+    endpoints = [{"name": "simulator", "base_url": "http://127.0.0.1:9/v1"}]
+    env = {
+        **production_env(1),
+        "DATABASE_URL": database,
+        "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
+    }
     collect_static(ROOT, env)
     (cookie,) = prepared(ROOT, database, env, setup=ROWS.format(rows=args.rows))
     lines = [

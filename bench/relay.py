@@ -251,7 +251,7 @@ def write_doc(
     args, rows: list[Row], lines: list[str], loads: tuple[float, float], took: float
 ) -> None:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    text = f"""## The relay beside the upstream read directly and through LiteLLM
+    text = f"""## The relay, the upstream read directly, and LiteLLM ({args.database_kind})
 
 - **Run:** {when}, {took:.0f} s; `{" ".join(["python -m bench.relay", *sys.argv[1:]])}`
 - **Machine:** {machine()}; load average {loads[0]:.2f} before, {loads[1]:.2f} after
@@ -273,7 +273,8 @@ glued by design (coalescing), and at 50 tokens/s none should be. CPU is the serv
 resident memory over the level before the phase, per stream. The clients and the simulator
 share the same cores.
 """
-    write_section("relay", text)
+    # One section per database, so that a run on each keeps both.
+    write_section(f"relay-{args.database_kind}", text)
 
 
 def settings_lines(args, env: dict[str, str], database: str) -> list[str]:
@@ -336,6 +337,7 @@ def main() -> None:
         args.database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'db.sqlite3'}"
     )
     env = production_env(most(args))
+    args.database_kind = "PostgreSQL" if database.startswith("postgres") else "SQLite"
     lines = settings_lines(args, env, database)
     print(*lines, sep="\n", flush=True)
     loads, began = [os.getloadavg()[0]], time.monotonic()

@@ -78,11 +78,19 @@ class Starter:
 
     async def wait(self, offset: float) -> None:
         self.ready += 1
-        if self.ready == self.count:
-            self.at = time.monotonic() + 0.1
-            self.go.set()
+        self._go_when_all_ready()
         await self.go.wait()
         await asyncio.sleep(max(0.0, self.at + offset - time.monotonic()))
+
+    def leave(self) -> None:
+        """A stream that could not get ready (its socket was refused) is not waited for."""
+        self.count -= 1
+        self._go_when_all_ready()
+
+    def _go_when_all_ready(self) -> None:
+        if self.ready >= self.count and not self.go.is_set():
+            self.at = time.monotonic() + 0.1
+            self.go.set()
 
 
 async def read_socket(
@@ -90,7 +98,13 @@ async def read_socket(
 ) -> None:
     """The app's run socket, as the page uses it: the form out, frames in, acknowledged."""
     headers = socket_headers(url, cookie)
-    async with websockets.connect(url, additional_headers=headers, max_size=None) as socket:
+    try:
+        connection = await websockets.connect(url, additional_headers=headers, max_size=None)
+    except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
+        start.leave()
+        stream.status = f"no socket: {type(error).__name__}"
+        return
+    async with connection as socket:
         await start.wait(offset)
         stream.sent = time.time()
         await socket.send(json.dumps(form_data(model=model)))

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from tests.helpers import SimulatorProcess
 
-from .common import write_section
+from .common import ensure_postgres_database, write_section
 from .readers import Starter, Stream, bench_model
 from .targets import VARIANTS, Direct, litellm_proxy, ours, production_env
 
@@ -338,6 +338,8 @@ def main() -> None:
     )
     env = production_env(most(args))
     args.database_kind = "PostgreSQL" if database.startswith("postgres") else "SQLite"
+    if args.database_kind == "PostgreSQL":
+        ensure_postgres_database(database)
     lines = settings_lines(args, env, database)
     print(*lines, sep="\n", flush=True)
     loads, began = [os.getloadavg()[0]], time.monotonic()

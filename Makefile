@@ -95,3 +95,4 @@ LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --pytho
 lock: $(VENV)/.dev
 	$(LOCK) requirements.in -o requirements.txt
 	$(LOCK) requirements-dev.in -o requirements-dev.txt
+	$(LOCK) requirements-bench.in -o requirements-bench.txt

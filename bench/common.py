@@ -5,12 +5,26 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.helpers import DaphneServer, SimulatorProcess, session_cookie
+from tests.helpers import ROOT, DaphneServer, SimulatorProcess, session_cookie
+
+GIT, TAR = shutil.which("git") or "git", shutil.which("tar") or "tar"
+SESSIONS = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+for n in range({users}):
+    user, _ = get_user_model().objects.get_or_create(username="bench" + (f"-{{n}}" if n else ""))
+    client = Client()
+    client.force_login(user)
+    print(client.cookies["sessionid"].value)
+"""
 
 
 def socket_headers(url: str, cookie: str) -> dict[str, str]:
@@ -64,7 +78,63 @@ def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]
             "SIMULATOR_ENABLED": "false",
             "SIMULATOR_MOUNTED": "false",
             "PLAYGROUND_MAX_CONCURRENT_RUNS": "1000",
+            # The rate limits off (0): 30 runs a minute would refuse most of C = 50.
+            "PLAYGROUND_RUNS_PER_MINUTE": "0",
+            "PLAYGROUND_TOKENS_PER_DAY": "0",
             "LOG_LEVEL": "WARNING",
         }
         with DaphneServer(**env) as server:
             yield server, cookie
+
+
+def prepared(
+    root: Path, database: str, env: dict[str, str] | None = None, setup: str = "", users: int = 1
+) -> list[str]:
+    """The checkout's migrations on the database, and a session cookie for each of `users`
+    users ("bench", "bench-1", ...), made under `env` (the server's own: a session is signed
+    with its SECRET_KEY); `setup` is Python run in the checkout's shell after the users exist
+    (rows the benchmark needs)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "DJANGO_SETTINGS_MODULE": "playground.settings",
+        **(env or {}),
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=root, env=env, check=True)
+    script = SESSIONS.format(users=users) + setup
+    shell = subprocess.run(
+        [*manage, "shell", "-c", script], cwd=root, env=env, check=True, capture_output=True
+    )
+    return shell.stdout.decode().split()[-users:]
+
+
+def export(ref: str) -> Path:
+    """A commit's files, as committed, in a folder of their own."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
+    archive = subprocess.run([GIT, "archive", ref], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([TAR, "-x", "-C", folder], input=archive.stdout, check=True)
+    return folder
+
+
+DOC = ROOT / "docs" / "benchmarks.md"
+TITLE = """# Benchmarks
+
+Written by the scripts in bench/, each into its own section (run one again to rewrite it).
+Each figure is from one run on one machine, beside whatever else it was doing: read it with
+the load average given.
+"""
+
+
+def write_section(name: str, text: str) -> None:
+    """Put `text` in docs/benchmarks.md as the section of benchmark `name`, replacing the
+    one it had."""
+    start, end = f"<!-- bench.{name} -->", f"<!-- /bench.{name} -->"
+    doc = DOC.read_text() if DOC.exists() else TITLE
+    section = f"{start}\n{text.strip()}\n{end}"
+    if start in doc and end in doc:
+        before, _, rest = doc.partition(start)
+        doc = before + section + rest.partition(end)[2]
+    else:
+        doc = f"{doc.rstrip()}\n\n{section}\n"
+    DOC.write_text(doc)

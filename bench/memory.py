@@ -18,7 +18,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,16 +28,11 @@ import websockets
 from tests.helpers import FINAL, ROOT, DaphneServer, ServedApp, ack_for, form_data
 from tests.hostile import ScriptedUpstream, chunk, pieces, sse
 
-from .common import socket_headers
+from .common import export, prepared, socket_headers
 
 MiB = 1024 * 1024
 QUIET = 30.0
-GIT, TAR = shutil.which("git") or "git", shutil.which("tar") or "tar"
-SESSION = (
-    "from django.contrib.auth import get_user_model; from django.test import Client;"
-    "user, _ = get_user_model().objects.get_or_create(username='bench');"
-    "client = Client(); client.force_login(user); print(client.cookies['sessionid'].value)"
-)
+GIT = shutil.which("git") or "git"
 
 
 def answer(megabytes: float) -> str:
@@ -50,17 +44,6 @@ def answer(megabytes: float) -> str:
 def rss(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
-
-
-def prepared(root: Path, database: str) -> str:
-    """The checkout's migrations on a fresh database, and a session cookie for its user."""
-    env = {**os.environ, "DATABASE_URL": database, "DJANGO_SETTINGS_MODULE": "playground.settings"}
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=root, env=env, check=True)
-    shell = subprocess.run(
-        [*manage, "shell", "-c", SESSION], cwd=root, env=env, check=True, capture_output=True
-    )
-    return shell.stdout.decode().split()[-1]
 
 
 async def one_run(url: str, cookie: str, model: str, pid: int) -> tuple[float, float, bool]:
@@ -100,7 +83,7 @@ async def one_run(url: str, cookie: str, model: str, pid: int) -> tuple[float, f
 
 def measure(root: Path, upstream: ServedApp, repeats: int) -> list[tuple[float, float, bool]]:
     database = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-memory-')) / 'db.sqlite3'}"
-    cookie = prepared(root, database)
+    (cookie,) = prepared(root, database)
     endpoints = [{"name": "scripted", "base_url": upstream.base_url}]
     env = {
         "DATABASE_URL": database,
@@ -115,14 +98,6 @@ def measure(root: Path, upstream: ServedApp, repeats: int) -> list[tuple[float, 
         pid = server.process.pid
         asyncio.run(one_run(url, cookie, "warm-up", pid))  # imports, templates, connections
         return [asyncio.run(one_run(url, cookie, "long", pid)) for _ in range(repeats)]
-
-
-def export(ref: str) -> Path:
-    """The baseline's files, as committed, in a folder of their own."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
-    archive = subprocess.run([GIT, "archive", ref], cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([TAR, "-x", "-C", folder], input=archive.stdout, check=True)
-    return folder
 
 
 def report(name: str, runs: list[tuple[float, float, bool]]) -> None:

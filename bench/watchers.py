@@ -28,7 +28,8 @@ import websockets
 from tests.helpers import FINAL, DaphneServer, SimulatorProcess, ack_for, appended, form_data
 
 from .common import prepare_database, socket_headers
-from .relay import TOKEN, percentile
+from .readers import TOKEN
+from .relay import percentile
 
 RUN_ID = re.compile(r'id="current-run" value="([0-9a-f-]+)"')
 

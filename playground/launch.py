@@ -29,6 +29,7 @@ WEBSOCKET_LIMITS = [
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
+    use_uvloop()
     # Importing Daphne's CLI imports daphne.server, which installs Twisted's asyncio reactor:
     # only from then on is `twisted.internet.reactor` the one that will run.
     from daphne.cli import CommandLineInterface  # type: ignore[import-untyped]
@@ -37,6 +38,18 @@ def main(argv: list[str] | None = None) -> None:
     reactor.callWhenRunning(start_background_work)
     options = sys.argv[1:] if argv is None else argv
     CommandLineInterface().run([*WEBSOCKET_LIMITS, *options, APPLICATION])
+
+
+def use_uvloop() -> None:
+    """uvloop as the event loop, unless PLAYGROUND_UVLOOP is false: it relays a token with less
+    CPU (bench/relay.py). Its policy must be set before daphne.server is imported, which makes
+    the loop, so it is set here and not in settings."""
+    import environ
+
+    if environ.Env().bool("PLAYGROUND_UVLOOP", default=True):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def start_background_work() -> None:

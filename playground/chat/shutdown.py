@@ -17,6 +17,8 @@ from autobahn.twisted.websocket import WebSocketServerProtocol
 from django.conf import settings
 from twisted.internet.defer import Deferred
 
+from playground.upstream import close_client
+
 from . import rundb
 from .registry import get_registry
 
@@ -55,6 +57,7 @@ async def _drain() -> None:
     await asyncio.gather(
         _close_websockets(within=deadline - loop.time()),
         rundb.close(within=deadline - loop.time()),
+        close_client(),  # aiohttp's pool says so at exit when it was left open
     )
 
 

@@ -5,8 +5,9 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import auth
-from django.db.models import Q, Value
-from django.http import HttpRequest
+from django.db.models import Q, Subquery, Value
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 # As conditions rather than `Q()` and `Q(pk__in=[])`: those two annotate as 1 on SQLite and
 # as 0 on PostgreSQL instead of True and False.
@@ -25,10 +26,35 @@ def is_staff_member(user) -> bool:
 
 def signs_in(session_key: str, user) -> bool:
     """Whether the session still signs in `user`, an active member, as Django decides for a
-    page (`auth.get_user`): not after a logout, its expiry, a password change or deactivation."""
+    page (`auth.get_user`): not after a logout, its expiry, a password change or deactivation.
+
+    One query, as a run's start makes it in its transaction: the user's row now, with the
+    session's data beside it (sessions are kept in the database, see SESSION_ENGINE)."""
     if not session_key:
         return False
-    request = HttpRequest()
-    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    current = auth.get_user(request)
-    return is_member(current) and current.pk == user.pk
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    live = store.get_model_class().objects.filter(
+        session_key=session_key, expire_date__gt=timezone.now()
+    )
+    current = (
+        auth.get_user_model()
+        ._default_manager.filter(pk=user.pk)
+        .annotate(session_data=Subquery(live.values("session_data")[:1]))
+        .first()
+    )
+    if current is None or current.session_data is None or not is_member(current):
+        return False
+    data = store().decode(current.session_data)
+    session_hash = data.get(auth.HASH_SESSION_KEY)
+    return (
+        data.get(auth.SESSION_KEY) == current._meta.pk.value_to_string(current)
+        and data.get(auth.BACKEND_SESSION_KEY) in settings.AUTHENTICATION_BACKENDS
+        and bool(session_hash)
+        and any(
+            constant_time_compare(session_hash, expected)
+            for expected in [
+                current.get_session_auth_hash(),
+                *current.get_session_auth_fallback_hash(),
+            ]
+        )
+    )

@@ -23,5 +23,6 @@ class CoreConfig(AppConfig):
                 connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
                 read_timeout=settings.UPSTREAM_READ_TIMEOUT,
                 total_timeout=settings.UPSTREAM_TOTAL_TIMEOUT,
+                transport=settings.UPSTREAM_TRANSPORT,
             )
         )

@@ -6,7 +6,9 @@ import asyncio
 import weakref
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,9 @@ class UpstreamConfig:
     read_timeout: float = 60.0  # the longest quiet gap between two events
     total_timeout: float = 600.0  # the whole request, streamed or not
     models_cache_seconds: float = 60.0
+    # aiohttp's C parser reads a stream with about half the CPU of httpx's own transport
+    # (bench/relay.py); "httpx" is the fallback.
+    transport: str = "aiohttp"
 
 
 _config = UpstreamConfig()
@@ -39,13 +44,12 @@ def get_client() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=_config.pool_size,
-                max_keepalive_connections=_config.pool_size,
-            ),
-            timeout=_timeout(),
+        limits = httpx.Limits(
+            max_connections=_config.pool_size, max_keepalive_connections=_config.pool_size
         )
+        # An AiohttpTransport keeps its own pool: the client's `limits` would not reach it.
+        transport = _AiohttpTransport(limits=limits) if _config.transport == "aiohttp" else None
+        client = httpx.AsyncClient(limits=limits, timeout=_timeout(), transport=transport)
         _clients[loop] = client
     return client
 
@@ -55,6 +59,23 @@ async def close_client() -> None:
     client = _clients.pop(asyncio.get_running_loop(), None)
     if client is not None:
         await client.aclose()
+
+
+class _AiohttpTransport(AiohttpTransport):
+    """httpx-aiohttp 0.2.0 maps every aiohttp connection error to ConnectTimeout (its table
+    matches their base class first): a refused connection or a server that hung up is put
+    back as what httpx itself raises, so the page says what happened."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as exc:
+            cause = exc.__cause__
+            if cause is None or isinstance(cause, asyncio.TimeoutError):
+                raise
+            if isinstance(cause, aiohttp.ClientConnectorError):
+                raise httpx.ConnectError(str(cause), request=request) from cause
+            raise httpx.RemoteProtocolError(str(cause), request=request) from cause
 
 
 def _timeout() -> httpx.Timeout:

@@ -5,6 +5,7 @@ import os
 import secrets
 import statistics
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,11 +18,22 @@ pytestmark = pytest.mark.multiprocess  # every test here talks to the Daphne pro
 
 
 @pytest.fixture(scope="module")
-def daphne_url(tmp_path_factory):
+def daphne(tmp_path_factory):
     # These requests need no database; a throwaway one keeps the developer's own untouched.
     database = tmp_path_factory.mktemp("asgi") / "unused.sqlite3"
     with DaphneServer(DATABASE_URL=f"sqlite:///{database}") as server:
-        yield server.url
+        yield server
+
+
+@pytest.fixture
+def daphne_url(daphne):
+    return daphne.url
+
+
+def test_daphne_runs_on_uvloop(daphne):
+    """The launcher sets uvloop's policy before Daphne makes its loop; nothing else of the
+    app loads it."""
+    assert "/uvloop/loop." in Path(f"/proc/{daphne.process.pid}/maps").read_text()
 
 
 def test_pages_need_a_login(daphne_url):

@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import socket
+import threading
 import time
 
 import pytest
@@ -147,6 +149,18 @@ async def test_nothing_listening_is_a_connect_error(refused_port):
     error = only_error(await collect(endpoint, model="m"))
     assert error.kind == ErrorKind.CONNECT
     assert endpoint.base_url in error.message
+
+
+async def test_a_server_that_hangs_up_before_answering_is_a_dropped_connection():
+    """Not a timeout: aiohttp's transport reports this as its connection error, which
+    httpx-aiohttp alone maps to ConnectTimeout."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        endpoint = Endpoint(name="rude", base_url=f"http://127.0.0.1:{server.getsockname()[1]}/v1")
+        hang_up = threading.Thread(target=lambda: server.accept()[0].close())
+        hang_up.start()
+        error = only_error(await collect(endpoint, model="m"))
+        hang_up.join()
+    assert error.kind == ErrorKind.DISCONNECTED
 
 
 async def test_a_connect_timeout(upstream_config):

@@ -29,6 +29,7 @@ from playground.runform import (
     bind_columns,
     column_label,
 )
+from playground.transcripts.forms import VoteForm
 from playground.transcripts.services import VoteRefused, compare_vote
 
 from . import estimate, fragments
@@ -208,19 +209,15 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     async def vote(self, data: dict) -> None:
         """The vote on this socket's blind compare, then its answers named."""
-        pick = str(data.get("pick") or "")
+        form = VoteForm({"pick": str(data.get("pick") or "")})
         if self.blind_group is None:
             await self.send_html(fragments.notice("There is no blind compare here to vote on."))
             return
-        if pick != "tie" and not (pick.isascii() and pick.isdigit() and len(pick) < 3):
-            await self.send_html(fragments.notice("Pick an answer, or a tie."))
+        if not form.is_valid():
+            await self.send_html(fragments.notice(str(form.errors["pick"][0])))
             return
-        vote = partial(
-            compare_vote,
-            user=self.user,
-            group=self.blind_group,
-            pick=None if pick == "tie" else int(pick),
-        )
+        pick = form.cleaned_data["pick"]
+        vote = partial(compare_vote, user=self.user, group=self.blind_group, pick=pick)
         try:
             rows = await database_sync_to_async(vote)()
         except VoteRefused as refused:

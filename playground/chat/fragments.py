@@ -10,14 +10,20 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from playground.runform import BaseMessageFormSet, RunForm
-from playground.transcripts.models import Transcript, choices_asked, fewer_choices
+from playground.transcripts.models import (
+    SLOT_LETTERS,
+    Transcript,
+    choices_asked,
+    fewer_choices,
+    unnamed_error,
+)
 from playground.transcripts.prices import run_cost
 from playground.transcripts.services import RunOutcome
 from playground.upstream import Endpoint
 
 from .code import snippets
 from .frames import Atom, pack, text_atoms
-from .services import SLOT_LETTERS, Place
+from .services import Place
 
 SINGLE = Place()
 
@@ -74,24 +80,12 @@ def finished(
         "cost": run_cost(transcript.model, outcome.usage),
         "p": place.prefix,
         "place": place,
-        "error": _unnamed(outcome.error, transcript) if place.blind else outcome.error,
+        "error": unnamed_error(outcome.error, transcript) if place.blind else outcome.error,
     }
     ending: str = render_to_string("chat/partials/finished.html", context)
     if place.blind and not others:
         ending += vote(place.blind_slots)
     return ending + run_controls(running=False, place=place, others=others)
-
-
-def _unnamed(error: dict[str, Any] | None, transcript: Transcript) -> dict[str, Any] | None:
-    """An upstream's error, its model and endpoint named by none of its words: in a blind
-    compare, "model x not found" would tell which answer is which."""
-    if not error:
-        return error
-    hidden = dict(error)
-    for key in ("title", "message"):
-        for name in (transcript.model, transcript.endpoint):
-            hidden[key] = str(hidden.get(key) or "").replace(name, "(named after the vote)")
-    return hidden
 
 
 def vote(slots: int) -> str:

@@ -59,9 +59,6 @@ class RunSpec:
         return self.place.prefix
 
 
-SLOT_LETTERS = "ABCD"  # the names of a blind compare's places
-
-
 @dataclass(frozen=True)
 class Place:
     """Where a run's boxes are on the page. A compare's columns each have their own ids

@@ -3,7 +3,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from playground.cases.page import cases_context
@@ -17,10 +17,9 @@ from playground.runform import (
     forms_from_state,
     upgrade_state,
 )
+from playground.transcripts.models import SLOT_LETTERS, Transcript
 from playground.transcripts.selectors import get_transcript_for_user, group_for_user
 from playground.upstream import UpstreamUnavailable, list_models
-
-from .services import SLOT_LETTERS
 
 
 @login_required
@@ -32,10 +31,11 @@ def playground(request: HttpRequest) -> HttpResponse:
         preset = get_preset_for_user(request.user, slug)
         state = preset.form_state
     elif transcript_id := request.GET.get("transcript"):
-        source = get_transcript_for_user(request.user, transcript_id)
+        source = _named(get_transcript_for_user(request.user, transcript_id))
         state = source.form_state
     elif group_id := request.GET.get("group"):
         group = group_for_user(request.user, group_id)
+        _named(group[0])
         state = group[0].form_state
     form, formset = forms_from_state(state)
     columns = [(t.column_label, upgrade_state(t.form_state)["fields"]) for t in group]
@@ -55,6 +55,20 @@ def playground(request: HttpRequest) -> HttpResponse:
         **cases_context(request.user, state, formset.variables.names),
     }
     return render(request, "chat/playground.html", context)
+
+
+def _named(transcript: Transcript) -> Transcript:
+    """The run, unless it is an unvoted blind compare's: its settings would say which answer
+    is which (a 404 that says so)."""
+    if transcript.blind_unvoted:
+        raise Http404(BLIND_UNNAMED)
+    return transcript
+
+
+BLIND_UNNAMED = (
+    "This blind compare is named after the vote: vote on it on its side-by-side page, then"
+    " open it in the playground."
+)
 
 
 def compare_context(saved: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

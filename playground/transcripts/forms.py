@@ -33,3 +33,19 @@ class MyRunsFilter(forms.Form):
 
 class VisibilityForm(forms.Form):
     visibility = forms.ChoiceField(choices=Transcript.Visibility.choices)
+
+
+class VoteForm(forms.Form):
+    """A blind compare's vote, from its page or the socket: a place's number (0 = A), or
+    "tie"; `cleaned_data["pick"]` is the number, None for a tie (compare_vote checks the
+    place is one of the compare's)."""
+
+    pick = forms.CharField(max_length=4, error_messages={"required": "Pick an answer, or a tie."})
+
+    def clean_pick(self) -> int | None:
+        pick = self.cleaned_data["pick"]
+        if pick == "tie":
+            return None
+        if not (pick.isascii() and pick.isdigit() and len(pick) < 3):
+            raise forms.ValidationError("Pick an answer, or a tie.")
+        return int(pick)

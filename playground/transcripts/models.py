@@ -28,6 +28,22 @@ class TranscriptQuerySet(models.QuerySet):
     def changeable_by(self, user) -> TranscriptQuerySet:
         return self.filter(_changeable(user))
 
+    def named(self) -> TranscriptQuerySet:
+        """Leaves out the answers of blind compares not voted on yet (`blind_unvoted`): what a
+        page may name by model."""
+        return self.exclude(blind_slot__isnull=False, vote="")
+
+    def votable_by(self, user) -> TranscriptQuerySet:
+        """The blind compares' rows whose vote is this user's to give: their own runs only
+        (a vote is the judgement of whoever ran it blind, staff included)."""
+        if not is_member(user):
+            return self.none()
+        return self.filter(user=user, blind_slot__isnull=False)
+
+
+SLOT_LETTERS = "ABCD"  # the names of a blind compare's places
+UNNAMED = "(named after the vote)"
+
 
 def _listed(user) -> Q:
     if not is_member(user):
@@ -194,6 +210,22 @@ class Transcript(models.Model):
         return self.get_status_display()
 
     @property
+    def blind_unvoted(self) -> bool:
+        """A blind compare's answer not yet voted on: no page names its model, endpoint,
+        column or settings (every viewer alike, staff too, who may be the judge; the admin
+        names them, for review)."""
+        return self.blind_slot is not None and not self.vote
+
+    @property
+    def place(self) -> str:
+        """The letter a blind compare's answer was shown under ("A"); "" outside one."""
+        return "" if self.blind_slot is None else SLOT_LETTERS[self.blind_slot]
+
+    @property
+    def shown_error(self) -> dict[str, Any] | None:
+        return unnamed_error(self.error, self) if self.blind_unvoted else self.error
+
+    @property
     def fewer_choices_note(self) -> str:
         return fewer_choices(choices_asked(self.request_body), self.choices, self.status)
 
@@ -203,6 +235,24 @@ class Transcript(models.Model):
             if message.get("role") == "user" and isinstance(message.get("content"), str):
                 return message["content"]
         return ""
+
+
+def in_order_shown(columns: list[Transcript]) -> list[Transcript]:
+    """A compare's columns in their page order; an unvoted blind one's in the order of their
+    places (A first), which says nothing of which column is which."""
+    return sorted(columns, key=lambda t: (t.blind_slot or 0) if t.blind_unvoted else t.column or 0)
+
+
+def unnamed_error(error: dict[str, Any] | None, transcript: Transcript) -> dict[str, Any] | None:
+    """An upstream's error, its model and endpoint named by none of its words: in a blind
+    compare, "model x not found" would tell which answer is which."""
+    if not error:
+        return error
+    hidden = dict(error)
+    for key in ("title", "message"):
+        for name in (transcript.model, transcript.endpoint):
+            hidden[key] = str(hidden.get(key) or "").replace(name, UNNAMED)
+    return hidden
 
 
 def choices_asked(request_body: dict[str, Any]) -> int:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from playground.presets.models import Preset
 
-from .models import Transcript
+from .models import Transcript, TranscriptQuerySet, in_order_shown
 
 
 def find_transcript_for_user(user, uuid, *, change: bool = False) -> Transcript | None:
@@ -35,14 +35,20 @@ def get_transcript_for_user(user, uuid, *, change: bool = False) -> Transcript:
 
 
 def group_for_user(user, group) -> list[Transcript]:
-    """A compare's transcripts that this user may see, in column order; a 404 when none."""
+    """A compare's transcripts that this user may see, in the order shown (`in_order_shown`);
+    a 404 when none."""
     try:
-        columns = list(Transcript.objects.visible_to(user).filter(group=group).order_by("column"))
+        columns = list(Transcript.objects.visible_to(user).filter(group=group))
     except ValidationError:  # not a UUID at all
         columns = []
     if not columns:
         raise Http404("No such compare, or it is not shared with you.")
-    return columns
+    return in_order_shown(columns)
+
+
+def can_vote(user, group) -> bool:
+    """Whether the user may vote on this blind compare now: theirs, and not voted on yet."""
+    return Transcript.objects.votable_by(user).filter(group=group, vote="").exists()
 
 
 def siblings_of(user, transcript: Transcript) -> list[Transcript]:
@@ -51,10 +57,12 @@ def siblings_of(user, transcript: Transcript) -> list[Transcript]:
     if transcript.group is None:
         return []
     others = Transcript.objects.visible_to(user).filter(group=transcript.group)
-    return list(
-        others.exclude(pk=transcript.pk)
-        .order_by("column")
-        .only("uuid", "column", "model", "column_label", "status")
+    return in_order_shown(
+        list(
+            others.exclude(pk=transcript.pk).only(
+                "uuid", "column", "model", "column_label", "status", "blind_slot", "vote"
+            )
+        )
     )
 
 
@@ -72,7 +80,7 @@ def running_now(user) -> QuerySet[Transcript]:
     return running.select_related("user").order_by("-created_at")[:RUNNING_NOW]
 
 
-def _mine(user) -> QuerySet[Transcript]:
+def _mine(user) -> TranscriptQuerySet:
     return Transcript.objects.listed_for(user).filter(user=user)
 
 
@@ -118,16 +126,18 @@ def columns_of_groups(user, groups: list) -> dict[Any, list[Transcript]]:
     rows = (
         Transcript.objects.visible_to(user)
         .filter(group__in=[group for group in groups if group is not None])
-        .only("uuid", "group", "column", "column_label", "model", "status")
+        .only("uuid", "group", "column", "column_label", "model", "status", "blind_slot", "vote")
         .order_by("group", "column")
     )
     for row in rows:
         columns.setdefault(row.group, []).append(row)
-    return columns
+    return {group: in_order_shown(shown) for group, shown in columns.items()}
 
 
 def my_models(user) -> list[str]:
-    return list(_mine(user).values_list("model", flat=True).distinct().order_by("model"))
+    """The models of the user's runs, to filter by (a blind compare's once voted on)."""
+    models = _mine(user).named().values_list("model", flat=True)
+    return list(models.distinct().order_by("model"))
 
 
 def thread_of(user, transcript: Transcript, *, limit: int = 50) -> list[Transcript]:

@@ -170,8 +170,9 @@ def compare_vote(*, user, group: UUID, pick: int | None) -> list[Transcript]:
     compare's transcripts in the order they were shown."""
     with transaction.atomic():
         rows = list(
-            Transcript.objects.select_for_update()
-            .filter(user=user, group=group, blind_slot__isnull=False)
+            Transcript.objects.votable_by(user)
+            .select_for_update()
+            .filter(group=group)
             .order_by("blind_slot")
         )
         if not rows:

@@ -8,10 +8,11 @@ from playground.core.access import is_staff_member
 from playground.output import rendered_choices
 
 from . import services
-from .forms import MyRunsFilter, VisibilityForm
+from .forms import MyRunsFilter, VisibilityForm, VoteForm
 from .models import Transcript
 from .selectors import (
     can_change_transcript,
+    can_vote,
     columns_of_groups,
     continuations_of,
     fork_source_of,
@@ -49,13 +50,42 @@ def my_runs(request):
 
 @login_required
 def group(request, group):
-    """A compare's columns side by side: the messages once, each column's answers."""
+    """A compare's columns side by side: the messages once, each column's answers; an unvoted
+    blind compare's unnamed, with its vote for the one who ran it."""
+    return _group_page(request, group_for_user(request.user, group), VoteForm())
+
+
+@login_required
+@require_POST
+def vote(request, group):
+    """The vote on a blind compare from its page (the socket's is gone after a reload): then
+    its answers are named."""
     columns = group_for_user(request.user, group)
+    form = VoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.compare_vote(user=request.user, group=group, pick=form.cleaned_data["pick"])
+        except services.VoteRefused as refused:
+            form.add_error("pick", str(refused))
+        else:
+            return redirect("transcripts:group", group=group)
+    return _group_page(request, columns, form)
+
+
+def _group_page(request, columns: list[Transcript], vote_form: VoteForm):
     shown = [
         (column, rendered_choices(column.choices, column.request_body, column.logprobs))
         for column in columns
     ]
-    return render(request, "transcripts/group.html", {"first": columns[0], "columns": shown})
+    first = columns[0]
+    context = {
+        "first": first,
+        "columns": shown,
+        "blind": first.blind_unvoted,
+        "can_vote": first.blind_unvoted and can_vote(request.user, first.group),
+        "vote_form": vote_form,
+    }
+    return render(request, "transcripts/group.html", context)
 
 
 @login_required

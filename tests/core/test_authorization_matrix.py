@@ -222,6 +222,9 @@ ROWS = [
     get("/transcripts/", listing(own_only=True), TRANSCRIPT, lists="{o.uuid}"),
     get("/transcripts/{o.uuid}/", if_visible(), TRANSCRIPT),
     get("/transcripts/compare/{o.compare}/", if_visible(), TRANSCRIPT),
+    # Not a blind compare: the vote is refused on the page (blind ones: test_blind_pages.py).
+    post("/transcripts/compare/{o.compare}/vote/", if_visible(), {"pick": "0"}, TRANSCRIPT),
+    get("/transcripts/compare/{o.compare}/vote/", members(405), TRANSCRIPT),
     get("/transcripts/votes/", staff_only(200, 200)),
     post("/transcripts/{o.uuid}/visibility/", if_changeable("→ transcripts:detail"),
          {"visibility": "{o.other_visibility}"}, TRANSCRIPT),

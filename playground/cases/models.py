@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member
+from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member, owned_or_staff
 from playground.presets.models import new_slug
 
 
@@ -20,7 +20,7 @@ class DataSetQuerySet(models.QuerySet):
         return self.filter(_listed(user))
 
     def changeable_by(self, user) -> DataSetQuerySet:
-        return self.filter(_changeable(user))
+        return self.filter(owned_or_staff(user))
 
 
 def _listed(user) -> Q:
@@ -31,12 +31,6 @@ def _listed(user) -> Q:
 
 def _visible(user) -> Q:
     return EVERY_ROW if is_staff_member(user) else _listed(user)
-
-
-def _changeable(user) -> Q:
-    if not is_member(user):
-        return NO_ROW
-    return EVERY_ROW if user.is_staff else Q(owner=user)
 
 
 class DataSet(models.Model):

@@ -24,6 +24,13 @@ def is_staff_member(user) -> bool:
     return is_member(user) and user.is_staff
 
 
+def owned_or_staff(user) -> Q:
+    """Who may change an owned row (a preset, a data set): its owner, and staff."""
+    if not is_member(user):
+        return NO_ROW
+    return EVERY_ROW if user.is_staff else Q(owner=user)
+
+
 def signs_in(session_key: str, user) -> bool:
     """Whether the session still signs in `user`, an active member, as Django decides for a
     page (`auth.get_user`): not after a logout, its expiry, a password change or deactivation.

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member
+from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member, owned_or_staff
 
 
 def new_slug() -> str:
@@ -28,11 +28,11 @@ class PresetQuerySet(models.QuerySet):
         return self.filter(_listed(user))
 
     def changeable_by(self, user) -> PresetQuerySet:
-        return self.filter(_changeable(user))
+        return self.filter(owned_or_staff(user))
 
     def with_can_change(self, user) -> PresetQuerySet:
         """Each row's `can_change`, for a list that offers Edit only where it may."""
-        return self.annotate(can_change=_changeable(user))
+        return self.annotate(can_change=owned_or_staff(user))
 
 
 def _listed(user) -> Q:
@@ -45,12 +45,6 @@ def _visible(user) -> Q:
     if is_staff_member(user):
         return EVERY_ROW
     return Q(visibility=Preset.Visibility.LINK) | _listed(user)
-
-
-def _changeable(user) -> Q:
-    if not is_member(user):
-        return NO_ROW
-    return EVERY_ROW if user.is_staff else Q(owner=user)
 
 
 class Preset(models.Model):

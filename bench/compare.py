@@ -1,17 +1,12 @@
-"""What a compare's columns add, beside single runs at 1, 10 and 50 concurrent runs.
+"""What a compare's columns add: one socket runs a compare of --columns columns (a session
+and a relay per column), and each column's figures are printed beside a single run's, made
+just before it: tokens lost or out of order (must be 0), the p50/p99 delay from emission to
+websocket arrival, frames per second. The simulator runs alone in benchmark mode (numbered
+tokens, each stamped with the time it was written); the app runs in Daphne.
 
-The simulator runs alone (its own process) in benchmark mode: numbered tokens at a fixed
-50 tokens/s per run, each stamped with the time it was written. The app runs in Daphne.
-Websocket clients start C runs at once and read every frame. For each C it prints:
-tokens lost or out of order (must be 0), the p50/p99 delay from emission to websocket
-arrival, frames per second per stream, and Daphne's CPU seconds per 1,000 tokens.
+bench/relay.py runs this after its table (--columns); alone:
 
-Then one socket runs a compare of --columns columns (a session and a relay per column):
-each column's figures are printed beside a single run's, made just before it.
-
-(bench/relay.py was this script until it became the side-by-side with LiteLLM of issue 12.)
-
-    .venv/bin/python -m bench.compare [--tokens 250] [--concurrency 1 10 50] [--columns 4]
+    .venv/bin/python -m bench.compare [--tokens 250] [--tps 50] [--columns 4]
 """
 
 import argparse
@@ -22,13 +17,12 @@ import os
 import re
 import statistics
 import time
-from pathlib import Path
 
 import websockets
 
 from tests.helpers import FINAL, ack_for, appended, column_final, compare_data, form_data
 
-from .common import served_app, socket_headers
+from .common import percentile, served_app, socket_headers
 
 TOKEN = re.compile(r" (\d+)@(\d+\.\d+)")
 
@@ -77,34 +71,6 @@ async def one_run(url: str, cookie: str, tokens: int, tps: float, columns: int =
     ]
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-async def phase(url, cookie, concurrency, tokens, tps, server_pid) -> None:
-    before = cpu_seconds(server_pid)
-    sockets = await asyncio.gather(*(one_run(url, cookie, tokens, tps) for _ in range(concurrency)))
-    runs = [run for runs in sockets for run in runs]
-    cpu = cpu_seconds(server_pid) - before
-    delays = [delay * 1000 for run in runs for delay in run["delays"]]
-    received = len(delays)
-    statuses = {run["status"] for run in runs}
-    print(
-        f"C={concurrency:>3}: {received:>6} tokens, lost {sum(r['lost'] for r in runs)},"
-        f" out of order {sum(r['disordered'] for r in runs)}, status {','.join(statuses)};"
-        f" added delay p50 {statistics.median(delays):6.1f} ms, p99 {percentile(delays, 0.99):6.1f}"
-        f" ms; {statistics.mean(r['frames_per_second'] for r in runs):5.1f} frames/s per"
-        f" stream; server CPU {cpu / received * 1000:.3f} s per 1,000 tokens",
-        flush=True,
-    )
-
-
 async def compare_phase(url, cookie, columns, tokens, tps) -> None:
     """One socket's compare of `columns` columns (one relay and one session each), each
     column's added delay beside a single run's, started right before it on its own."""
@@ -123,28 +89,28 @@ async def compare_phase(url, cookie, columns, tokens, tps) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=250, help="tokens per run")
-    parser.add_argument("--tps", type=float, default=50, help="tokens per second per run")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
-    parser.add_argument("--columns", type=int, default=4, help="columns of the compare run")
-    args = parser.parse_args()
+def measure(columns: int, tokens: int, tps: float) -> None:
+    """A compare of `columns` columns on one socket, each column beside a single run."""
     with served_app() as (server, cookie):
         from django.conf import settings
 
         print(
-            f"{os.cpu_count()} cores; {args.tps:g} tokens/s per run, {args.tokens} tokens"
-            f" per run; relay tick {settings.PLAYGROUND_RELAY_TICK * 1000:g} ms"
+            f"{os.cpu_count()} cores; {tps:g} tokens/s per run, {tokens} tokens per run;"
+            f" relay tick {settings.PLAYGROUND_RELAY_TICK * 1000:g} ms"
         )
         url = server.url.replace("http", "ws") + "/ws/run/"
         # Warm-up: imports, templates and connections, left out of the figures.
         asyncio.run(one_run(url, cookie, 20, 200))
-        for concurrency in args.concurrency:
-            pid = server.process.pid
-            asyncio.run(phase(url, cookie, concurrency, args.tokens, args.tps, pid))
-        if args.columns > 1:
-            asyncio.run(compare_phase(url, cookie, args.columns, args.tokens, args.tps))
+        asyncio.run(compare_phase(url, cookie, columns, tokens, tps))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=250, help="tokens per run")
+    parser.add_argument("--tps", type=float, default=50, help="tokens per second per run")
+    parser.add_argument("--columns", type=int, default=4, help="columns of the compare run")
+    args = parser.parse_args()
+    measure(args.columns, args.tokens, args.tps)
 
 
 if __name__ == "__main__":

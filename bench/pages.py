@@ -26,8 +26,7 @@ import httpx
 
 from tests.helpers import ROOT, DaphneServer
 
-from .common import prepared, write_section
-from .relay import cpu_seconds, percentile
+from .common import cpu_seconds, percentile, prepared, write_section
 from .targets import collect_static, production_env
 
 ROWS = """

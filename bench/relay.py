@@ -35,6 +35,7 @@ import itertools
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -44,7 +45,13 @@ from pathlib import Path
 
 from tests.helpers import SimulatorProcess
 
-from .common import ensure_postgres_database, write_section
+from .common import (
+    cpu_seconds,
+    ensure_postgres_database,
+    percentile,
+    process_tree,
+    write_section,
+)
 from .readers import Starter, Stream, bench_model
 from .targets import VARIANTS, Direct, litellm_proxy, ours, production_env
 
@@ -73,35 +80,9 @@ class Row:
     load: float
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and its descendants (LiteLLM may run its worker as a child)."""
-    found = [pid]
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                found += _tree(int(child))
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    total = 0
-    for each in _tree(pid):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def rss_kib(pid: int) -> int:
     total = 0
-    for each in _tree(pid):
+    for each in process_tree(pid):
         with contextlib.suppress(OSError, StopIteration):
             status = Path(f"/proc/{each}/status").read_text().splitlines()
             total += int(next(line for line in status if line.startswith("VmRSS")).split()[1])
@@ -332,6 +313,16 @@ def main() -> None:
     parser.add_argument("--database", help="DATABASE_URL for ours (default: a new SQLite file)")
     parser.add_argument("--baseline", help="also measure the app as this commit has it")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
+    parser.add_argument(
+        "--columns", type=int, default=4, help="then a compare of this many columns (0: none)"
+    )
+    parser.add_argument(
+        "--watchers",
+        type=int,
+        nargs="*",
+        default=[1, 10],
+        help="then a run watched by this many pages on a second process, through Redis",
+    )
     args = parser.parse_args()
     database = (
         args.database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'db.sqlite3'}"
@@ -366,8 +357,20 @@ def main() -> None:
     loads.append(os.getloadavg()[0])
     if not args.no_write:
         write_doc(args, rows, lines, (loads[0], loads[1]), time.monotonic() - began)
+    # Each in a process of its own: Django is set up once per process, on one database.
+    common = ["--tokens", str(args.tokens), "--tps", f"{args.tps:g}"]
+    if args.columns > 1:
+        print(f"\nA compare of {args.columns} columns (bench/compare.py):", flush=True)
+        bench_script("compare", *common, "--columns", str(args.columns))
+    if args.watchers:
+        print("\nWatchers on a second process (bench/watchers.py):", flush=True)
+        bench_script("watchers", *common, "--watchers", *map(str, args.watchers))
     if any(row.failed or row.lost for row in rows if row.target.startswith("ours")):
         sys.exit("ours lost tokens or failed streams: see the table")
+
+
+def bench_script(name: str, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", f"bench.{name}", *args], check=True)
 
 
 def most(args) -> int:

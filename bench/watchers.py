@@ -27,9 +27,8 @@ import websockets
 
 from tests.helpers import FINAL, DaphneServer, SimulatorProcess, ack_for, appended, form_data
 
-from .common import prepare_database, socket_headers
+from .common import percentile, prepare_database, socket_headers
 from .readers import TOKEN
-from .relay import percentile
 
 RUN_ID = re.compile(r'id="current-run" value="([0-9a-f-]+)"')
 
@@ -111,17 +110,25 @@ async def watched_run(one, two, cookie: str, tokens: int, tps: float, watchers: 
     )
 
 
+def measure(counts: list[int], tokens: int, tps: float, redis_url: str) -> None:
+    """A run watched by each of `counts` pages on a second process, one line each."""
+    with two_processes(redis_url) as (one, two, cookie):
+        print(f"{os.cpu_count()} cores; {tps:g} tokens/s, {tokens} tokens; {redis_url}")
+        for watchers in counts:
+            asyncio.run(watched_run(one, two, cookie, tokens, tps, watchers))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=250, help="tokens per run")
     parser.add_argument("--tps", type=float, default=50, help="tokens per second")
     parser.add_argument("--watchers", type=int, nargs="+", default=[1, 10])
     args = parser.parse_args()
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    with two_processes(redis_url) as (one, two, cookie):
-        print(f"{os.cpu_count()} cores; {args.tps:g} tokens/s, {args.tokens} tokens; {redis_url}")
-        for watchers in args.watchers:
-            asyncio.run(watched_run(one, two, cookie, args.tokens, args.tps, watchers))
+    measure(args.watchers, args.tokens, args.tps, redis_url())
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 import asyncio
+import inspect
 import os
 import socket
 from pathlib import Path
@@ -47,6 +48,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
             if item.get_closest_marker("both_passes") is None:
                 item.add_marker(pytest.mark.sqlite_only)
+        if inspect.iscoroutinefunction(getattr(item, "obj", None)):
+            item.fixturenames.append("_upstream_client_closed")
     items.sort(key=lambda item: item.path.relative_to(root).parts[0] == "browser")
 
 
@@ -139,6 +142,14 @@ def upstream_config():
 
     yield apply
     configure(original)
+
+
+@pytest.fixture
+async def _upstream_client_closed():
+    """Every async test's loop closes its upstream client with it (a run it started reads
+    through aiohttp's pool, which says so at exit when it was left open)."""
+    yield
+    await close_client()
 
 
 @pytest.fixture

@@ -44,14 +44,18 @@ def get_client() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
-        limits = httpx.Limits(
-            max_connections=_config.pool_size, max_keepalive_connections=_config.pool_size
-        )
-        # An AiohttpTransport keeps its own pool: the client's `limits` would not reach it.
-        transport = _AiohttpTransport(limits=limits) if _config.transport == "aiohttp" else None
-        client = httpx.AsyncClient(limits=limits, timeout=_timeout(), transport=transport)
-        _clients[loop] = client
+        client = _clients[loop] = new_client(_config.pool_size)
     return client
+
+
+def new_client(pool_size: int = 1) -> httpx.AsyncClient:
+    """A client of its own, for a request made now and then (a model list, cached): the
+    loop it runs on may be a request's own (a view under a sync server), which would leave
+    a shared client open when it ends."""
+    limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+    # An AiohttpTransport keeps its own pool: the client's `limits` would not reach it.
+    transport = _AiohttpTransport(limits=limits) if _config.transport == "aiohttp" else None
+    return httpx.AsyncClient(limits=limits, timeout=_timeout(), transport=transport)
 
 
 async def close_client() -> None:

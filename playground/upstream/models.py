@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from .client import get_client, get_config
+from .client import get_config, new_client
 from .endpoints import Endpoint
 from .errors import http_error, transport_error
 from .events import ErrorEvent, ErrorKind
@@ -51,7 +51,8 @@ async def _fetch(endpoint: Endpoint) -> list[ModelInfo]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     redactor = Redactor(key) if key else None
     try:
-        response = await get_client().get(endpoint.url("models"), headers=headers)
+        async with new_client() as client:
+            response = await client.get(endpoint.url("models"), headers=headers)
     except httpx.HTTPError as exc:
         raise UpstreamUnavailable(
             finished_error(transport_error(exc, endpoint), redactor)

@@ -229,3 +229,43 @@ async def test_a_blind_answers_error_does_not_name_its_model(alice):
     frames = "".join(socket.frames)
     assert "Model not found, inaccessible, and/or not deployed: (named after the vote)" in frames
     assert "no-such-xyz" not in frames
+
+
+async def reloaded(user, runner: Socket, *patterns: str) -> Socket:
+    """The page reloaded mid-compare: its socket closes once every pattern has come, and a
+    new one attaches by the group's key (the runs live on through the orphan grace)."""
+    for pattern in patterns:
+        await runner.until(pattern)
+    (key,) = re.findall(r'id="current-group" value="([^"]+)"', "".join(runner.frames))
+    await runner.close()
+    socket = await connected(user)
+    await socket.send({"action": "attach", "group": key})
+    return socket
+
+
+async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(alice, settings):
+    settings.PLAYGROUND_ORPHAN_GRACE = 20
+    runner = await connected(alice)
+    columns = [
+        {"model": BENCH.format(5)},
+        {"model": "simulator/chat?bench=1&tokens=150&tps=100"},
+        {"model": "simulator/chat?bench=1&tokens=2000&tps=20"},
+    ]
+    await runner.send(compare_data(*columns))
+    socket = await reloaded(alice, runner, column_final(0).pattern, r" 20@", r"k2-c0-text-\d")
+    await socket.until(r'beforeend:#k2-c0-text-\d+">')  # live again: its own Stop still works
+    await socket.send({"action": "stop", "column": "2"})
+    ended = await every_column_ends(socket, 3)
+    await socket.close()
+
+    assert ended == {0: "completed", 1: "completed", 2: "stopped"}
+    rows = await transcripts()
+    for row in rows:
+        counted = numbers(socket.streamed(f"k{row.column}-c0-text"))
+        assert counted == numbers(row.choices[0]["content"]), "every token once, in its column"
+    assert numbers(socket.streamed("k1-c0-text")) == list(range(150))
+    assert not socket.streamed("c0-text"), "no column drawn into the single run's boxes"
+    page = "".join(socket.frames)
+    assert 'id="k0-run-status">completed' in page, "the column that ended shows its outcome"
+    for column in (1, 2):
+        assert f'class="status running" id="k{column}-run-status"' in page, "drawn in its place"

@@ -252,7 +252,8 @@ async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(a
         {"model": "simulator/chat?bench=1&tokens=2000&tps=20"},
     ]
     await runner.send(compare_data(*columns))
-    socket = await reloaded(alice, runner, column_final(0).pattern, r" 20@", r"k2-c0-text-\d")
+    streaming = r'beforeend:#k2-c0-text-\d+">'
+    socket = await reloaded(alice, runner, column_final(0).pattern, r" 20@", streaming)
     await socket.until(r'beforeend:#k2-c0-text-\d+">')  # live again: its own Stop still works
     await socket.send({"action": "stop", "column": "2"})
     ended = await every_column_ends(socket, 3)
@@ -269,3 +270,34 @@ async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(a
     assert 'id="k0-run-status">completed' in page, "the column that ended shows its outcome"
     for column in (1, 2):
         assert f'class="status running" id="k{column}-run-status"' in page, "drawn in its place"
+
+
+async def test_a_blind_compare_reloaded_names_nothing_and_still_brings_the_vote(alice, settings):
+    settings.PLAYGROUND_ORPHAN_GRACE = 20
+    runner = await connected(alice)
+    slow = {"model": "simulator/chat?bench=1&tokens=2000&tps=20"}
+    await runner.send(compare_data({**slow, "seed": 1}, {**slow, "seed": 2}, blind="on"))
+    streaming = [rf'beforeend:#b{place}-c0-text-\d+">' for place in range(2)]
+    socket = await reloaded(alice, runner, *streaming)  # no id told: the group's key only
+    await socket.until(r'beforeend:#b1-c0-text-\d+">')
+    await socket.send({"action": "stop"})  # Stop all, from the page that came back
+    ended: dict[int, str] = {}
+    while len(ended) < 2:
+        frame = await socket.receive()
+        ended.update({n: m.group(1) for n in range(2) if (m := blind_final(n).search(frame))})
+    assert ended == {0: "stopped", 1: "stopped"}
+    assert "Which answer is best?" in frame, "the last answer to end brings the vote"
+
+    rows = await transcripts()
+    before = "".join(socket.frames + runner.frames)
+    assert "".join(socket.frames).count("Which answer is best?") == 1
+    for secret in ["simulator/chat", "/transcripts/", str(rows[0].group)]:
+        assert secret not in before, secret
+    for row in rows:
+        assert str(row.uuid) not in before
+        counted = numbers(socket.streamed(f"b{row.blind_slot}-c0-text"))
+        assert counted == numbers(row.choices[0]["content"]), "every token once, in its place"
+    assert not re.search(r'id="k\d+-(c\d|run-meta)', before), "no frame names a column"
+    await socket.send({"action": "vote", "pick": "0"})
+    await socket.until("Your vote is in: A is best")
+    await socket.close()

@@ -79,12 +79,13 @@ async def attach_group_frames(user: Any, key: Any, watcher: Watcher) -> Attached
     watched from its snapshot on, each ended shown as it ended, each in its own place. The
     group's rows are found under the one access rule: one the user may not see is none."""
     group = get_registry().group(key) if isinstance(key, str) else None
+    idle = fragments.controls(running=False, compare=True)
     try:
         rows = await _rows(user, group.id) if group is not None else {}
-    except OUTAGE:
-        return Attached([fragments.notice(UNANSWERED) + fragments.controls(running=False)])
-    if group is None or not rows:
-        return Attached([fragments.notice(GROUP_GONE) + fragments.controls(running=False)])
+    except OUTAGE:  # the key is kept, to ask again on the next connect
+        return Attached([fragments.notice(UNANSWERED) + idle])
+    if group is None or not rows:  # the page forgets the key
+        return Attached([fragments.notice(GROUP_GONE) + fragments.group_key("") + idle])
     frames: list[str] = []
     here: list[uuid.UUID] = []
     for session in group.sessions:

@@ -236,14 +236,20 @@ async def reloaded(user, runner: Socket, *patterns: str) -> Socket:
     new one attaches by the group's key (the runs live on through the orphan grace)."""
     for pattern in patterns:
         await runner.until(pattern)
-    (key,) = re.findall(r'id="current-group" value="([^"]+)"', "".join(runner.frames))
     await runner.close()
     socket = await connected(user)
-    await socket.send({"action": "attach", "group": key})
+    await socket.send({"action": "attach", "group": group_key(runner)})
     return socket
 
 
-async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(alice, settings):
+def group_key(runner: Socket) -> str:
+    (key,) = re.findall(r'id="current-group" value="([^"]+)"', "".join(runner.frames))
+    return key
+
+
+async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(
+    alice, bob, settings
+):
     settings.PLAYGROUND_ORPHAN_GRACE = 20
     runner = await connected(alice)
     columns = [
@@ -255,6 +261,12 @@ async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(a
     streaming = r'beforeend:#k2-c0-text-\d+">'
     socket = await reloaded(alice, runner, column_final(0).pattern, r" 20@", streaming)
     await socket.until(r'beforeend:#k2-c0-text-\d+">')  # live again: its own Stop still works
+    for who, key in [(bob, group_key(runner)), (alice, "no-such-key")]:
+        stranger = await connected(who)  # told nothing of a compare not theirs to see
+        await stranger.send({"action": "attach", "group": key})
+        told = await stranger.until("The compare this tab was showing has ended")
+        assert 'id="current-group" value=""' in told, "the page forgets the key"
+        await stranger.close()
     await socket.send({"action": "stop", "column": "2"})
     ended = await every_column_ends(socket, 3)
     await socket.close()

@@ -4,7 +4,8 @@ The page keeps the id of its running run per tab and sends it first on every con
 dropped socket or a reload never leaves it showing "running" for ever. The answer comes from
 the run's transcript, under the one access rule: how a run that ended ended, or that it is
 still going on the server. A run still going on this process is watched live: a snapshot of
-what its page was sent so far, then its frames as they come.
+what its page was sent so far, then its frames as they come. A compare's page keeps its
+group's key instead (`attach_group_frames`): every column is drawn again into its own place.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from playground.transcripts.services import RunOutcome
 from playground.upstream import json_schema_of
 
 from . import fragments, runframes, snapshot
+from .group import RunGroup
 from .registry import get_registry
 from .rundb import OUTAGE
+from .services import Place
 from .session import RunSession, Saving, Watcher
 
 UNANSWERED = (
@@ -31,11 +34,18 @@ UNANSWERED = (
 )
 
 
+GROUP_GONE = (
+    "The compare this tab was showing has ended, or it runs on another server: its answers"
+    " are in My runs."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Attached:
     frames: list[str]  # what brings the page up to date, in order
-    here: uuid.UUID | None = None  # a run of this process, which took the page as a watcher
+    here: tuple[uuid.UUID, ...] = ()  # runs of this process, which took the page as a watcher
     elsewhere: uuid.UUID | None = None  # a run still going, on no socket of this process
+    blind: uuid.UUID | None = None  # a blind compare's group, its vote this page's to send
 
 
 async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
@@ -51,7 +61,7 @@ async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
         if transcript is not None and transcript.status == Transcript.Status.RUNNING:
             session = get_registry().get(transcript.uuid)
             if session is not None and (taken := await session.watch(watcher)) is not None:
-                return Attached(await _watched(session, watcher, taken), here=session.id)
+                return Attached(await _watched(session, watcher, taken), here=(session.id,))
             transcript = await _find(user, run_id)  # it may have ended meanwhile
     except OUTAGE:
         # The id is kept, to ask again on the next connect; the page may run meanwhile.
@@ -61,6 +71,47 @@ async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
     if transcript.status == Transcript.Status.RUNNING:
         return Attached([fragments.run_elsewhere(transcript)], elsewhere=transcript.uuid)
     return Attached(await _ended(transcript))
+
+
+async def attach_group_frames(user: Any, key: Any, watcher: Watcher) -> Attached:
+    """What brings a compare's page up to date with every column of the group it keeps the
+    key of (`RunGroup.key`), while any of them runs on this process: each still going is
+    watched from its snapshot on, each ended shown as it ended, each in its own place. The
+    group's rows are found under the one access rule: one the user may not see is none."""
+    group = get_registry().group(key) if isinstance(key, str) else None
+    idle = fragments.controls(running=False, compare=True)
+    try:
+        rows = await _rows(user, group.id) if group is not None else {}
+    except OUTAGE:  # the key is kept, to ask again on the next connect
+        return Attached([fragments.notice(UNANSWERED) + idle])
+    if group is None or not rows:  # the page forgets the key
+        return Attached([fragments.notice(GROUP_GONE) + fragments.group_key("") + idle])
+    frames: list[str] = []
+    here: list[uuid.UUID] = []
+    for session in group.sessions:
+        if session.id not in rows:
+            continue  # its row was never written: the compare was refused
+        if (taken := await session.watch(watcher)) is not None:
+            frames += await _watched(session, watcher, taken, session.spec.place)
+            here.append(session.id)
+        else:
+            frames += await _column_ended(user, group, session)
+    blind = group.id if group.sessions[0].spec.place.blind else None
+    return Attached(frames, here=tuple(here), blind=blind)
+
+
+async def _column_ended(user: Any, group: RunGroup, session: RunSession) -> list[str]:
+    """A column that ended before the page came back, read again from its row. Only the
+    last column in the page's order may bring a blind compare's vote, so that it comes once."""
+    place = session.spec.place
+    try:
+        row = await _find(user, str(session.id))
+    except OUTAGE:
+        row = None
+    if row is None or row.status == Transcript.Status.RUNNING:  # its final write is retried
+        return [fragments.notice(UNANSWERED, place.prefix)]
+    others = group.others_running(session) or session is not group.sessions[-1]
+    return await _ended(row, place, others)
 
 
 async def ended_frames(user: Any, run_id: uuid.UUID) -> list[str] | None:
@@ -87,10 +138,20 @@ async def _find(user: Any, run_id: Any) -> Transcript | None:
     return await database_sync_to_async(find_transcript_for_user)(user, run_id)
 
 
-async def _watched(session: RunSession, watcher: Watcher, taken: snapshot.Snapshot) -> list[str]:
+async def _rows(user: Any, group: uuid.UUID) -> dict[uuid.UUID, Transcript]:
+    visible = Transcript.objects.visible_to(user).filter(group=group)
+    return {row.uuid: row async for row in visible}
+
+
+async def _watched(
+    session: RunSession,
+    watcher: Watcher,
+    taken: snapshot.Snapshot,
+    place: Place = fragments.SINGLE,
+) -> list[str]:
     """The snapshot drawn; a watcher that cannot be sent it is let go at once."""
     try:
-        return await snapshot.draw(taken)
+        return await snapshot.draw(taken, place)
     except BaseException:
         session.detach(watcher)
         raise
@@ -102,15 +163,19 @@ async def _compare_column(transcript: Transcript) -> list[str]:
     return await _ended(transcript)
 
 
-async def _ended(transcript: Transcript) -> list[str]:
+async def _ended(
+    transcript: Transcript, place: Place = fragments.SINGLE, others: bool = False
+) -> list[str]:
     """As the page would have shown it live: the choice boxes, each choice as it finished,
-    then the ending; in frames under the bound, each piece of text once."""
+    then the ending; in frames under the bound, each piece of text once. A compare's column
+    is drawn into its `place` (`others`: another column still runs)."""
     outcome = outcome_of(transcript)
-    frames = [fragments.started(transcript, transcript.request_body.get("n") or 1)]
+    frames = [fragments.started(transcript, transcript.request_body.get("n") or 1, place)]
     schema = json_schema_of(transcript.request_body)
     for choice in _shown(outcome):
-        frames += await snapshot.choice_frames(runframes.finished_choice(choice), schema)
-    frames.append(fragments.finished(outcome, transcript, Saving.SAVED))
+        shown = runframes.finished_choice(choice)
+        frames += await snapshot.choice_frames(shown, schema, prefix=place.prefix)
+    frames.append(fragments.finished(outcome, transcript, Saving.SAVED, place, others))
     return frames
 
 

@@ -33,7 +33,7 @@ from playground.transcripts.forms import VoteForm
 from playground.transcripts.services import VoteRefused, compare_vote
 
 from . import estimate, fragments
-from .attach import attach_frames, ended_frames, may_stop
+from .attach import attach_frames, attach_group_frames, ended_frames, may_stop
 from .frames import FrameNumbers
 from .group import RunGroup
 from .incoming import BadMessage, read_message
@@ -154,8 +154,9 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         blind = data.get("blind") in (True, "on", "true")
         group = await self._start(_compare_specs(spec, forms, data, blind=blind))
-        if group is not None and blind:
-            self.blind_group = group.id
+        if group is not None:
+            self.blind_group = group.id if blind else None
+            await self.send_html(fragments.group_key(group.key))
 
     async def _validated(self, data: dict) -> tuple[list[RunForm], BaseMessageFormSet] | None:
         """Every column's form and the messages, when all are valid; else None, the page
@@ -251,13 +252,17 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     async def attach(self, data: dict) -> None:
         """The page (re)connected, or opened a run's transcript: bring it up to date with the
-        run. A run still going here goes on to this socket too, its frames held meanwhile:
-        the snapshot first, then every frame after it, in order."""
+        run, or with every column of its compare (`group`: the key it keeps). A run still
+        going here goes on to this socket too, its frames held meanwhile: the snapshot
+        first, then every frame after it, in order."""
         self.held = []
         try:
-            attached = await attach_frames(self.user, data.get("run"), self)
-            if attached.here is not None:
-                self.watching.add(attached.here)
+            if data.get("group"):
+                attached = await attach_group_frames(self.user, data["group"], self)
+                self.blind_group = attached.blind
+            else:
+                attached = await attach_frames(self.user, data.get("run"), self)
+            self.watching.update(attached.here)
             for frame in attached.frames:
                 await self._send(frame)
             while self.held:

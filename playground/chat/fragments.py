@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 
 from playground.runform import BaseMessageFormSet, RunForm
 from playground.transcripts.models import (
@@ -104,6 +105,12 @@ def failed(place: Place = SINGLE, others: bool = False) -> str:
     """The run broke on the server (a bug): said in its own box."""
     message = "The run failed on the server; please try again."
     return notice(message, place.prefix) + run_controls(running=False, place=place, others=others)
+
+
+def group_key(key: str) -> str:
+    """What a compare's page keeps to watch its columns again after a reload."""
+    tag = '<input type="hidden" id="current-group" value="{}" hx-swap-oob="true">'
+    return format_html(tag, key)
 
 
 def run_unknown() -> str:

@@ -9,6 +9,7 @@ column's error, stop or slowness never holds up another.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from functools import partial
 from typing import TYPE_CHECKING
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 class RunGroup:
     def __init__(self, *, user: AbstractBaseUser, session_key: str):
         self.id = uuid.uuid4()
+        # What the page names it by to watch it again after a reload: never its id, which a
+        # blind compare's frames may not carry (nor any of its runs' ids).
+        self.key = secrets.token_urlsafe(16)
         self.user = user
         self.session_key = session_key
         self.sessions: list[RunSession] = []  # in the order they start

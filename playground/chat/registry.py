@@ -83,6 +83,11 @@ class RunRegistry:
     def get(self, run_id: uuid.UUID) -> RunSession | None:
         return self.sessions.get(run_id)
 
+    def group(self, key: str) -> RunGroup | None:
+        """The compare whose key the page keeps, while any of its runs is here."""
+        groups = (session.group for session in self.sessions.values() if session.group)
+        return next((group for group in groups if group.key == key), None)
+
     def stop(self, run_id: uuid.UUID, reason: str = EndReason.USER) -> None:
         if session := self.get(run_id):
             session.stop(reason)

@@ -159,12 +159,12 @@ def finished_choice(choice: dict[str, Any]) -> Shown:
     return Shown(pending, rendered=len(content))
 
 
-def draw(shown: Shown, html: str | None, note: str, limit: int) -> Iterator[Atom]:
-    """A choice as the page would have shown it live: its text once, its tool calls, its
-    answer rendered so far (`html`; None: shown raw, `note` says why), its end if it came.
-    The rendered blocks take ids of their own (render 0), which no live render uses. Only a
-    run of its own is drawn again: a compare's columns are watched by their page alone."""
-    pending, index, prefix = shown.pending, shown.pending.index, ""
+def draw(shown: Shown, html: str | None, note: str, limit: int, prefix: str = "") -> Iterator[Atom]:
+    """A choice as the page would have shown it live, in its run's place (`prefix`): its text
+    once, its tool calls, its answer rendered so far (`html`; None: shown raw, `note` says
+    why), its end if it came. The rendered blocks take ids of their own (render 0), which no
+    live render uses."""
+    pending, index = shown.pending, shown.pending.index
     yield from reasoning(prefix, pending, limit)
     yield from raw(prefix, index, shown.pieces(), limit)
     yield from tool_calls(prefix, pending, limit)

@@ -18,6 +18,7 @@ from playground.transcripts.models import Transcript
 from . import fragments, runframes
 from .frames import Unsplittable, pack
 from .relay import FINAL_MAX, ChoiceView, Relay
+from .services import Place
 from .state import ChoicePending, ChoiceState, RunState, ToolCallPending
 
 
@@ -90,27 +91,30 @@ def _segments(view: ChoiceView) -> dict[int, int]:
     return segments
 
 
-async def draw(snapshot: Snapshot) -> list[str]:
-    """The snapshot's frames, in order, each under the bound."""
+async def draw(snapshot: Snapshot, place: Place = fragments.SINGLE) -> list[str]:
+    """The snapshot's frames, in order, each under the bound, into the run's `place`."""
     if snapshot.transcript is None:
         return []
-    frames = [fragments.started(snapshot.transcript, snapshot.n)]
+    frames = [fragments.started(snapshot.transcript, snapshot.n, place)]
     for choice in snapshot.choices:
-        frames += await choice_frames(choice.shown, snapshot.schema, choice.gave_up)
+        frames += await choice_frames(choice.shown, snapshot.schema, choice.gave_up, place.prefix)
     return frames
 
 
 async def choice_frames(
-    shown: runframes.Shown, schema: dict[str, Any] | None, gave_up: str | None = None
+    shown: runframes.Shown,
+    schema: dict[str, Any] | None,
+    gave_up: str | None = None,
+    prefix: str = "",
 ) -> list[str]:
     """One choice drawn, its answer rendered as far as the relay had (or as it ended)."""
     limit = settings.PLAYGROUND_FRAME_BYTES
     html, note = (None, gave_up) if gave_up is not None else await _rendered(shown, schema)
     try:
-        return list(pack(runframes.draw(shown, html, note, limit), limit))
+        return list(pack(runframes.draw(shown, html, note, limit, prefix), limit))
     except Unsplittable:
         note = "This answer cannot be sent formatted: it is shown as sent."
-        return list(pack(runframes.draw(shown, None, note, limit), limit))
+        return list(pack(runframes.draw(shown, None, note, limit, prefix), limit))
 
 
 async def _rendered(

@@ -358,8 +358,10 @@
   // handlers have run. So: Run and Stop wait for the connection; the queue is emptied, since
   // what was asked of a page that said "disconnected" must not happen later unseen; and on
   // every open the page first asks how the run it was showing stands (`attach`), by the id
-  // this tab keeps while its run is going.
+  // this tab keeps while its run is going; a compare's, by the key of its group (never an id:
+  // a blind compare's page is told none), its columns and their settings kept by the draft.
   const RUN_KEY = "playground:run";
+  const GROUP_KEY = "playground:group";
   const RECONNECTING = [1006, 1011, 1012, 1013];
   const connection = document.getElementById("connection");
   let leaving = false;
@@ -377,6 +379,12 @@
     } else {
       sessionStorage.removeItem(RUN_KEY);
     }
+    const group = document.getElementById("current-group").value;
+    if (group && compare.querySelector(".status.running")) {
+      sessionStorage.setItem(GROUP_KEY, group);
+    } else {
+      sessionStorage.removeItem(GROUP_KEY);
+    }
   }
 
   function connectionLost(event) {
@@ -390,12 +398,15 @@
   function connected(event) {
     connection.textContent = "";
     const run = sessionStorage.getItem(RUN_KEY);
-    if (!run) {
+    const group = sessionStorage.getItem(GROUP_KEY);
+    if (!run && !group) {
       setRunControls(false);
       return;
     }
     setRunControls(null);  // until the answer, which sets them
-    event.detail.socketWrapper.sendImmediately(JSON.stringify({ action: "attach", run }));
+    if (group) clearAnswers();  // every column is drawn again, each into its own place
+    const attach = group ? { action: "attach", group } : { action: "attach", run };
+    event.detail.socketWrapper.sendImmediately(JSON.stringify(attach));
   }
 
   page.addEventListener("htmx:wsClose", connectionLost);
@@ -403,7 +414,7 @@
   // Once the message has settled (htmx gives a swapped element its old attributes until
   // then), and only for a message about the run: a token count's answer says nothing of it.
   page.addEventListener("htmx:wsAfterMessage", (event) => {
-    if (/id="(current-run|run-meta)"/.test(event.detail.message)) rememberRun();
+    if (/id="(current-run|current-group|([kb]\d-)?run-meta)"/.test(event.detail.message)) rememberRun();
   });
   window.addEventListener("pagehide", () => { leaving = true; });
   window.addEventListener("pageshow", () => { leaving = false; });
@@ -840,7 +851,9 @@
   const blindPlaces = document.getElementById("blind");
   const viewCode = document.getElementById("view-code");
   form.addEventListener("submit", () => {
-    if (form.elements.namedItem("action").value !== "run" || compare.hidden) return;
+    if (form.elements.namedItem("action").value === "run" && !compare.hidden) clearAnswers();
+  });
+  function clearAnswers() {
     const count = columns().length;
     const prefixes = ["", ...columns().map((_, n) => `k${n}-`)];
     Array.from(blindPlaces.children).forEach((place, n) => {
@@ -855,7 +868,7 @@
     document.getElementById("blind-vote").replaceChildren();
     // Until the vote, View code would tell which answer is which (the server refuses it too).
     viewCode.disabled = blindMode.checked;
-  });
+  }
 
   page.addEventListener("click", (event) => {
     const button = event.target.closest("#blind-vote button[data-pick]");

@@ -94,3 +94,24 @@ def test_a_reloaded_page_goes_on_and_another_browser_watches_the_transcript_live
     assert watching.live(), "the transcript page watched it go on"
     saved = Transcript.objects.get(uuid=run_id)
     assert numbers(saved.choices[0]["content"]) == list(range(TOKENS))
+
+
+def test_a_blind_compare_reloaded_mid_stream_goes_on_in_its_places(contexts, graced_url):
+    page = contexts()
+    page.goto(f"{graced_url}/")
+    page.evaluate("localStorage.clear()")
+    page.locator('[name="messages-0-content"]').fill("Count")
+    page.locator("#id_model").fill(BENCH)
+    page.get_by_role("button", name="Add column").click()
+    page.get_by_label("Blind:").check()
+    page.get_by_role("button", name="Run all").click()
+    for place in range(2):
+        expect(page.locator(f"#b{place}-c0-text")).to_contain_text(" 5@")
+
+    page.reload()
+    for place in range(2):
+        expect(page.locator(f"#b{place}-run-status")).to_have_text("completed", timeout=30_000)
+        assert numbers(page.locator(f"#b{place}-c0-text").text_content()) == list(range(TOKENS))
+    assert "simulator/chat" not in page.locator("#blind").inner_text()
+    page.get_by_role("button", name="A is better").click()
+    expect(page.locator("#blind-vote")).to_contain_text("Your vote is in: A is best")

@@ -229,3 +229,87 @@ async def test_a_blind_answers_error_does_not_name_its_model(alice):
     frames = "".join(socket.frames)
     assert "Model not found, inaccessible, and/or not deployed: (named after the vote)" in frames
     assert "no-such-xyz" not in frames
+
+
+async def reloaded(user, runner: Socket, *patterns: str) -> Socket:
+    """The page reloaded mid-compare: its socket closes once every pattern has come, and a
+    new one attaches by the group's key (the runs live on through the orphan grace)."""
+    for pattern in patterns:
+        await runner.until(pattern)
+    await runner.close()
+    socket = await connected(user)
+    await socket.send({"action": "attach", "group": group_key(runner)})
+    return socket
+
+
+def group_key(runner: Socket) -> str:
+    (key,) = re.findall(r'id="current-group" value="([^"]+)"', "".join(runner.frames))
+    return key
+
+
+async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(
+    alice, bob, settings
+):
+    settings.PLAYGROUND_ORPHAN_GRACE = 20
+    runner = await connected(alice)
+    columns = [
+        {"model": BENCH.format(5)},
+        {"model": "simulator/chat?bench=1&tokens=150&tps=100"},
+        {"model": "simulator/chat?bench=1&tokens=2000&tps=20"},
+    ]
+    await runner.send(compare_data(*columns))
+    streaming = r'beforeend:#k2-c0-text-\d+">'
+    socket = await reloaded(alice, runner, column_final(0).pattern, r" 20@", streaming)
+    await socket.until(r'beforeend:#k2-c0-text-\d+">')  # live again: its own Stop still works
+    for who, key in [(bob, group_key(runner)), (alice, "no-such-key")]:
+        stranger = await connected(who)  # told nothing of a compare not theirs to see
+        await stranger.send({"action": "attach", "group": key})
+        told = await stranger.until("The compare this tab was showing has ended")
+        assert 'id="current-group" value=""' in told, "the page forgets the key"
+        await stranger.close()
+    await socket.send({"action": "stop", "column": "2"})
+    ended = await every_column_ends(socket, 3)
+    await socket.close()
+
+    assert ended == {0: "completed", 1: "completed", 2: "stopped"}
+    rows = await transcripts()
+    for row in rows:
+        counted = numbers(socket.streamed(f"k{row.column}-c0-text"))
+        assert counted == numbers(row.choices[0]["content"]), "every token once, in its column"
+    assert numbers(socket.streamed("k1-c0-text")) == list(range(150))
+    assert not socket.streamed("c0-text"), "no column drawn into the single run's boxes"
+    page = "".join(socket.frames)
+    assert 'id="k0-run-status">completed' in page, "the column that ended shows its outcome"
+    for column in (1, 2):
+        assert f'class="status running" id="k{column}-run-status"' in page, "drawn in its place"
+
+
+async def test_a_blind_compare_reloaded_names_nothing_and_still_brings_the_vote(alice, settings):
+    settings.PLAYGROUND_ORPHAN_GRACE = 20
+    runner = await connected(alice)
+    slow = {"model": "simulator/chat?bench=1&tokens=2000&tps=20"}
+    await runner.send(compare_data({**slow, "seed": 1}, {**slow, "seed": 2}, blind="on"))
+    streaming = [rf'beforeend:#b{place}-c0-text-\d+">' for place in range(2)]
+    socket = await reloaded(alice, runner, *streaming)  # no id told: the group's key only
+    await socket.until(r'beforeend:#b1-c0-text-\d+">')
+    await socket.send({"action": "stop"})  # Stop all, from the page that came back
+    ended: dict[int, str] = {}
+    while len(ended) < 2:
+        frame = await socket.receive()
+        ended.update({n: m.group(1) for n in range(2) if (m := blind_final(n).search(frame))})
+    assert ended == {0: "stopped", 1: "stopped"}
+    assert "Which answer is best?" in frame, "the last answer to end brings the vote"
+
+    rows = await transcripts()
+    before = "".join(socket.frames + runner.frames)
+    assert "".join(socket.frames).count("Which answer is best?") == 1
+    for secret in ["simulator/chat", "/transcripts/", str(rows[0].group)]:
+        assert secret not in before, secret
+    for row in rows:
+        assert str(row.uuid) not in before
+        counted = numbers(socket.streamed(f"b{row.blind_slot}-c0-text"))
+        assert counted == numbers(row.choices[0]["content"]), "every token once, in its place"
+    assert not re.search(r'id="k\d+-(c\d|run-meta)', before), "no frame names a column"
+    await socket.send({"action": "vote", "pick": "0"})
+    await socket.until("Your vote is in: A is best")
+    await socket.close()

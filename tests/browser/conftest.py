@@ -98,7 +98,10 @@ def stop_runs(page) -> None:
     running = Transcript.objects.filter(status=Transcript.Status.RUNNING)
     if not running.exists():
         return
-    stop = page.locator("#stop-button, #watch-stop").first
-    if stop.is_enabled():
-        stop.click()
+    # Clicked in the page: the run may end between a check and Playwright's click, which
+    # would then wait on a disabled button.
+    page.evaluate(
+        "document.querySelector('#stop-button:not([disabled]), #watch-stop:not([disabled])')"
+        "?.click()"
+    )
     wait_until(lambda: not running.exists(), timeout=15)

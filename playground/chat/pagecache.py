@@ -8,7 +8,7 @@ from django.core.signals import setting_changed
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from playground.runform import RunForm, forms_from_state
+from playground.runform import MESSAGES_PREFIX, MessageFormSet, RunForm, forms_from_state
 
 
 @cache
@@ -16,6 +16,13 @@ def column_template() -> SafeString:
     """The empty compare column the page copies for "Add column" (its prefix k__col__)."""
     context = {"n": "__col__", "label": "", "form": RunForm(prefix="k__col__")}
     return SafeString(render_to_string("chat/partials/column.html", context))
+
+
+@cache
+def message_template() -> SafeString:
+    """The empty message row the page copies for "Add message"."""
+    row = MessageFormSet(prefix=MESSAGES_PREFIX).empty_form
+    return SafeString(render_to_string("chat/partials/message_row.html", {"row": row}))
 
 
 def parameters(form: RunForm) -> SafeString:
@@ -32,6 +39,7 @@ def default_parameters() -> SafeString:
 
 def _forget(**kwargs: object) -> None:
     column_template.cache_clear()
+    message_template.cache_clear()
     default_parameters.cache_clear()
 
 

@@ -8,7 +8,13 @@ from django.core.signals import setting_changed
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from playground.runform import MESSAGES_PREFIX, MessageFormSet, RunForm, forms_from_state
+from playground.runform import (
+    MESSAGES_PREFIX,
+    BaseMessageFormSet,
+    MessageFormSet,
+    RunForm,
+    forms_from_state,
+)
 
 
 @cache
@@ -23,6 +29,18 @@ def message_template() -> SafeString:
     """The empty message row the page copies for "Add message"."""
     row = MessageFormSet(prefix=MESSAGES_PREFIX).empty_form
     return SafeString(render_to_string("chat/partials/message_row.html", {"row": row}))
+
+
+def message_rows(formset: BaseMessageFormSet) -> SafeString:
+    """The conversation's rows, showing `formset`."""
+    rows = (render_to_string("chat/partials/message_row.html", {"row": row}) for row in formset)
+    return SafeString("".join(rows))
+
+
+@cache
+def default_message_rows() -> SafeString:
+    """The rows of a page opened without a preset, a run or a compare: one empty message."""
+    return message_rows(forms_from_state(None)[1])
 
 
 def parameters(form: RunForm) -> SafeString:
@@ -40,6 +58,7 @@ def default_parameters() -> SafeString:
 def _forget(**kwargs: object) -> None:
     column_template.cache_clear()
     message_template.cache_clear()
+    default_message_rows.cache_clear()
     default_parameters.cache_clear()
 
 

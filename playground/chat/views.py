@@ -21,7 +21,14 @@ from playground.transcripts.models import SLOT_LETTERS, Transcript
 from playground.transcripts.selectors import get_transcript_for_user, group_for_user
 from playground.upstream import UpstreamUnavailable, list_models
 
-from .pagecache import column_template, default_parameters, message_template, parameters
+from .pagecache import (
+    column_template,
+    default_message_rows,
+    default_parameters,
+    message_rows,
+    message_template,
+    parameters,
+)
 
 
 @login_required
@@ -44,6 +51,7 @@ def playground(request: HttpRequest) -> HttpResponse:
     if state is not None and not group:  # a preset may hold a compare set
         columns = [(c["label"], c["fields"]) for c in upgrade_state(state).get("columns", [])]
     context = {
+        "message_rows": default_message_rows() if state is None else message_rows(formset),
         "message_template": message_template(),
         "parameters": default_parameters() if state is None else parameters(form),
         "formset": formset,

@@ -21,6 +21,15 @@ from playground.transcripts.models import SLOT_LETTERS, Transcript
 from playground.transcripts.selectors import get_transcript_for_user, group_for_user
 from playground.upstream import UpstreamUnavailable, list_models
 
+from .pagecache import (
+    column_template,
+    default_message_rows,
+    default_parameters,
+    message_rows,
+    message_template,
+    parameters,
+)
+
 
 @login_required
 def playground(request: HttpRequest) -> HttpResponse:
@@ -42,7 +51,9 @@ def playground(request: HttpRequest) -> HttpResponse:
     if state is not None and not group:  # a preset may hold a compare set
         columns = [(c["label"], c["fields"]) for c in upgrade_state(state).get("columns", [])]
     context = {
-        "form": form,
+        "message_rows": default_message_rows() if state is None else message_rows(formset),
+        "message_template": message_template(),
+        "parameters": default_parameters() if state is None else parameters(form),
         "formset": formset,
         **compare_context(columns),
         "from_link": state is not None,
@@ -83,7 +94,7 @@ def compare_context(saved: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         "columns": columns,
         "first_label": saved[0][0] if saved else "",
         "column_count": len(columns) + 1,
-        "column_template": RunForm(prefix="k__col__"),
+        "column_template": column_template(),
         "column_fields": " ".join(fields),
         "max_columns": MAX_COLUMNS,
         "blind_places": list(enumerate(SLOT_LETTERS[:MAX_COLUMNS])),

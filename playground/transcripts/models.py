@@ -194,6 +194,11 @@ class Transcript(models.Model):
             models.Index(fields=["endpoint"]),
             # The rate limits: a user's runs on one endpoint in the last minute or day.
             models.Index(fields=["user", "endpoint", "created_at"]),
+            # The list's model filter (distinct models) and its count, read from the index
+            # alone: the rows themselves are large (the request and the answers).
+            models.Index(
+                fields=["user", "model", "blind_slot", "vote", "visibility", "group", "column"]
+            ),
         ]
 
     def __str__(self) -> str:

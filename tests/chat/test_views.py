@@ -29,6 +29,17 @@ def test_the_page_shows_every_parameter_with_a_label_and_its_help(client, alice)
     assert 'data-from-link="0"' in page
 
 
+def test_the_form_rendered_once_per_process_follows_a_changed_setting(client, alice, settings):
+    """The default panel and the empty column are rendered once per process: a changed
+    setting (here the endpoints) renders them again."""
+    client.force_login(alice)
+    assert "Scripted upstream</option>" in client.get(reverse("playground")).content.decode()
+    settings.PLAYGROUND_ENDPOINTS = [{**settings.PLAYGROUND_ENDPOINTS[1], "label": "Renamed"}]
+    page = client.get(reverse("playground")).content.decode()
+    assert "Scripted upstream" not in page
+    assert page.count('"scripted" selected>Renamed</option>') == 2  # the panel, the column
+
+
 def test_the_parameters_panel_shows_its_sections_in_order(client, alice):
     client.force_login(alice)
     page = client.get(reverse("playground")).content.decode()

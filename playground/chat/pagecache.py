@@ -1,0 +1,65 @@
+"""Pieces of the playground page that are the same for every user and request, rendered once
+per process: rendering the run form's ~40 fields is most of the page's CPU. They depend only
+on settings (the endpoints, the limits in the fields' help), so a changed setting drops them."""
+
+from functools import cache
+
+from django.core.signals import setting_changed
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from playground.runform import (
+    MESSAGES_PREFIX,
+    BaseMessageFormSet,
+    MessageFormSet,
+    RunForm,
+    forms_from_state,
+)
+
+
+@cache
+def column_template() -> SafeString:
+    """The empty compare column the page copies for "Add column" (its prefix k__col__)."""
+    context = {"n": "__col__", "label": "", "form": RunForm(prefix="k__col__")}
+    return SafeString(render_to_string("chat/partials/column.html", context))
+
+
+@cache
+def message_template() -> SafeString:
+    """The empty message row the page copies for "Add message"."""
+    row = MessageFormSet(prefix=MESSAGES_PREFIX).empty_form
+    return SafeString(render_to_string("chat/partials/message_row.html", {"row": row}))
+
+
+def message_rows(formset: BaseMessageFormSet) -> SafeString:
+    """The conversation's rows, showing `formset`."""
+    rows = (render_to_string("chat/partials/message_row.html", {"row": row}) for row in formset)
+    return SafeString("".join(rows))
+
+
+@cache
+def default_message_rows() -> SafeString:
+    """The rows of a page opened without a preset, a run or a compare: one empty message."""
+    return message_rows(forms_from_state(None)[1])
+
+
+def parameters(form: RunForm) -> SafeString:
+    """The parameters panel's fields, showing `form` (column 1's settings)."""
+    return SafeString(render_to_string("chat/partials/parameters.html", {"form": form}))
+
+
+@cache
+def default_parameters() -> SafeString:
+    """The panel of a page opened without a preset, a run or a compare: the defaults (a
+    draft is the browser's, restored by the page's script)."""
+    return parameters(forms_from_state(None)[0])
+
+
+def _forget(**kwargs: object) -> None:
+    column_template.cache_clear()
+    message_template.cache_clear()
+    default_message_rows.cache_clear()
+    default_parameters.cache_clear()
+
+
+setting_changed.connect(_forget)

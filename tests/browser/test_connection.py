@@ -89,7 +89,12 @@ def test_a_dropped_socket_reconnects_and_shows_how_the_run_ended(browser, alice,
 
 
 def test_a_page_opened_after_its_run_ended_shows_how_it_ended(page, live_url):
-    page.evaluate(f"sessionStorage.setItem('{RUN_KEY}', '{uuid.uuid4()}')")
+    # Stored before the reloaded page's script runs: set on the open page, the id could be
+    # asked about (and dropped) by that page's own socket if it had not opened yet.
+    page.context.add_init_script(
+        "if (!sessionStorage.getItem('test:stored')) { sessionStorage.setItem('test:stored', 1);"
+        f" sessionStorage.setItem('{RUN_KEY}', '{uuid.uuid4()}'); }}"
+    )
     page.reload()
     expect(page.locator("#run-error")).to_contain_text("cannot be found")
     assert stored_run(page) is None, "an id the server does not know is dropped"

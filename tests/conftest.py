@@ -154,11 +154,11 @@ async def _upstream_client_closed():
 
 @pytest.fixture
 async def fresh_upstream():
-    """Each test has its own event loop, hence its own client: close it with the loop. The
-    ORM ran in the sync worker thread and on the runs' own workers too: close their
-    connections, or PostgreSQL keeps them open and the test database cannot be dropped."""
+    """A fresh model list for each test (its loop's client is closed for every async test:
+    `_upstream_client_closed`). The ORM ran in the sync worker thread and on the runs' own
+    workers too: close their connections, or PostgreSQL keeps them open and the test
+    database cannot be dropped."""
     yield
-    await close_client()
     clear_cache()
     await database_sync_to_async(connections.close_all)()
     await rundb.close()

@@ -337,6 +337,9 @@ PLAYGROUND_PRICES = _prices()
 # Limits on what one user may ask of the upstream at once.
 PLAYGROUND_MAX_N = env.int("PLAYGROUND_MAX_N", default=8)
 PLAYGROUND_MAX_CONCURRENT_RUNS = env.int("PLAYGROUND_MAX_CONCURRENT_RUNS", default=5)
+# The cells of a Run all going at once (never more than the cap above minus one, so that the
+# user's own Run still starts).
+PLAYGROUND_BATCH_CONCURRENCY = env.int("PLAYGROUND_BATCH_CONCURRENCY", default=3)
 # ... and over time, per user and endpoint, counted in the database so that every process
 # shares them (0: no limit). Simulated endpoints are exempt. The token budget counts generated
 # tokens: max_tokens x n is reserved when a run starts, and what it generated once it ends.

@@ -181,13 +181,17 @@ def _no_orphan_grace(settings):
 
 @pytest.fixture
 async def run_registry():
-    """This test loop's run registry. A test that fails mid-run leaves sessions behind: they
-    are stopped and awaited here, so no run, slot or task leaks into the next test."""
+    """This test loop's run registry. A test that fails mid-run leaves sessions (and batches)
+    behind: they are stopped and awaited here, so no run, slot or task leaks into the next test."""
     from playground.chat.registry import get_registry
 
     registry = get_registry()
     yield registry
+    batches = list(registry.batches.values())  # first: none may start a cell meanwhile
+    for batch in batches:
+        batch.stop()
     leftovers = list(registry.sessions.values())
     for session in leftovers:
         session.stop()
-    await asyncio.gather(*(session.task for session in leftovers), return_exceptions=True)
+    tasks = [session.task for session in leftovers] + [batch.task for batch in batches]
+    await asyncio.gather(*tasks, return_exceptions=True)

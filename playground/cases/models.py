@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member, owned_or_staff
 from playground.presets.models import new_slug
@@ -90,3 +93,116 @@ class DataSetVersion(models.Model):
     @property
     def row_count(self) -> int:
         return len(self.rows)
+
+
+MAX_BATCH_ROWS = 1_000
+MAX_BATCH_CELLS = 5_000
+
+
+class BatchQuerySet(models.QuerySet):
+    """Who may see or change a batch: the rule transcripts follow (their own and the team's,
+    every one for staff; changed by the owner and staff)."""
+
+    def visible_to(self, user) -> BatchQuerySet:
+        return self.filter(_batch_visible(user))
+
+    def listed_for(self, user) -> BatchQuerySet:
+        return self.filter(_batch_listed(user))
+
+    def changeable_by(self, user) -> BatchQuerySet:
+        return self.filter(owned_or_staff(user))
+
+
+def _batch_listed(user) -> Q:
+    if not is_member(user):
+        return NO_ROW
+    return Q(owner=user) | Q(visibility=Batch.Visibility.TEAM)
+
+
+def _batch_visible(user) -> Q:
+    return EVERY_ROW if is_staff_member(user) else _batch_listed(user)
+
+
+class Batch(models.Model):
+    """Run all: one form over every row of a data set version, a cell per row and column,
+    each cell's run a transcript. Run by a batch session of the process that started it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        STOPPED = "stopped"
+        DONE = "done"
+        INTERRUPTED = "interrupted"  # its server stopped: what never ran can be resumed
+
+    Visibility = DataSet.Visibility
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches"
+    )
+    version = models.ForeignKey(DataSetVersion, on_delete=models.PROTECT, related_name="batches")
+    # The form state it ran (messages, tools, each column's settings), as a preset keeps it.
+    template = models.JSONField()
+    # The run frame's fields as the socket validated them: each cell's forms are bound again
+    # from these and its row's values, by the same RunForm the page uses.
+    form_data = models.JSONField()
+    column_labels = models.JSONField(default=list)  # one per column, in order
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
+    concurrency = models.PositiveSmallIntegerField()
+    visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.TEAM)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # see chat/sweep.py
+
+    objects = BatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return f"Batch {self.uuid} over {self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("cases:batch", args=[self.uuid])
+
+
+class BatchCell(models.Model):
+    """One row x one column of a batch, and the run that answered it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        STOPPED = "stopped"
+        NOT_RUN = "not_run", "not run"  # its server stopped before it started
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="cells")
+    row = models.PositiveIntegerField()
+    column = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    # By the run's id, written when the cell starts, before its row exists (hence no
+    # constraint); a run refused before its row was written leaves it empty.
+    transcript = models.ForeignKey(
+        "transcripts.Transcript",
+        to_field="uuid",
+        db_constraint=False,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="batch_cells",
+    )
+    problem = models.CharField(max_length=500, blank=True)  # why it never ran (a bad row)
+
+    class Meta:
+        ordering = ["batch", "row", "column"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "row", "column"], name="batch_cell_unique_place"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row + 1}, column {self.column + 1}"

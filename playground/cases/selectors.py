@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, QuerySet
+from django.http import Http404
 
 from playground.presets.permissions import SLUG
 
-from .models import DataSet, DataSetVersion
+from .grid import CellView, stored_view
+from .models import Batch, DataSet, DataSetVersion
 
 
 def data_sets_for(user) -> QuerySet[DataSet]:
@@ -31,3 +34,56 @@ def find_latest_version(user, slug: str) -> DataSetVersion | None:
         .order_by("-number")
         .first()
     )
+
+
+def find_version_for_user(user, pk: object) -> DataSetVersion | None:
+    """A data set version by id if the user may see its data set, else None."""
+    text = str(pk or "")
+    if not (text.isascii() and text.isdigit()):
+        return None
+    visible = DataSetVersion.objects.filter(data_set__in=DataSet.objects.visible_to(user))
+    return visible.select_related("data_set").filter(pk=int(text)).first()
+
+
+def find_batch_for_user(user, batch_id: object, *, change: bool = False) -> Batch | None:
+    """The batch if this user may see (or change) it, else None (a bad id too)."""
+    allowed = Batch.objects.changeable_by(user) if change else Batch.objects.visible_to(user)
+    try:
+        return allowed.select_related("owner", "version__data_set").filter(uuid=batch_id).first()
+    except ValidationError:
+        return None
+
+
+def get_batch_for_user(user, batch_id: object) -> Batch:
+    batch = find_batch_for_user(user, batch_id)
+    if batch is None:
+        raise Http404("No such batch, or it is not shared with you.")
+    return batch
+
+
+def batch_cells(batch: Batch) -> list[CellView]:
+    """Every cell of the batch as the grid shows it, row by row."""
+    cells = batch.cells.select_related("transcript").defer(
+        "transcript__request_body", "transcript__form_state", "transcript__logprobs"
+    )
+    return [stored_view(cell) for cell in cells.order_by("row", "column")]
+
+
+def batches_listed(user, version: DataSetVersion | None = None) -> QuerySet[Batch]:
+    """The batches the user's lists show (theirs and the team's), newest first."""
+    batches = Batch.objects.listed_for(user).select_related("owner", "version__data_set")
+    return batches.filter(version=version) if version is not None else batches
+
+
+def batch_rows(batch: Batch) -> list[tuple[list[str], list[CellView]]]:
+    """The grid: each test case's values, beside its cells in column order."""
+    cells = batch_cells(batch)
+    width = len(batch.column_labels)
+    return [
+        (values, cells[index * width : (index + 1) * width])
+        for index, values in enumerate(batch.version.rows)
+    ]
+
+
+def can_change_batch(user, batch: Batch) -> bool:
+    return Batch.objects.changeable_by(user).filter(pk=batch.pk).exists()

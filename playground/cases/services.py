@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
 
-from .models import DataSet, DataSetVersion
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import MAX_BATCH_CELLS, MAX_BATCH_ROWS, Batch, BatchCell, DataSet, DataSetVersion
 from .table import Table
 
 
@@ -41,3 +47,129 @@ def _own_data_set(owner, name: str, visibility: str) -> DataSet:
             return DataSet.objects.create(owner=owner, name=name, visibility=visibility)
     except IntegrityError:  # made at the same moment by another save: use that one
         return mine.get()
+
+
+Place = tuple[int, int]  # a cell's row and column
+
+
+class BatchTooBig(Exception):
+    """A batch over the limits; the message says by how much."""
+
+
+def batch_size_problem(rows: int, columns: int) -> str | None:
+    if rows == 0:
+        return "The data set has no test cases: add some first."
+    if rows > MAX_BATCH_ROWS:
+        return f"The data set has {rows:,} test cases; a batch runs at most {MAX_BATCH_ROWS:,}."
+    if rows * columns > MAX_BATCH_CELLS:
+        return (
+            f"{rows:,} test cases × {columns} columns make {rows * columns:,} cells; a batch runs"
+            f" at most {MAX_BATCH_CELLS:,}."
+        )
+    return None
+
+
+def batch_create(
+    *,
+    owner,
+    version: DataSetVersion,
+    template: dict[str, Any],
+    form_data: dict[str, Any],
+    column_labels: list[str],
+    concurrency: int,
+) -> Batch:
+    """The batch and a pending cell per row and column, in one transaction."""
+    columns = len(column_labels)
+    if problem := batch_size_problem(len(version.rows), columns):
+        raise BatchTooBig(problem)
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            owner=owner,
+            version=version,
+            template=template,
+            form_data=form_data,
+            column_labels=column_labels,
+            concurrency=concurrency,
+            heartbeat_at=timezone.now(),
+        )
+        BatchCell.objects.bulk_create(
+            BatchCell(batch=batch, row=row, column=column)
+            for row in range(len(version.rows))
+            for column in range(columns)
+        )
+    return batch
+
+
+def batch_cell_start(*, batch: Batch, place: Place, run_id) -> None:
+    _cell(batch, place).update(status=BatchCell.Status.RUNNING, transcript_id=run_id, problem="")
+
+
+def batch_cell_end(
+    *, batch: Batch, place: Place, status: str, ran: bool, problem: str = ""
+) -> None:
+    """A cell's ending; one whose run was refused before its row was written (`ran` false)
+    keeps no transcript."""
+    changes: dict[str, Any] = {"status": status, "problem": problem[:500]}
+    if not ran:
+        changes["transcript_id"] = None
+    _cell(batch, place).update(**changes)
+
+
+def batch_requeue(*, batch: Batch, places: Iterable[Place]) -> None:
+    """Cells to run again (a retry, a resume): pending, and the batch running again."""
+    wanted = Q()
+    for row, column in places:
+        wanted |= Q(row=row, column=column)
+    with transaction.atomic():
+        batch.cells.filter(wanted).update(status=BatchCell.Status.PENDING, problem="")
+        _running(batch)
+
+
+def batch_beat(*, batch: Batch) -> None:
+    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
+
+
+def batch_finish(*, batch: Batch, status: str, unstarted: Iterable[Place]) -> None:
+    """The batch's ending: its cells that never started are stopped (a Stop) or not run (the
+    server stopped), so that a resume knows them."""
+    cell_status = (
+        BatchCell.Status.NOT_RUN if status == Batch.Status.INTERRUPTED else BatchCell.Status.STOPPED
+    )
+    places = list(unstarted)
+    with transaction.atomic():
+        for row, column in places:
+            _cell(batch, (row, column)).update(status=cell_status)
+        batch.status = status
+        batch.finished_at = timezone.now()
+        batch.save(update_fields=["status", "finished_at"])
+
+
+def batches_mark_interrupted(*, stale_after: timedelta) -> int:
+    """Running batches whose server stopped beating: interrupted, their unfinished cells not
+    run (a cell's own run is swept as a transcript), so the batch can be resumed."""
+    stale = timezone.now() - stale_after
+    with transaction.atomic():
+        lost = list(
+            Batch.objects.filter(status=Batch.Status.RUNNING, heartbeat_at__lt=stale).values_list(
+                "pk", flat=True
+            )
+        )
+        BatchCell.objects.filter(
+            batch__in=lost, status__in=[BatchCell.Status.PENDING, BatchCell.Status.RUNNING]
+        ).update(status=BatchCell.Status.NOT_RUN)
+        Batch.objects.filter(pk__in=lost).update(
+            status=Batch.Status.INTERRUPTED, finished_at=timezone.now()
+        )
+    return len(lost)
+
+
+def _cell(batch: Batch, place: Place):
+    row, column = place
+    return BatchCell.objects.filter(batch=batch, row=row, column=column)
+
+
+def _running(batch: Batch) -> None:
+    batch.status = Batch.Status.RUNNING
+    batch.finished_at = None
+    batch.heartbeat_at = timezone.now()
+    batch.save(update_fields=["status", "finished_at", "heartbeat_at"])

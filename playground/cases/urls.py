@@ -12,4 +12,6 @@ urlpatterns = [
     path("import/", views.import_file, name="import"),
     path("save/", views.save, name="save"),
     path("open/", views.open_data_set, name="open"),
+    path("batches/", views.batches, name="batches"),
+    path("batches/<uuid:uuid>/", views.batch, name="batch"),
 ]

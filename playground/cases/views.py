@@ -21,9 +21,18 @@ from playground.runform.values import VARIABLES_PREFIX
 
 from . import services
 from .forms import SaveDataSetForm
+from .grid import Progress
 from .importing import ImportRefused, decode, format_of, parse
 from .page import TABLE_FIELD
-from .selectors import data_sets_for, find_latest_version
+from .selectors import (
+    batch_cells,
+    batch_rows,
+    batches_listed,
+    can_change_batch,
+    data_sets_for,
+    find_latest_version,
+    get_batch_for_user,
+)
 from .table import MAX_ROWS, BadTable, Table, table_from_state, too_many
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a bigger file's table would be over its bound anyway
@@ -158,3 +167,24 @@ def open_data_set(request: HttpRequest, table: Table) -> tuple[Table, str]:
 def _taken(table: Table, how: str) -> str:
     count = len(table.rows)
     return f"{count} test case{'s' if count != 1 else ''} {how}."
+
+
+@login_required
+def batch(request: HttpRequest, uuid) -> HttpResponse:
+    """A batch's grid, from the database; live over the run socket while it runs."""
+    found = get_batch_for_user(request.user, uuid)
+    context = {
+        "batch": found,
+        "rows": batch_rows(found),
+        "progress": Progress.of(batch_cells(found), found.status),
+        "running_here": True,  # the socket says otherwise once it attaches
+        "can_change": can_change_batch(request.user, found),
+    }
+    return render(request, "cases/batch.html", context)
+
+
+@login_required
+def batches(request: HttpRequest) -> HttpResponse:
+    """The batches the user's team ran, newest first."""
+    listed = batches_listed(request.user)[:100]
+    return render(request, "cases/batches.html", {"batches": listed})

@@ -21,6 +21,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from playground.cases.models import Batch
+from playground.cases.selectors import find_batch_for_user, find_version_for_user
+from playground.cases.services import BatchTooBig, batch_size_problem
 from playground.runform import (
     BaseMessageFormSet,
     ColumnCountError,
@@ -32,14 +35,21 @@ from playground.runform import (
 from playground.transcripts.forms import VoteForm
 from playground.transcripts.services import VoteRefused, compare_vote
 
-from . import estimate, fragments
+from . import batch, estimate, fragments
 from .attach import attach_frames, attach_group_frames, ended_frames, may_stop
 from .frames import FrameNumbers
 from .group import RunGroup
 from .incoming import BadMessage, read_message
 from .registry import ProcessFull, get_registry
 from .remote import PageGone, RemoteWatch, shared_layer
-from .services import RunSpec, build_request, column_prefix, fork_turn, run_spec
+from .services import (
+    RunSpec,
+    build_request,
+    column_prefix,
+    fork_turn,
+    row_data,
+    run_spec,
+)
 
 logger = logging.getLogger(__name__)
 # Service overloaded, try again later: the page's ws extension reconnects after it.
@@ -67,6 +77,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.held: list[str] | None = None  # a run's frames, waiting for its snapshot to go
         self.remote: dict[uuid.UUID, RemoteWatch] = {}  # runs of other processes it watches
         self.blind_group: uuid.UUID | None = None  # a blind compare awaiting its vote
+        self.batches: set[uuid.UUID] = set()  # the batches whose grids this socket shows
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -81,6 +92,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         for run_id in self.watching:
             registry.detach(run_id, self)
         self.watching.clear()
+        for batch_id in self.batches:
+            if batch := registry.batch(batch_id):
+                batch.detach(self)
         for watch in self.remote.values():
             watch.task.cancel()
 
@@ -105,6 +119,11 @@ class RunConsumer(AsyncWebsocketConsumer):
             "attach": self.attach,
             "ack": self.ack,
             "vote": self.vote,
+            "batch": self.start_batch,
+            "batch_attach": self.attach_batch,
+            "batch_stop": self.stop_batch,
+            "batch_retry": self.retry_batch_cell,
+            "batch_resume": self.resume_batch,
         }
         try:
             action, data = read_message(text_data, handlers)
@@ -186,6 +205,110 @@ class RunConsumer(AsyncWebsocketConsumer):
         except ProcessFull as full:
             await self.send_html(fragments.notice(str(full)))
         return None
+
+    async def start_batch(self, data: dict) -> None:
+        """Run all: every test case of a saved data set version (named by id: the rows never
+        travel in the frame) through every column of the form."""
+        version = await database_sync_to_async(find_version_for_user)(
+            self.user, data.get("batch_version")
+        )
+        if version is None:
+            await self.send_html(fragments.notice(batch.NO_VERSION))
+            return
+        # The rows' bound here (there is no row 0 to validate with otherwise); the cells' once
+        # the columns are known, as the batch is written.
+        if problem := batch_size_problem(len(version.rows), 1):
+            await self.send_html(fragments.notice(problem))
+            return
+        checked = await self._validated(row_data(data, version.columns, version.rows[0]))
+        if checked is None:
+            return
+        forms, _ = checked
+        labels = [_column_name(data, column, form) for column, form in enumerate(forms)]
+        key = self.scope["session"].session_key or ""
+        try:
+            started = await batch.begin(
+                get_registry(),
+                user=self.user,
+                session_key=key,
+                version=version,
+                data=data,
+                labels=labels,
+            )
+        except (BatchTooBig, ProcessFull) as refused:
+            await self.send_html(fragments.notice(str(refused)))
+            return
+        await self.send_html(batch.started(started.batch))
+
+    async def attach_batch(self, data: dict) -> None:
+        """A batch's page (re)connected: its grid as it stands, then its live frames."""
+        found = await self._batch(data)
+        if found is None:
+            return
+        self.held = []
+        try:
+            frames, live = await batch.attach(get_registry(), found, self)
+            if live:
+                self.batches.add(found.uuid)
+            for frame in frames:
+                await self._send(frame)
+            while self.held:
+                await self._send(self.held.pop(0))
+        finally:
+            self.held = None
+
+    async def stop_batch(self, data: dict) -> None:
+        found = await self._batch(data, change=True)
+        if found is None:
+            return
+        if session := get_registry().batch(found.uuid):
+            session.stop()
+        elif found.status == Batch.Status.RUNNING:
+            await self.send_html(fragments.notice(batch.ELSEWHERE))
+
+    async def retry_batch_cell(self, data: dict) -> None:
+        """One failed or stopped cell again (`row`, `column`, from 0)."""
+        found = await self._batch(data, change=True)
+        place = _place(data)
+        if found is None:
+            return
+        if place is None:
+            await self.send_html(fragments.notice(batch.NOT_RETRYABLE))
+            return
+        problem = await self._batch_command(batch.retry, found, place=place)
+        if problem:
+            await self.send_html(fragments.notice(problem))
+
+    async def resume_batch(self, data: dict) -> None:
+        found = await self._batch(data, change=True)
+        if found is not None and (problem := await self._batch_command(batch.resume, found)):
+            await self.send_html(fragments.notice(problem))
+
+    async def _batch_command(
+        self, command: Callable[..., Any], found: Batch, **more: Any
+    ) -> str | None:
+        """Retry or resume, this socket then watching the batch's session."""
+        key = self.scope["session"].session_key or ""
+        registry = get_registry()
+        try:
+            problem = await command(registry, user=self.user, session_key=key, batch=found, **more)
+        except ProcessFull as full:
+            return str(full)
+        if problem is None and (session := registry.batch(found.uuid)):
+            await session.watch(self)
+            self.batches.add(found.uuid)
+        return problem
+
+    async def _batch(self, data: dict, *, change: bool = False) -> Batch | None:
+        """The batch `data` names, under its access rule; the page told when there is none."""
+        find = partial(find_batch_for_user, self.user, data.get("batch"), change=change)
+        found = await database_sync_to_async(find)()
+        if found is None:
+            visible = change and await database_sync_to_async(find_batch_for_user)(
+                self.user, data.get("batch")
+            )
+            await self.send_html(fragments.notice(batch.NOT_YOURS if visible else batch.UNKNOWN))
+        return found
 
     async def show_code(self, data: dict) -> None:
         if self.blind_group is not None:
@@ -312,6 +435,14 @@ class RunConsumer(AsyncWebsocketConsumer):
         except Disconnected:
             self.gone = True
             raise SocketGone from None
+
+
+def _place(data: dict) -> tuple[int, int] | None:
+    """A cell's row and column as the page sends them (text), or None for anything else."""
+    row, column = str(data.get("row", "")), str(data.get("column", ""))
+    if row.isascii() and row.isdigit() and column.isascii() and column.isdigit():
+        return int(row), int(column)
+    return None
 
 
 def _column_name(data: dict, column: int, form: RunForm) -> str:

@@ -13,25 +13,29 @@ import asyncio
 import logging
 import uuid
 import weakref
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from playground.cases.grid import CellView
+from playground.cases.models import Batch
+from playground.cases.services import Place
+
 from . import observe
+from .batch import BatchSession
 from .group import RunGroup
-from .services import RunSpec
+from .services import ProcessFull, RunSpec
 from .session import EndReason, RunSession, Watcher
 
 logger = logging.getLogger(__name__)
-
-
-class ProcessFull(Exception):
-    """This process takes no more runs: it runs as many as it may, or it is shutting down."""
+__all__ = ["ProcessFull", "RunRegistry", "get_registry"]
 
 
 class RunRegistry:
     def __init__(self) -> None:
         self.sessions: dict[uuid.UUID, RunSession] = {}
+        self.batches: dict[uuid.UUID, BatchSession] = {}
         self.draining = False  # shutting down: no more runs
 
     @property
@@ -62,6 +66,35 @@ class RunRegistry:
         for session in group.sessions:
             self._add(session)
         return group
+
+    def start_batch(
+        self,
+        batch: Batch,
+        *,
+        cells: list[CellView],
+        queue: list[Place],
+        specs: Callable[[int], list[RunSpec]],
+        user: AbstractBaseUser,
+        session_key: str,
+    ) -> BatchSession:
+        """A batch's session, which starts its cells here, each against the limits as a run."""
+        if self.draining:
+            raise ProcessFull("The server is restarting: run again in a moment.")
+        session = BatchSession(
+            batch=batch,
+            cells=cells,
+            queue=queue,
+            specs=specs,
+            user=user,
+            session_key=session_key,
+            registry=self,
+        )
+        self.batches[session.id] = session
+        session.task.add_done_callback(lambda _task: self.batches.pop(session.id, None))
+        return session
+
+    def batch(self, batch_id: uuid.UUID) -> BatchSession | None:
+        return self.batches.get(batch_id)
 
     def _check_room(self, runs: int) -> None:
         if self.draining:
@@ -101,12 +134,17 @@ class RunRegistry:
         restarted), its last frame sent, within `within` seconds. A run still saving then is
         given up: its row stays running, with its last checkpoint, until mark_interrupted."""
         self.draining = True
+        # Batches first, so that none starts a queued cell as its running ones end.
+        batches = list(self.batches.values())
+        for batch in batches:
+            batch.stop(EndReason.SERVER_RESTART)
         sessions = list(self.sessions.values())
         for session in sessions:
             session.stop(EndReason.SERVER_RESTART)
-        if not sessions:
+        tasks = [s.task for s in sessions] + [b.task for b in batches]
+        if not tasks:
             return
-        _, late = await asyncio.wait([s.task for s in sessions], timeout=max(within, 0))
+        _, late = await asyncio.wait(tasks, timeout=max(within, 0))
         for task in late:
             logger.error("%s was not saved before the server stopped", task.get_name())
             task.cancel()

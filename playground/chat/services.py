@@ -11,7 +11,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 
 from playground.core.access import signs_in
 from playground.presets.permissions import find_preset_for_user
-from playground.runform import BaseMessageFormSet, RunForm, form_state
+from playground.runform import BaseMessageFormSet, RunForm, bind_columns, column_label, form_state
+from playground.runform.values import VARIABLES_PREFIX
 from playground.transcripts.models import Transcript
 from playground.transcripts.selectors import find_transcript_for_user
 from playground.transcripts.services import (
@@ -26,6 +27,14 @@ from playground.upstream import Endpoint, build_body, json_schema_of
 
 class RunRefused(Exception):
     """A valid request that may not run now; the message says why, for the page."""
+
+
+class ProcessFull(Exception):
+    """This process takes no more runs: it runs as many as it may, or it is shutting down."""
+
+
+class BadRow(Exception):
+    """A batch's test case whose values the form refuses; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,37 @@ def run_spec(
         slot=slot,
         slots=slots,
     )
+
+
+def row_data(data: dict[str, Any], columns: list[str], values: list[str]) -> dict[str, Any]:
+    """The run frame's fields with a test case's values in the variables' boxes."""
+    return {**data, **{f"{VARIABLES_PREFIX}-{n}": v for n, v in zip(columns, values, strict=True)}}
+
+
+def batch_row_specs(
+    data: dict[str, Any], columns: list[str], rows: list[list[str]], row: int
+) -> list[RunSpec]:
+    """One test case's runs, a run per column, validated by the same forms as the page's."""
+    forms, formset = bind_columns(row_data(data, columns, rows[row]))
+    valid = formset.is_valid()
+    for form in forms:
+        valid &= form.is_valid()
+    if not valid:
+        raise BadRow(f"Test case {row + 1}: {_first_error(forms, formset)}")
+    preset = str(data.get("preset") or "")
+    return [
+        run_spec(form, formset, preset_slug=preset, label=column_label(data, column))
+        for column, form in enumerate(forms)
+    ]
+
+
+def _first_error(forms: list[RunForm], formset: BaseMessageFormSet) -> str:
+    every: list[Any] = [formset.variables.errors, *(f.errors for f in forms), *formset.errors]
+    for errors in every:
+        for name, messages in errors.items():
+            return messages[0] if name == "__all__" else f"{name}: {messages[0]}"
+    non_form = formset.non_form_errors()
+    return str(non_form[0]) if non_form else "the form does not validate."
 
 
 MAX_TURN = 10_000

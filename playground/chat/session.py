@@ -90,6 +90,7 @@ class RunSession:
         self.watchers: list[Watcher] = [watcher]
         self.phase = Phase.NEW
         self.stop_reason: str | None = None
+        self.refusal = ""  # why it never started, when it did not (for a batch's cell)
         self.state = RunState(spec.n)
         self._acked = asyncio.Event()  # set by every acknowledgement
         # Held while frames go out: a page joins the watchers only between two sends, so
@@ -228,6 +229,7 @@ class RunSession:
         except OUTAGE:
             logger.warning("The database did not take run %s", self.id, exc_info=True)
             message = "The database is not answering, so the run did not start: try again soon."
+        self.refusal = message
         await self._emit(
             fragments.notice(message) + fragments.run_controls(running=False, place=self.spec.place)
         )

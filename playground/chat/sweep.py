@@ -1,7 +1,8 @@
 """Runs whose process died are marked interrupted while the servers run, not only at start-up.
 
 A live run beats every PLAYGROUND_CHECKPOINT_SECONDS; a running row whose heartbeat is older
-than PLAYGROUND_STALE_RUN_SECONDS lost its process. Every process sweeps every
+than PLAYGROUND_STALE_RUN_SECONDS lost its process (a running batch too: its session beats as
+often). Every process sweeps every
 PLAYGROUND_SWEEP_SECONDS with one conditional UPDATE: no lock is needed, since a second
 sweeper finds nothing left to change. A swept run keeps its last checkpoint and stops counting
 against its owner's limit on runs at once.
@@ -16,6 +17,7 @@ from functools import partial
 
 from django.conf import settings
 
+from playground.cases.services import batches_mark_interrupted
 from playground.transcripts.services import transcripts_mark_interrupted
 
 from .rundb import OUTAGE, in_run_db
@@ -28,10 +30,13 @@ started: asyncio.Future[None] | None = None  # the process's sweep, once the lau
 async def sweep_once(*, stale_after: float | None = None) -> int:
     """Mark the stale running rows interrupted; how many there were."""
     stale = settings.PLAYGROUND_STALE_RUN_SECONDS if stale_after is None else stale_after
-    mark = partial(transcripts_mark_interrupted, stale_after=timedelta(seconds=stale))
-    count = await in_run_db(mark)
+    stale_after = timedelta(seconds=stale)
+    count = await in_run_db(partial(transcripts_mark_interrupted, stale_after=stale_after))
     if count:
         logger.warning("Marked %d run(s) interrupted: their process stopped beating.", count)
+    batches = await in_run_db(partial(batches_mark_interrupted, stale_after=stale_after))
+    if batches:
+        logger.warning("Marked %d batch(es) interrupted: their process stopped beating.", batches)
     return count
 
 

@@ -1,0 +1,103 @@
+"""What a batch's grid shows of each cell, and its progress line: the same pieces for the page
+as it renders from the database and for the frames of a batch going live."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .models import BatchCell
+
+PREVIEW_CHARS = 600  # of a cell's answer; the whole is on its transcript's page
+Status = BatchCell.Status
+# How a cell's run ended, as its transcript says it.
+ENDED_AS = {
+    "completed": Status.DONE,
+    "error": Status.FAILED,
+    "stopped": Status.STOPPED,
+    "interrupted": Status.STOPPED,
+}
+OVER = (Status.DONE, Status.FAILED, Status.STOPPED, Status.NOT_RUN)
+
+
+@dataclass(frozen=True)
+class CellView:
+    row: int
+    column: int
+    status: str
+    answer: str = ""
+    cut: bool = False  # the answer is longer than shown
+    finish_reason: str = ""
+    ttft_ms: int | None = None
+    tokens: int | None = None
+    transcript: uuid.UUID | None = None
+    problem: str = ""
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in (Status.FAILED, Status.STOPPED, Status.NOT_RUN)
+
+    @property
+    def status_text(self) -> str:
+        return Status(self.status).label
+
+
+def cell_view(
+    row: int, column: int, status: str, transcript: Any = None, problem: str = ""
+) -> CellView:
+    """A cell as shown: its status, and what its run's transcript (if any) says."""
+    if transcript is None:
+        return CellView(row, column, status, problem=problem)
+    choice = transcript.choices[0] if transcript.choices else {}
+    answer = choice.get("content") or ""
+    error = transcript.shown_error
+    return CellView(
+        row,
+        column,
+        status,
+        answer=answer[:PREVIEW_CHARS],
+        cut=len(answer) > PREVIEW_CHARS,
+        finish_reason=choice.get("finish_reason") or "",
+        ttft_ms=transcript.time_to_first_token_ms,
+        tokens=transcript.completion_tokens,
+        transcript=transcript.uuid,
+        problem=problem or (error["message"] if error else ""),
+    )
+
+
+def stored_view(cell: BatchCell) -> CellView:
+    """A cell from its row, its transcript selected with it."""
+    return cell_view(cell.row, cell.column, cell.status, cell.transcript, cell.problem)
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    counts: Counter[str]
+    status: str  # the batch's
+    left_seconds: float | None = None  # the estimate while it runs here
+
+    @classmethod
+    def of(cls, cells: Iterable[CellView], status: str, left: float | None = None) -> Progress:
+        listed = list(cells)
+        return cls(len(listed), Counter(cell.status for cell in listed), status, left)
+
+    @property
+    def over(self) -> int:
+        return sum(self.counts[status] for status in OVER)
+
+    @property
+    def text(self) -> str:
+        """'37 / 120 done, 3 failed, ~40 s left'."""
+        parts = [f"{self.over} / {self.total} done"]
+        parts += [
+            f"{self.counts[status]} {Status(status).label}"
+            for status in (Status.FAILED, Status.STOPPED, Status.NOT_RUN)
+            if self.counts[status]
+        ]
+        if self.left_seconds is not None:
+            parts.append(f"~{round(self.left_seconds):,} s left")
+        return ", ".join(parts)

@@ -1,0 +1,426 @@
+"""Run all: a batch of cells (every row of a data set version x every column of the form), run
+by one session of the process's registry. The page only watches it.
+
+Each cell is a run like any other (a `RunSession`, its transcript, its slot), started with the
+row's values put in its variables. At most `concurrency` cells run at once, so that the user's
+own Run still starts; the rest queue. The cells' runs are watched by the batch alone, never by
+a socket, so a batch goes on with no page open. Stop ends the running cells and leaves the
+queued ones stopped; a server going down leaves them not run, for a resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.template.loader import render_to_string
+
+from playground.cases.grid import ENDED_AS, CellView, Progress, cell_view
+from playground.cases.models import Batch, BatchCell, DataSetVersion
+from playground.cases.selectors import batch_cells
+from playground.cases.services import (
+    Place,
+    batch_beat,
+    batch_cell_end,
+    batch_cell_start,
+    batch_create,
+    batch_finish,
+    batch_requeue,
+)
+from playground.runform import page_state
+from playground.transcripts.models import Transcript
+
+from .frames import Atom, pack
+from .rundb import OUTAGE, in_run_db
+from .services import BadRow, ProcessFull, RunSpec, batch_row_specs
+from .session import EndReason, RunSession, Watcher
+
+if TYPE_CHECKING:
+    from .registry import RunRegistry
+
+logger = logging.getLogger(__name__)
+Status = BatchCell.Status
+# A page this many frames behind is let go (it reconnects, and is drawn the grid afresh):
+# the batch never waits for a page, nor grows the server's buffers for one that stopped reading.
+MOST_BEHIND = 64
+
+
+class _Unwatched:
+    """The watcher of a cell's run: the grid shows cells, not a run's boxes, and a run with
+    a watcher is never stopped for having none."""
+
+    unacked = 0
+
+    async def send_html(self, html: str) -> None:
+        return None
+
+    async def stalled(self) -> None:
+        return None
+
+
+UNWATCHED = _Unwatched()
+
+
+def batch_concurrency() -> int:
+    """Cells at once: the setting, and always one fewer than the user may run."""
+    cap = settings.PLAYGROUND_MAX_CONCURRENT_RUNS - 1
+    return max(1, min(settings.PLAYGROUND_BATCH_CONCURRENCY, cap))
+
+
+class BatchSession:
+    def __init__(
+        self,
+        *,
+        batch: Batch,
+        cells: list[CellView],
+        queue: list[Place],
+        specs: Callable[[int], list[RunSpec]],
+        user: AbstractBaseUser,
+        session_key: str,
+        registry: RunRegistry,
+    ):
+        self.id = batch.uuid
+        self.batch = batch
+        self.cells = {(cell.row, cell.column): cell for cell in cells}
+        self.queue: deque[Place] = deque(queue)
+        self.running: dict[Place, RunSession] = {}
+        self.watchers: list[Watcher] = []
+        self.user = user
+        self.session_key = session_key
+        self.stop_reason: str | None = None
+        self.ending = False  # takes no more cells: it is writing its end
+        self._specs = specs  # a row's runs, one per column; BadRow for a row that cannot run
+        self._row: tuple[int, list[RunSpec] | str] | None = None  # the last row's
+        self._registry = registry
+        self._sending = asyncio.Lock()
+        self._began = time.monotonic()
+        self._ended_here = 0
+        self._workers: set[asyncio.Task[None]] = set()
+        self.task = asyncio.create_task(self._life(), name=f"batch {self.id}")
+
+    # The page's commands
+
+    def stop(self, reason: str = EndReason.USER) -> None:
+        """End every running cell with what it has; the queued ones never start."""
+        if self.stop_reason is not None:
+            return
+        self.stop_reason = reason
+        for session in list(self.running.values()):
+            session.stop(reason)
+
+    def take(self, place: Place) -> bool:
+        """Queue a failed or stopped cell again while the batch runs; False when it cannot
+        (the batch is ending: the cell is run by a new session instead)."""
+        if self.ending or self.stop_reason is not None or place in self.queue:
+            return False
+        self.queue.append(place)
+        self.cells[place] = cell_view(*place, Status.PENDING)
+        self._spawn()
+        return True
+
+    async def watch(self, watcher: Watcher) -> list[str]:
+        """Take `watcher` among the watchers; the grid as it stands, in frames."""
+        async with self._sending:
+            if watcher not in self.watchers:
+                self.watchers.append(watcher)
+            return self.frames()
+
+    def detach(self, watcher: Watcher) -> None:
+        if watcher in self.watchers:
+            self.watchers.remove(watcher)
+
+    def frames(self) -> list[str]:
+        pieces = [grid_cell(cell) for cell in self.cells.values()]
+        pieces.append(self._progress_html())
+        limit = settings.PLAYGROUND_FRAME_BYTES
+        return list(pack((Atom(html, len(html.encode())) for html in pieces), limit))
+
+    # Its life
+
+    async def _life(self) -> None:
+        beats = asyncio.create_task(self._beats(), name=f"batch {self.id} heartbeat")
+        try:
+            self._spawn()
+            while self._workers:
+                await asyncio.wait(set(self._workers))
+            self.ending = True
+            await self._end()
+        except Exception:
+            logger.exception("Batch %s failed", self.id)
+        finally:
+            beats.cancel()
+
+    def _spawn(self) -> None:
+        """Workers up to the concurrency, each taking queued cells one after the other."""
+        while len(self._workers) < min(self.batch.concurrency, len(self.queue)):
+            worker = asyncio.create_task(self._work(), name=f"batch {self.id} worker")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+
+    async def _work(self) -> None:
+        while self.queue and self.stop_reason is None:
+            place = self.queue.popleft()
+            try:
+                await self._run_cell(place)
+            except Exception:
+                logger.exception("Batch %s: cell %s failed", self.id, place)
+                await self._cell_over(place, Status.FAILED, None, "The server failed on it.")
+
+    async def _run_cell(self, place: Place) -> None:
+        specs = self._row_specs(place[0])
+        if isinstance(specs, str):
+            await self._cell_over(place, Status.FAILED, None, specs)
+            return
+        try:
+            session = self._registry.start(
+                specs[place[1]], user=self.user, session_key=self.session_key, watcher=UNWATCHED
+            )
+        except ProcessFull as refused:
+            await self._cell_over(place, Status.FAILED, None, str(refused))
+            return
+        self.running[place] = session
+        try:
+            start = partial(batch_cell_start, batch=self.batch, place=place, run_id=session.id)
+            await in_run_db(start)
+            await self._show(cell_view(*place, Status.RUNNING))
+            await asyncio.wait([session.task])
+        finally:
+            del self.running[place]
+        row = await in_run_db(partial(_transcript, session.id))
+        status = Status(ENDED_AS.get(row.status, Status.FAILED)) if row else Status.FAILED
+        await self._cell_over(place, status, row, session.refusal)
+
+    def _row_specs(self, row: int) -> list[RunSpec] | str:
+        """A row's runs (validated once for all its columns), or why it cannot run."""
+        if self._row is None or self._row[0] != row:
+            try:
+                self._row = (row, self._specs(row))
+            except BadRow as bad:
+                self._row = (row, str(bad))
+        return self._row[1]
+
+    async def _cell_over(
+        self, place: Place, status: str, row: Transcript | None, problem: str = ""
+    ) -> None:
+        end = partial(
+            batch_cell_end,
+            batch=self.batch,
+            place=place,
+            status=status,
+            ran=row is not None,
+            problem=problem,
+        )
+        try:
+            await in_run_db(end)
+        except OUTAGE:
+            logger.warning("Batch %s could not save cell %s", self.id, place, exc_info=True)
+        self._ended_here += 1
+        await self._show(cell_view(*place, status, row, problem))
+
+    async def _end(self) -> None:
+        unstarted = list(self.queue)
+        status = Batch.Status.DONE
+        if self.stop_reason == EndReason.SERVER_RESTART:
+            status = Batch.Status.INTERRUPTED
+        elif self.stop_reason is not None or any(
+            cell.status in (Status.STOPPED, Status.NOT_RUN) for cell in self.cells.values()
+        ):
+            status = Batch.Status.STOPPED  # a cell left to resume
+        cell_status = Status.NOT_RUN if status == Batch.Status.INTERRUPTED else Status.STOPPED
+        await in_run_db(partial(batch_finish, batch=self.batch, status=status, unstarted=unstarted))
+        self.batch.status = status
+        for place in unstarted:
+            self.cells[place] = cell_view(*place, cell_status)
+        async with self._sending:
+            for place in unstarted:
+                await self._send(grid_cell(self.cells[place]))
+            await self._send(self._progress_html())
+
+    async def _beats(self) -> None:
+        """A heartbeat while it runs: a batch whose server died is swept (chat/sweep.py)."""
+        while True:
+            await asyncio.sleep(settings.PLAYGROUND_CHECKPOINT_SECONDS)
+            try:
+                await in_run_db(partial(batch_beat, batch=self.batch))
+            except OUTAGE:
+                logger.warning("Batch %s could not beat", self.id, exc_info=True)
+
+    # What the page is sent
+
+    async def _show(self, cell: CellView) -> None:
+        async with self._sending:
+            self.cells[(cell.row, cell.column)] = cell
+            await self._send(grid_cell(cell) + self._progress_html())
+
+    def _progress_html(self) -> str:
+        return batch_progress(self.batch, self.progress(), running_here=not self.ending)
+
+    def progress(self) -> Progress:
+        status = Batch.Status.RUNNING if not self.ending else self.batch.status
+        left = None
+        waiting = len(self.queue) + len(self.running)
+        if not self.ending and self._ended_here and waiting:
+            pace = (time.monotonic() - self._began) / self._ended_here
+            left = pace * waiting
+        return Progress.of(self.cells.values(), status, left)
+
+    async def _send(self, html: str) -> None:
+        for watcher in list(self.watchers):
+            try:
+                if watcher.unacked > MOST_BEHIND:
+                    self.detach(watcher)
+                    await watcher.stalled()
+                    continue
+                await watcher.send_html(html)
+            except Exception:
+                logger.debug("Dropping a watcher of batch %s that failed", self.id, exc_info=True)
+                self.detach(watcher)
+
+
+def _transcript(run_id: uuid.UUID) -> Transcript | None:
+    return Transcript.objects.filter(uuid=run_id).first()
+
+
+def started(batch: Batch) -> str:
+    """On the playground page: the batch is going, and where its grid is."""
+    return render_to_string("cases/partials/batch_started.html", {"batch": batch})
+
+
+def grid_cell(cell: CellView, *, oob: bool = True) -> str:
+    return render_to_string("cases/partials/batch_cell.html", {"cell": cell, "oob": oob})
+
+
+def batch_progress(batch: Batch, progress: Progress, *, running_here: bool) -> str:
+    context = {"batch": batch, "progress": progress, "running_here": running_here, "oob": True}
+    return render_to_string("cases/partials/batch_progress.html", context)
+
+
+# Starting, resuming and watching a batch: what the socket asks for, under the one access
+# rule (the batch's, and its data set's for the version it names).
+
+NOT_FIELDS = ("action", "HEADERS", "batch_version")
+NO_VERSION = (
+    "No such data set version, or it is not shared with you: Run all runs the test cases saved"
+    " as a data set."
+)
+UNKNOWN = "No such batch, or it is not shared with you."
+NOT_YOURS = "You may watch this batch, but only its owner (or staff) may change it."
+NOT_RETRYABLE = "Only a failed, stopped or not run cell can be run again."
+ELSEWHERE = "This batch runs on another server process: reload its page to follow it."
+
+
+async def begin(
+    registry: RunRegistry,
+    *,
+    user: AbstractBaseUser,
+    session_key: str,
+    version: DataSetVersion,
+    data: dict[str, Any],
+    labels: list[str],
+) -> BatchSession:
+    """Write the batch and a pending cell per row and column, then run it (BatchTooBig past
+    the limits)."""
+    fields = {name: value for name, value in data.items() if name not in NOT_FIELDS}
+    create = partial(
+        batch_create,
+        owner=user,
+        version=version,
+        template=page_state(fields),
+        form_data=fields,
+        column_labels=labels,
+        concurrency=batch_concurrency(),
+    )
+    batch = await in_run_db(create)
+    cells = [
+        cell_view(row, column, Status.PENDING)
+        for row in range(len(version.rows))
+        for column in range(len(labels))
+    ]
+    places = [(cell.row, cell.column) for cell in cells]
+    return _run(registry, batch, cells, places, user, session_key)
+
+
+async def retry(
+    registry: RunRegistry, *, user: AbstractBaseUser, session_key: str, batch: Batch, place: Place
+) -> str | None:
+    """Run one failed or stopped cell again; why not, when it cannot be."""
+    session = registry.batch(batch.uuid)
+    if session is not None:
+        cell = session.cells.get(place)
+        if cell is None or not cell.retryable:
+            return NOT_RETRYABLE
+        # Written pending first: the cell's start, once taken, must come after.
+        await in_run_db(partial(batch_requeue, batch=batch, places=[place]))
+        if session.take(place):
+            return None
+        await asyncio.wait([session.task])  # it was ending: run the cell anew
+    elif batch.status == Batch.Status.RUNNING:
+        return ELSEWHERE
+    cells = await in_run_db(partial(batch_cells, batch))
+    if not any((c.row, c.column) == place and c.retryable for c in cells):
+        return NOT_RETRYABLE
+    await _again(registry, batch, [place], user, session_key)
+    return None
+
+
+async def resume(
+    registry: RunRegistry, *, user: AbstractBaseUser, session_key: str, batch: Batch
+) -> str | None:
+    """Run every cell that never finished (stopped, not run) again."""
+    if registry.batch(batch.uuid) is not None:
+        return "This batch is running."
+    if batch.status == Batch.Status.RUNNING:
+        return ELSEWHERE
+    cells = await in_run_db(partial(batch_cells, batch))
+    places = [(c.row, c.column) for c in cells if c.status in (Status.STOPPED, Status.NOT_RUN)]
+    if not places:
+        return "Every cell of this batch has run: retry a failed one on its own."
+    await _again(registry, batch, places, user, session_key)
+    return None
+
+
+async def attach(registry: RunRegistry, batch: Batch, watcher: Watcher) -> tuple[list[str], bool]:
+    """The grid as it stands, in frames; and whether `watcher` now gets its live frames."""
+    session = registry.batch(batch.uuid)
+    if session is not None:
+        return await session.watch(watcher), True
+    cells = await in_run_db(partial(batch_cells, batch))
+    pieces = [grid_cell(cell) for cell in cells]
+    pieces.append(batch_progress(batch, Progress.of(cells, batch.status), running_here=False))
+    limit = settings.PLAYGROUND_FRAME_BYTES
+    return list(pack((Atom(html, len(html.encode())) for html in pieces), limit)), False
+
+
+async def _again(
+    registry: RunRegistry,
+    batch: Batch,
+    places: list[Place],
+    user: AbstractBaseUser,
+    session_key: str,
+) -> BatchSession:
+    await in_run_db(partial(batch_requeue, batch=batch, places=places))
+    cells = await in_run_db(partial(batch_cells, batch))
+    return _run(registry, batch, cells, places, user, session_key)
+
+
+def _run(
+    registry: RunRegistry,
+    batch: Batch,
+    cells: list[CellView],
+    places: list[Place],
+    user: AbstractBaseUser,
+    session_key: str,
+) -> BatchSession:
+    version = batch.version
+    specs = partial(batch_row_specs, batch.form_data, version.columns, version.rows)
+    return registry.start_batch(
+        batch, cells=cells, queue=places, specs=specs, user=user, session_key=session_key
+    )

@@ -128,10 +128,13 @@ class Batch(models.Model):
     each cell's run a transcript. Run by a batch session of the process that started it."""
 
     class Status(models.TextChoices):
-        RUNNING = "running"
-        STOPPED = "stopped"
-        DONE = "done"
-        INTERRUPTED = "interrupted"  # its server stopped: what never ran can be resumed
+        RUNNING = "running", "running"
+        STOPPED = "stopped", "stopped"
+        DONE = "done", "done"
+        INTERRUPTED = (
+            "interrupted",
+            "interrupted",
+        )  # its server stopped: what never ran can be resumed
 
     Visibility = DataSet.Visibility
 
@@ -172,11 +175,11 @@ class BatchCell(models.Model):
     """One row x one column of a batch, and the run that answered it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-        STOPPED = "stopped"
+        PENDING = "pending", "pending"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+        STOPPED = "stopped", "stopped"
         NOT_RUN = "not_run", "not run"  # its server stopped before it started
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="cells")

@@ -304,7 +304,8 @@ def batch_progress(batch: Batch, progress: Progress, *, running_here: bool) -> s
 
 
 # Starting, resuming and watching a batch: what the socket asks for, under the one access
-# rule (the batch's, and its data set's for the version it names).
+# rule (the batch's, and its data set's for the version it names). A batch is handed in as
+# find_batch_for_user reads it: its version with it.
 
 NOT_FIELDS = ("action", "HEADERS", "batch_version")
 NO_VERSION = (

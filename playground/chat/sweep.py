@@ -30,11 +30,11 @@ started: asyncio.Future[None] | None = None  # the process's sweep, once the lau
 async def sweep_once(*, stale_after: float | None = None) -> int:
     """Mark the stale running rows interrupted; how many there were."""
     stale = settings.PLAYGROUND_STALE_RUN_SECONDS if stale_after is None else stale_after
-    stale_after = timedelta(seconds=stale)
-    count = await in_run_db(partial(transcripts_mark_interrupted, stale_after=stale_after))
+    older = timedelta(seconds=stale)
+    count = await in_run_db(partial(transcripts_mark_interrupted, stale_after=older))
     if count:
         logger.warning("Marked %d run(s) interrupted: their process stopped beating.", count)
-    batches = await in_run_db(partial(batches_mark_interrupted, stale_after=stale_after))
+    batches = await in_run_db(partial(batches_mark_interrupted, stale_after=older))
     if batches:
         logger.warning("Marked %d batch(es) interrupted: their process stopped beating.", batches)
     return count

@@ -1,17 +1,24 @@
-"""Run all over the run socket: a batch session runs every test case × every column against the
+"""Run all over the run socket: a batch session runs every test case by every column against the
 simulator on a real socket, a bounded number at once, each cell a transcript of its own."""
 
+import asyncio
 import re
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.utils import timezone
 
-from playground.cases.models import Batch, BatchCell
-from playground.cases.services import data_set_save
+from playground.cases.models import Batch, BatchCell, DataSetVersion
+from playground.cases.services import batch_create, data_set_save
 from playground.cases.table import Table
+from playground.chat.batch import resume
+from playground.chat.registry import RunRegistry
+from playground.chat.sweep import sweep_once
 from playground.transcripts.models import Transcript
 
-from ..helpers import Socket, compare_data, eventually, form_data
+from ..helpers import Socket, client_for, compare_data, eventually, form_data, session_cookie
+from ..hostile import chunk, sse
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -31,7 +38,8 @@ def saved_version(owner, rows: int, visibility: str = "team"):
 
 @database_sync_to_async
 def the_batch() -> Batch:
-    return Batch.objects.get()
+    """As the socket finds it (find_batch_for_user), its version with it."""
+    return Batch.objects.select_related("version__data_set").get()
 
 
 @database_sync_to_async
@@ -47,7 +55,9 @@ async def connected(user) -> Socket:
 
 
 async def start(socket: Socket, version: int, *columns: dict) -> Batch:
-    data = compare_data(*columns, messages=SAY) if len(columns) > 1 else form_data(SAY, **columns[0])
+    data = (
+        compare_data(*columns, messages=SAY) if len(columns) > 1 else form_data(SAY, **columns[0])
+    )
     await socket.send({**data, "action": "batch", "batch_version": version})
     await socket.until('id="batch-link"')
     batch = await the_batch()
@@ -73,9 +83,7 @@ def most_at_once(records) -> int:
     return most
 
 
-async def test_twenty_rows_by_three_columns_run_three_at_a_time_each_a_transcript(
-    alice, simulator
-):
+async def test_twenty_rows_by_three_columns_run_three_at_a_time_each_a_transcript(alice, simulator):
     version = await saved_version(alice, 20)
     socket = await connected(alice)
     before = len(simulator.requests)
@@ -125,3 +133,103 @@ async def test_stop_mid_batch_leaves_no_cell_running(alice, simulator):
     requests = list(simulator.requests)[before:]
     assert len(requests) == 3, "the queued cells never started"
     await eventually(lambda: all(r.outcome == "client_closed" for r in requests))
+
+
+async def test_a_failed_cell_is_retried_alone(alice, scripted):
+    scripted.script("flaky", [b'{"error": {"message": "overloaded"}}'], status=503)
+    version = await saved_version(alice, 3)
+    socket = await connected(alice)
+    batch = await start(socket, version, {"endpoint": "scripted", "model": "flaky"})
+    await socket.until("3 / 3 done, 3 failed")
+    await ended("done")
+
+    scripted.script("flaky", sse(chunk(content="better now"), chunk(finish_reason="stop")))
+    await socket.send({"action": "batch_retry", "batch": str(batch.uuid), "row": "1"})
+    await socket.until("Only a failed, stopped or not run cell can be run again.")
+    await socket.send(
+        {"action": "batch_retry", "batch": str(batch.uuid), "row": "1", "column": "0"}
+    )
+    await socket.until("3 / 3 done, 2 failed")
+    await ended("done")
+    await socket.close()
+
+    grid = await cells()
+    assert [c.status for c in grid] == ["failed", "done", "failed"]
+    assert grid[1].transcript.choices[0]["content"] == "better now"
+    assert [c.transcript.status for c in grid] == ["error", "completed", "error"]
+    assert len(scripted.scripts["flaky"].requests) == 1, "only the retried cell ran again"
+
+
+async def test_a_shutdown_leaves_the_unstarted_cells_not_run_and_the_batch_resumes(
+    alice, settings, run_registry
+):
+    settings.PLAYGROUND_BATCH_CONCURRENCY = 1
+    version = await saved_version(alice, 2)
+    socket = await connected(alice)
+    batch = await start(socket, version, {"model": "simulator/chat?tps=20&tokens=10"})
+    await socket.until('id="cell-0-0" class="batch-cell running"')
+    await run_registry.drain(within=5)
+    await socket.until('data-status="interrupted"')
+    await socket.close()
+    batch = await ended("interrupted")
+    grid = await cells()
+    assert [c.status for c in grid] == ["stopped", "not_run"]
+    assert grid[0].transcript.status == Transcript.Status.INTERRUPTED
+
+    key = await database_sync_to_async(session_cookie)(alice)
+    another_process = RunRegistry()
+    assert await resume(another_process, user=alice, session_key=key, batch=batch) is None
+    await asyncio.wait_for(another_process.batch(batch.uuid).task, timeout=10)
+    await ended("done")
+    grid = await cells()
+    assert [c.status for c in grid] == ["done", "done"]
+    assert await database_sync_to_async(Transcript.objects.count)() == 3
+
+
+@database_sync_to_async
+def made_batch(owner, version: int, **fields) -> Batch:
+    batch = batch_create(
+        owner=owner,
+        version=DataSetVersion.objects.get(pk=version),
+        template={},
+        form_data=form_data(SAY),
+        column_labels=["simulator/chat"],
+        concurrency=1,
+    )
+    Batch.objects.filter(pk=batch.pk).update(**fields)
+    return Batch.objects.get(pk=batch.pk)
+
+
+async def test_the_sweep_marks_a_batch_whose_process_died_interrupted(alice):
+    version = await saved_version(alice, 2)
+    old = timezone.now() - timedelta(seconds=120)
+    dead = await made_batch(alice, version, heartbeat_at=old)
+    alive = await made_batch(alice, version)
+    await sweep_once(stale_after=40)
+    statuses = await database_sync_to_async(dict)(Batch.objects.values_list("pk", "status"))
+    assert statuses == {dead.pk: "interrupted", alive.pk: "running"}
+    left = BatchCell.objects.filter(batch=dead).values_list("status", flat=True)
+    assert await database_sync_to_async(list)(left) == ["not_run", "not_run"]
+
+
+async def test_a_batch_is_shown_and_changed_under_its_access_rule(alice, bob):
+    version = await saved_version(alice, 1, visibility="private")
+    team = await made_batch(alice, version, status="done")
+    private = await made_batch(alice, version, status="done", visibility="private")
+    as_bob = await database_sync_to_async(client_for)(bob)
+    page = await database_sync_to_async(as_bob.get)(f"/cases/batches/{team.uuid}/")
+    assert page.status_code == 200
+    assert 'id="cell-0-0"' in page.content.decode()
+    assert 'id="batch-stop-form"' not in page.content.decode(), "bob may not change it"
+    hidden = await database_sync_to_async(as_bob.get)(f"/cases/batches/{private.uuid}/")
+    assert hidden.status_code == 404
+
+    socket = await connected(bob)
+    await socket.send({"action": "batch_attach", "batch": str(private.uuid)})
+    await socket.until("No such batch, or it is not shared with you.")
+    await socket.send({"action": "batch_resume", "batch": str(team.uuid)})
+    await socket.until("only its owner \\(or staff\\) may change it")
+    await socket.send({**form_data(SAY), "action": "batch", "batch_version": version})
+    await socket.until("No such data set version, or it is not shared with you")
+    await socket.close()
+    assert await database_sync_to_async(Batch.objects.count)() == 2

@@ -36,6 +36,21 @@ def find_latest_version(user, slug: str) -> DataSetVersion | None:
     )
 
 
+def find_version_shown(user, table) -> DataSetVersion | None:
+    """The saved version the table is, unchanged, if the user may see it."""
+    if table.version is None or not SLUG.fullmatch(table.data_set):
+        return None
+    version = (
+        DataSetVersion.objects.filter(data_set__in=DataSet.objects.visible_to(user))
+        .select_related("data_set")
+        .filter(data_set__slug=table.data_set, number=table.version)
+        .first()
+    )
+    if version is None or version.columns != table.columns or version.rows != table.rows:
+        return None
+    return version
+
+
 def find_version_for_user(user, pk: object) -> DataSetVersion | None:
     """A data set version by id if the user may see its data set, else None."""
     text = str(pk or "")

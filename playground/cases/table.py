@@ -32,6 +32,7 @@ class Table:
     data_set: str = ""  # the slug of the data set it came from, if any
     data_set_name: str = ""
     version: int | None = None  # and which of its versions, unchanged since
+    run_version: int | None = None  # the version's id, when Run all is to run it (not kept)
 
     @classmethod
     def of_version(cls, version: Any) -> Table:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("import/", views.import_file, name="import"),
     path("save/", views.save, name="save"),
     path("open/", views.open_data_set, name="open"),
+    path("run-all/", views.run_all, name="run-all"),
     path("batches/", views.batches, name="batches"),
     path("batches/<uuid:uuid>/", views.batch, name="batch"),
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
-from django_htmx.http import reswap
+from django_htmx.http import reswap, trigger_client_event
 
 from playground.runform import MESSAGES_PREFIX, MessageFormSet
 from playground.runform.values import VARIABLES_PREFIX
@@ -31,10 +32,12 @@ from .selectors import (
     can_change_batch,
     data_sets_for,
     find_latest_version,
+    find_version_shown,
     get_batch_for_user,
 )
 from .table import MAX_ROWS, BadTable, Table, table_from_state, too_many
 
+UNNAMED = "Test cases"  # a table run all before it was given a name
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a bigger file's table would be over its bound anyway
 
 
@@ -98,7 +101,12 @@ def table_action(change: Callable[[HttpRequest, Table], tuple[Table, str]]):
             return render_table(request, table, problems=refused.problems, refused=True)
         except Refused as refused:
             return render_table(request, table, problems=[str(refused)], refused=True)
-        return render_table(request, changed.for_variables(names), message=message)
+        response = render_table(request, changed.for_variables(names), message=message)
+        if changed.run_version is not None:
+            # Once the table is drawn, the page names the version to the run socket.
+            event = {"version": changed.run_version}
+            trigger_client_event(response, "playground:run-all", event, after="settle")
+        return response
 
     return view
 
@@ -153,6 +161,20 @@ def save(request: HttpRequest, table: Table) -> tuple[Table, str]:
     version = services.data_set_save(owner=request.user, table=table, **form.cleaned_data)
     saved = Table.of_version(version)
     return saved, f"Saved as {version.data_set.name}, version {version.number}."
+
+
+@table_action
+def run_all(request: HttpRequest, table: Table) -> tuple[Table, str]:
+    """Run all: the table as a saved data set version (saved now, unless it is one already),
+    which the page then names to the run socket (the rows never travel in a run frame)."""
+    if not table.rows:
+        raise Refused("Add test cases first: Run all runs each of them.")
+    version = find_version_shown(request.user, table)
+    if version is None:
+        name = request.POST.get("data-set-name", "").strip()[:100] or table.data_set_name
+        version = services.data_set_save(owner=request.user, table=table, name=name or UNNAMED)
+    saved = replace(Table.of_version(version), run_version=version.pk)
+    return saved, f"Running all of {version.data_set.name}, version {version.number}."
 
 
 @table_action

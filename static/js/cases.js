@@ -41,6 +41,20 @@
     if (state().value !== localStorage.getItem(DRAFT_KEY)) saveDraft();
   });
 
+  // Run all: the server saved the table as a data set version; the run form names it to the
+  // run socket with its own fields (validated there as a run's), then is a run form again.
+  document.body.addEventListener("playground:run-all", (event) => {
+    const form = document.getElementById("run-form");
+    const action = form.elements.namedItem("action");
+    const version = document.createElement("input");
+    Object.assign(version, { type: "hidden", name: "batch_version", value: event.detail.version });
+    form.append(version);
+    action.value = "batch";
+    form.requestSubmit();
+    action.value = "run";
+    version.remove();
+  });
+
   // The bare page takes the draft back: put in now, before htmx sends anything, so that every
   // request from the page carries it; drawn by the server once htmx is ready.
   let draft = null;

@@ -12,6 +12,7 @@ from typing import Any
 from .models import BatchCell
 
 PREVIEW_CHARS = 600  # of a cell's answer; the whole is on its transcript's page
+PROBLEM_CHARS = 500
 Status = BatchCell.Status
 # How a cell's run ended, as its transcript says it.
 ENDED_AS = {
@@ -48,9 +49,10 @@ class CellView:
 def cell_view(
     row: int, column: int, status: str, transcript: Any = None, problem: str = ""
 ) -> CellView:
-    """A cell as shown: its status, and what its run's transcript (if any) says."""
+    """A cell as shown: its status, and what its run's transcript (if any) says (a frame's
+    worth at most: the answer and the problem cut short)."""
     if transcript is None:
-        return CellView(row, column, status, problem=problem)
+        return CellView(row, column, status, problem=problem[:PROBLEM_CHARS])
     choice = transcript.choices[0] if transcript.choices else {}
     answer = choice.get("content") or ""
     error = transcript.shown_error
@@ -64,7 +66,7 @@ def cell_view(
         ttft_ms=transcript.time_to_first_token_ms,
         tokens=transcript.completion_tokens,
         transcript=transcript.uuid,
-        problem=problem or (error["message"] if error else ""),
+        problem=(problem or (str(error.get("message") or "") if error else ""))[:PROBLEM_CHARS],
     )
 
 

@@ -133,6 +133,12 @@ class BatchSession:
                 self.watchers.append(watcher)
             return self.frames()
 
+    async def follow(self, watcher: Watcher) -> None:
+        """Take `watcher` among the watchers, its page already drawn (it retried a cell)."""
+        async with self._sending:
+            if watcher not in self.watchers:
+                self.watchers.append(watcher)
+
     def detach(self, watcher: Watcher) -> None:
         if watcher in self.watchers:
             self.watchers.remove(watcher)

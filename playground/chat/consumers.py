@@ -295,7 +295,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         except ProcessFull as full:
             return str(full)
         if problem is None and (session := registry.batch(found.uuid)):
-            await session.watch(self)
+            await session.follow(self)
             self.batches.add(found.uuid)
         return problem
 

@@ -12,6 +12,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from playground.cases.models import Batch, BatchCell
+from playground.cases.services import batch_create, data_set_save
 from playground.cases.table import Table
 from playground.presets.models import Preset
 from playground.presets.services import preset_create
@@ -56,6 +58,26 @@ def problems_here(page) -> list[str]:
             if v["impact"] in SERIOUS
         ]
     return found
+
+
+def cases_version(owner):
+    table = Table(["city", "expected"], [["Oslo", "rain"], ["Lima", "sun"]])
+    return data_set_save(owner=owner, name="Cities", table=table)
+
+
+def batch_over(version):
+    """A batch's grid as it stands after a Stop: a cell of each kind, and the buttons."""
+    batch = batch_create(
+        owner=version.data_set.owner,
+        version=version,
+        template={},
+        form_data={},
+        column_labels=["simulator/chat", "simulator/chat-fast"],
+        concurrency=1,
+    )
+    batch.cells.filter(row=0).update(status=BatchCell.Status.FAILED, problem="Upstream said 503")
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.STOPPED)
+    return batch
 
 
 def preset_with_cases(owner) -> Preset:
@@ -105,6 +127,8 @@ def test_every_page_fits_a_phone_and_passes_axe(
         reverse("presets:list"),
         reverse("presets:edit", args=[preset.slug]),
         reverse("transcripts:list"),
+        reverse("cases:batches"),
+        batch_over(cases_version(alice)).get_absolute_url(),
         transcript.get_absolute_url(),
         reverse("password_change"),
         "/no-such-page/",

@@ -54,7 +54,7 @@ def test_run_all_of_no_test_cases_is_refused_on_the_page(client, alice):
     response = run_all(client, Table(["city", "expected"], []))
     assert version_named(response) is None
     assert "Add test cases first: Run all runs each of them." in response.content.decode()
-    assert "Run all" not in post(client, "show", Table(["city", "expected"], []))
+    assert "Start a batch" not in post(client, "show", Table(["city", "expected"], []))
 
 
 def test_the_batches_page_lists_the_teams_batches_and_links_each_grid(client, alice, bob):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .models import MAX_BATCH_CELLS, MAX_BATCH_ROWS, Batch, BatchCell, DataSet, DataSetVersion
@@ -50,6 +48,7 @@ def _own_data_set(owner, name: str, visibility: str) -> DataSet:
 
 
 Place = tuple[int, int]  # a cell's row and column
+RESUMED = (BatchCell.Status.STOPPED, BatchCell.Status.NOT_RUN)
 
 
 class BatchTooBig(Exception):
@@ -104,41 +103,43 @@ def batch_cell_start(*, batch: Batch, place: Place, run_id) -> None:
     _cell(batch, place).update(status=BatchCell.Status.RUNNING, transcript_id=run_id, problem="")
 
 
-def batch_cell_end(
-    *, batch: Batch, place: Place, status: str, ran: bool, problem: str = ""
-) -> None:
-    """A cell's ending; one whose run was refused before its row was written (`ran` false)
-    keeps no transcript."""
-    changes: dict[str, Any] = {"status": status, "problem": problem[:500]}
-    if not ran:
-        changes["transcript_id"] = None
-    _cell(batch, place).update(**changes)
+def batch_cell_end(*, batch: Batch, place: Place, status: str, run_id, problem: str = "") -> None:
+    """A cell's ending, with its run (None: refused before its row was written)."""
+    _cell(batch, place).update(status=status, transcript_id=run_id, problem=problem[:500])
 
 
-def batch_requeue(*, batch: Batch, places: Iterable[Place]) -> None:
-    """Cells to run again (a retry, a resume): pending, and the batch running again."""
-    wanted = Q()
-    for row, column in places:
-        wanted |= Q(row=row, column=column)
+def batch_retry(*, batch: Batch, place: Place) -> None:
+    """One cell to run again: pending, and the batch running again."""
     with transaction.atomic():
-        batch.cells.filter(wanted).update(status=BatchCell.Status.PENDING, problem="")
+        _cell(batch, place).update(status=BatchCell.Status.PENDING, problem="")
         _running(batch)
+
+
+def batch_resume(*, batch: Batch) -> list[Place]:
+    """Every cell that never finished (stopped, not run) pending again, and the batch running
+    again; those cells."""
+    unfinished = batch.cells.filter(status__in=RESUMED).order_by("row", "column")
+    with transaction.atomic():
+        places = [(row, column) for row, column in unfinished.values_list("row", "column")]
+        unfinished.update(status=BatchCell.Status.PENDING, problem="")
+        _running(batch)
+    return places
 
 
 def batch_beat(*, batch: Batch) -> None:
     Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
 
 
-def batch_finish(*, batch: Batch, status: str, unstarted: Iterable[Place]) -> None:
+def batch_finish(*, batch: Batch, status: str) -> None:
     """The batch's ending: its cells that never started are stopped (a Stop) or not run (the
     server stopped), so that a resume knows them."""
     cell_status = (
         BatchCell.Status.NOT_RUN if status == Batch.Status.INTERRUPTED else BatchCell.Status.STOPPED
     )
-    places = list(unstarted)
+    # Only the batch's one session writes its cells, and it leaves pending none but those it
+    # never started.
     with transaction.atomic():
-        for row, column in places:
-            _cell(batch, (row, column)).update(status=cell_status)
+        batch.cells.filter(status=BatchCell.Status.PENDING).update(status=cell_status)
         batch.status = status
         batch.finished_at = timezone.now()
         batch.save(update_fields=["status", "finished_at"])

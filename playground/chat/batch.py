@@ -33,7 +33,8 @@ from playground.cases.services import (
     batch_cell_start,
     batch_create,
     batch_finish,
-    batch_requeue,
+    batch_resume,
+    batch_retry,
 )
 from playground.runform import page_state
 from playground.transcripts.models import Transcript
@@ -194,15 +195,23 @@ class BatchSession:
             return
         self.running[place] = session
         try:
-            start = partial(batch_cell_start, batch=self.batch, place=place, run_id=session.id)
-            await in_run_db(start)
-            await self._show(cell_view(*place, Status.RUNNING))
+            await self._started(place, session)
             await asyncio.wait([session.task])
         finally:
             del self.running[place]
         row = await in_run_db(partial(_transcript, session.id))
         status = Status(ENDED_AS.get(row.status, Status.FAILED)) if row else Status.FAILED
         await self._cell_over(place, status, row, session.refusal)
+
+    async def _started(self, place: Place, session: RunSession) -> None:
+        """The cell shown running; its row says so unless the database is out (its end, with
+        its run, is written all the same)."""
+        start = partial(batch_cell_start, batch=self.batch, place=place, run_id=session.id)
+        try:
+            await in_run_db(start)
+        except OUTAGE:
+            logger.warning("Batch %s could not save cell %s", self.id, place, exc_info=True)
+        await self._show(cell_view(*place, Status.RUNNING))
 
     def _row_specs(self, row: int) -> list[RunSpec] | str:
         """A row's runs (validated once for all its columns), or why it cannot run."""
@@ -221,7 +230,7 @@ class BatchSession:
             batch=self.batch,
             place=place,
             status=status,
-            ran=row is not None,
+            run_id=row.uuid if row is not None else None,
             problem=problem,
         )
         try:
@@ -241,7 +250,7 @@ class BatchSession:
         ):
             status = Batch.Status.STOPPED  # a cell left to resume
         cell_status = Status.NOT_RUN if status == Batch.Status.INTERRUPTED else Status.STOPPED
-        await in_run_db(partial(batch_finish, batch=self.batch, status=status, unstarted=unstarted))
+        await in_run_db(partial(batch_finish, batch=self.batch, status=status))
         self.batch.status = status
         for place in unstarted:
             self.cells[place] = cell_view(*place, cell_status)
@@ -365,7 +374,7 @@ async def retry(
         if cell is None or not cell.retryable:
             return NOT_RETRYABLE
         # Written pending first: the cell's start, once taken, must come after.
-        await in_run_db(partial(batch_requeue, batch=batch, places=[place]))
+        await in_run_db(partial(batch_retry, batch=batch, place=place))
         if session.take(place):
             return None
         await asyncio.wait([session.task])  # it was ending: run the cell anew
@@ -374,6 +383,7 @@ async def retry(
     cells = await in_run_db(partial(batch_cells, batch))
     if not any((c.row, c.column) == place and c.retryable for c in cells):
         return NOT_RETRYABLE
+    await in_run_db(partial(batch_retry, batch=batch, place=place))
     await _again(registry, batch, [place], user, session_key)
     return None
 
@@ -386,8 +396,7 @@ async def resume(
         return "This batch is running."
     if batch.status == Batch.Status.RUNNING:
         return ELSEWHERE
-    cells = await in_run_db(partial(batch_cells, batch))
-    places = [(c.row, c.column) for c in cells if c.status in (Status.STOPPED, Status.NOT_RUN)]
+    places = await in_run_db(partial(batch_resume, batch=batch))
     if not places:
         return "Every cell of this batch has run: retry a failed one on its own."
     await _again(registry, batch, places, user, session_key)
@@ -413,7 +422,7 @@ async def _again(
     user: AbstractBaseUser,
     session_key: str,
 ) -> BatchSession:
-    await in_run_db(partial(batch_requeue, batch=batch, places=places))
+    """A new session for the batch over `places`, written pending already."""
     cells = await in_run_db(partial(batch_cells, batch))
     return _run(registry, batch, cells, places, user, session_key)
 

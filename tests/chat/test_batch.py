@@ -233,3 +233,27 @@ async def test_a_batch_is_shown_and_changed_under_its_access_rule(alice, bob):
     await socket.until("No such data set version, or it is not shared with you")
     await socket.close()
     assert await database_sync_to_async(Batch.objects.count)() == 2
+
+
+async def test_a_test_case_the_form_refuses_fails_its_cells_saying_why(alice):
+    table = Table(["word", "expected"], [["sun", ""], ["", ""], ["rain", ""]])
+    saved = await database_sync_to_async(data_set_save)(owner=alice, name="gaps", table=table)
+    socket = await connected(alice)
+    await start(socket, saved.pk, {"model": PACED})
+    await socket.until("3 / 3 done, 1 failed")
+    await socket.close()
+    grid = await cells()
+    assert [c.status for c in grid] == ["done", "failed", "done"]
+    assert grid[1].problem.startswith("Test case 2: word: {{word}} has no value")
+    assert grid[1].transcript_id is None
+
+
+async def test_a_first_test_case_the_form_refuses_starts_nothing(alice):
+    table = Table(["word", "expected"], [["", ""], ["sun", ""]])
+    saved = await database_sync_to_async(data_set_save)(owner=alice, name="gaps", table=table)
+    socket = await connected(alice)
+    await socket.send({**form_data(SAY, model=PACED), "action": "batch", "batch_version": saved.pk})
+    frame = await socket.until('id="id_var-word_error"')
+    assert "{{word}} has no value" in frame
+    await socket.close()
+    assert await database_sync_to_async(Batch.objects.count)() == 0

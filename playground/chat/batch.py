@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
+from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -41,7 +42,7 @@ from playground.transcripts.models import Transcript
 
 from .frames import Atom, pack
 from .rundb import OUTAGE, in_run_db
-from .services import BadRow, ProcessFull, RunSpec, batch_row_specs
+from .services import BadRow, ProcessFull, RunRefused, RunSpec, batch_row_specs
 from .session import EndReason, RunSession, Watcher
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ Status = BatchCell.Status
 # A page this many frames behind is let go (it reconnects, and is drawn the grid afresh):
 # the batch never waits for a page, nor grows the server's buffers for one that stopped reading.
 MOST_BEHIND = 64
+# How long a cell refused for its user's cap waits at most before trying again (a run of this
+# process ending wakes it at once).
+WAIT_FOR_ROOM = 5.0
 
 
 class _Unwatched:
@@ -97,6 +101,7 @@ class BatchSession:
         self.user = user
         self.session_key = session_key
         self.stop_reason: str | None = None
+        self._stopped = asyncio.Event()
         self.ending = False  # takes no more cells: it is writing its end
         self._specs = specs  # a row's runs, one per column; BadRow for a row that cannot run
         self._row: tuple[int, list[RunSpec] | str] | None = None  # the last row's
@@ -114,6 +119,7 @@ class BatchSession:
         if self.stop_reason is not None:
             return
         self.stop_reason = reason
+        self._stopped.set()
         for session in list(self.running.values()):
             session.stop(reason)
 
@@ -190,8 +196,8 @@ class BatchSession:
             session = self._registry.start(
                 specs[place[1]], user=self.user, session_key=self.session_key, watcher=UNWATCHED
             )
-        except ProcessFull as refused:
-            await self._cell_over(place, Status.FAILED, None, str(refused))
+        except ProcessFull as full:
+            await self._cell_over(place, Status.FAILED, None, str(full))
             return
         self.running[place] = session
         try:
@@ -199,9 +205,36 @@ class BatchSession:
             await asyncio.wait([session.task])
         finally:
             del self.running[place]
+        ended = self._registry.run_ended  # set by the next run to end, from now on
         row = await in_run_db(partial(_transcript, session.id))
+        refused = session.refused
+        if row is None and refused is not None and refused.soon and self.stop_reason is None:
+            await self._wait_for_room(place, refused, ended)
+            return
         status = Status(ENDED_AS.get(row.status, Status.FAILED)) if row else Status.FAILED
-        await self._cell_over(place, status, row, session.refusal)
+        await self._cell_over(place, status, row, str(refused or ""))
+
+    async def _wait_for_room(self, place: Place, refused: RunRefused, ended: asyncio.Event) -> None:
+        """A cell refused for now (its user has their most runs going, or has started their
+        most this minute) waits, shown so, then goes first in the queue again: a run of this
+        process ending may make room, or the minute's window moving on."""
+        waiting = cell_view(*place, Status.PENDING, problem=f"Waiting: {refused}")
+        await self._save(place, Status.PENDING, None, waiting.problem)
+        await self._show(waiting)
+        if refused.retry_in is not None:
+            await self._pause(refused.retry_in)
+        else:  # a run of another process ending is not told here: look again now and then
+            await self._pause(WAIT_FOR_ROOM, ended)
+        self.queue.appendleft(place)
+
+    async def _pause(self, seconds: float, *events: asyncio.Event) -> None:
+        """Until `seconds` have passed, the batch is stopped, or one of `events` is set."""
+        waits = [asyncio.ensure_future(event.wait()) for event in (self._stopped, *events)]
+        try:
+            await asyncio.wait(waits, timeout=max(seconds, 0), return_when=FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def _started(self, place: Place, session: RunSession) -> None:
         """The cell shown running; its row says so unless the database is out (its end, with
@@ -225,20 +258,25 @@ class BatchSession:
     async def _cell_over(
         self, place: Place, status: str, row: Transcript | None, problem: str = ""
     ) -> None:
+        await self._save(place, status, row.uuid if row is not None else None, problem)
+        self._ended_here += 1
+        await self._show(cell_view(*place, status, row, problem))
+
+    async def _save(
+        self, place: Place, status: str, run_id: uuid.UUID | None, problem: str
+    ) -> None:
         end = partial(
             batch_cell_end,
             batch=self.batch,
             place=place,
             status=status,
-            run_id=row.uuid if row is not None else None,
+            run_id=run_id,
             problem=problem,
         )
         try:
             await in_run_db(end)
         except OUTAGE:
             logger.warning("Batch %s could not save cell %s", self.id, place, exc_info=True)
-        self._ended_here += 1
-        await self._show(cell_view(*place, status, row, problem))
 
     async def _end(self) -> None:
         unstarted = list(self.queue)

@@ -36,6 +36,9 @@ class RunRegistry:
     def __init__(self) -> None:
         self.sessions: dict[uuid.UUID, RunSession] = {}
         self.batches: dict[uuid.UUID, BatchSession] = {}
+        # Set (and replaced) each time a run of this process ends: what a batch's cell refused
+        # for its user's cap waits on.
+        self.run_ended = asyncio.Event()
         self.draining = False  # shutting down: no more runs
 
     @property
@@ -111,7 +114,12 @@ class RunRegistry:
     def _add(self, session: RunSession) -> None:
         self.sessions[session.id] = session
         observe.run_started(session)
-        session.task.add_done_callback(lambda _task: self.sessions.pop(session.id, None))
+        session.task.add_done_callback(lambda _task: self._ended(session))
+
+    def _ended(self, session: RunSession) -> None:
+        self.sessions.pop(session.id, None)
+        self.run_ended.set()
+        self.run_ended = asyncio.Event()
 
     def get(self, run_id: uuid.UUID) -> RunSession | None:
         return self.sessions.get(run_id)

@@ -26,7 +26,14 @@ from playground.upstream import Endpoint, build_body, json_schema_of
 
 
 class RunRefused(Exception):
-    """A valid request that may not run now; the message says why, for the page."""
+    """A valid request that may not run now; the message says why, for the page. `soon`: it
+    may run once a run of the user's ends, or within `retry_in` seconds (a batch's cell then
+    waits and tries again, where a run of the page's is refused)."""
+
+    def __init__(self, message: str, *, soon: bool = False, retry_in: float | None = None):
+        super().__init__(message)
+        self.soon = soon or retry_in is not None
+        self.retry_in = retry_in
 
 
 class ProcessFull(Exception):
@@ -185,8 +192,10 @@ def run_open(
         return transcript_start(
             user=user, cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS, **_start(spec, user, run_id)
         )
-    except (RunCapReached, RateLimitReached) as refused:
-        raise RunRefused(str(refused)) from None
+    except RunCapReached as refused:
+        raise RunRefused(str(refused), soon=True) from None
+    except RateLimitReached as refused:
+        raise RunRefused(str(refused), retry_in=refused.retry_in) from None
 
 
 def run_open_group(

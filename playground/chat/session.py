@@ -90,7 +90,7 @@ class RunSession:
         self.watchers: list[Watcher] = [watcher]
         self.phase = Phase.NEW
         self.stop_reason: str | None = None
-        self.refusal = ""  # why it never started, when it did not (for a batch's cell)
+        self.refused: RunRefused | None = None  # why it never started, if it did not
         self.state = RunState(spec.n)
         self._acked = asyncio.Event()  # set by every acknowledgement
         # Held while frames go out: a page joins the watchers only between two sends, so
@@ -225,11 +225,13 @@ class RunSession:
                 )
             )
         except RunRefused as refused:
-            message = str(refused)
+            self.refused = refused
         except OUTAGE:
             logger.warning("The database did not take run %s", self.id, exc_info=True)
-            message = "The database is not answering, so the run did not start: try again soon."
-        self.refusal = message
+            self.refused = RunRefused(
+                "The database is not answering, so the run did not start: try again soon."
+            )
+        message = str(self.refused)
         await self._emit(
             fragments.notice(message) + fragments.run_controls(running=False, place=self.spec.place)
         )

@@ -42,7 +42,12 @@ class GroupCapReached(RunCapReached):
 
 class RateLimitReached(Exception):
     """The user started as much on an endpoint as they may for now; the message says which
-    limit and how long to wait, for the page."""
+    limit and how long to wait, for the page (`retry_in` seconds, when that is soon: the
+    per-minute limit's)."""
+
+    def __init__(self, message: str, retry_in: float | None = None):
+        super().__init__(message)
+        self.retry_in = retry_in
 
 
 @dataclass(frozen=True)
@@ -196,9 +201,11 @@ def _check_rates(user, endpoint: str, rates: RateLimits, reserve_tokens: int) ->
         limit = rates.runs_per_minute
         oldest = nth_latest_start(user=user, endpoint=endpoint, since=now - MINUTE, n=limit)
         if oldest is not None:
+            wait = oldest + MINUTE - now
             raise RateLimitReached(
                 f"You have started {limit} runs on {endpoint} in the last minute; try again"
-                f" in {_wait(oldest + MINUTE - now)}."
+                f" in {_wait(wait)}.",
+                retry_in=wait.total_seconds(),
             )
     if rates.tokens_per_day:
         _check_tokens(user, endpoint, rates.tokens_per_day, reserve_tokens, now)

@@ -257,3 +257,26 @@ async def test_a_first_test_case_the_form_refuses_starts_nothing(alice):
     assert "{{word}} has no value" in frame
     await socket.close()
     assert await database_sync_to_async(Batch.objects.count)() == 0
+
+
+async def test_a_cell_refused_for_its_users_cap_waits_for_a_run_to_end(alice, settings):
+    settings.PLAYGROUND_MAX_CONCURRENT_RUNS = 2  # the batch runs one cell at a time
+    compare = await connected(alice)
+    await compare.send(compare_data({"model": SLOW}, {"model": SLOW}))
+    for column in range(2):
+        await compare.until(rf'beforeend:#k{column}-c0-text-\d+">')
+    version = await saved_version(alice, 2)
+    socket = await connected(alice)
+    await start(socket, version, {"model": PACED})
+    await socket.until("Waiting: You have 2 runs going, the most allowed at once")
+    assert (await the_batch()).status == "running"
+
+    await compare.send({"action": "stop"})
+    # The compare's runs save their ends first (a loaded SQLite may keep them a while).
+    await socket.until("2 / 2 done", within=30)
+    await ended("done")
+    await compare.close()
+    await socket.close()
+    grid = await cells()
+    assert [(c.status, c.problem) for c in grid] == [("done", ""), ("done", "")]
+    assert {c.transcript.status for c in grid} == {Transcript.Status.COMPLETED}

@@ -17,6 +17,7 @@ from playground.chat.registry import RunRegistry
 from playground.chat.sweep import sweep_once
 from playground.transcripts.models import Transcript
 
+from ..factories import make_transcript
 from ..helpers import Socket, client_for, compare_data, eventually, form_data, session_cookie
 from ..hostile import chunk, sse
 
@@ -280,3 +281,22 @@ async def test_a_cell_refused_for_its_users_cap_waits_for_a_run_to_end(alice, se
     grid = await cells()
     assert [(c.status, c.problem) for c in grid] == [("done", ""), ("done", "")]
     assert {c.transcript.status for c in grid} == {Transcript.Status.COMPLETED}
+
+
+async def test_a_cell_past_the_per_minute_limit_waits_for_the_window_to_move_on(
+    alice, scripted, settings
+):
+    settings.PLAYGROUND_RUNS_PER_MINUTE = 1
+    scripted.script("paced", sse(chunk(content="in time"), chunk(finish_reason="stop")))
+    # A run started almost a minute ago: the limit lets the next one go in about a second.
+    almost = timezone.now() - timedelta(seconds=59)
+    await database_sync_to_async(make_transcript)(alice, endpoint="scripted", created_at=almost)
+    version = await saved_version(alice, 1)
+    socket = await connected(alice)
+    await start(socket, version, {"endpoint": "scripted", "model": "paced"})
+    await socket.until("Waiting: You have started 1 runs on scripted in the last minute")
+    await socket.until("1 / 1 done")
+    await ended("done")
+    await socket.close()
+    (cell,) = await cells()
+    assert (cell.status, cell.transcript.choices[0]["content"]) == ("done", "in time")

@@ -18,7 +18,15 @@ from playground.chat.sweep import sweep_once
 from playground.transcripts.models import Transcript
 
 from ..factories import make_transcript
-from ..helpers import Socket, client_for, compare_data, eventually, form_data, session_cookie
+from ..helpers import (
+    Socket,
+    client_for,
+    column_final,
+    compare_data,
+    eventually,
+    form_data,
+    session_cookie,
+)
 from ..hostile import chunk, sse
 
 pytestmark = [
@@ -273,8 +281,11 @@ async def test_a_cell_refused_for_its_users_cap_waits_for_a_run_to_end(alice, se
     assert (await the_batch()).status == "running"
 
     await compare.send({"action": "stop"})
-    # The compare's runs save their ends first (a loaded SQLite may keep them a while).
-    await socket.until("2 / 2 done", within=30)
+    # Read (and acknowledged) as a page does: a run holds its last frames for a page that
+    # acknowledges nothing, and counts as going until they are out.
+    for column in range(2):
+        await compare.until(column_final(column).pattern)
+    await socket.until("2 / 2 done")
     await ended("done")
     await compare.close()
     await socket.close()

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import QueryDict
 
-from .selectors import data_sets_for
+from .selectors import data_sets_for, get_batch_for_user
 from .table import BadTable, Table, table_from_state
 
 TABLE_FIELD = "cases-table"
@@ -20,6 +20,13 @@ def cases_context(user, state: Any, variable_names: list[str]) -> dict[str, Any]
     except BadTable:
         table = Table()  # a state edited by hand: the page opens, without its test cases
     return {"cases": table.for_variables(variable_names), "data_sets": data_sets_for(user)}
+
+
+def batch_state(user, batch_id: str) -> dict[str, Any]:
+    """What a batch ran, as the page opens it again: its form (every column) and its test
+    cases, as the data set version they were (a 404 for a batch the user may not see)."""
+    batch = get_batch_for_user(user, batch_id)
+    return {**batch.template, "cases": Table.of_version(batch.version).state()}
 
 
 def with_cases(state: dict[str, Any], posted: QueryDict) -> dict[str, Any]:

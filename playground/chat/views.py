@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from playground.cases.page import cases_context
+from playground.cases.page import batch_state, cases_context
 from playground.core.endpoints import get_endpoint
 from playground.presets.forms import PresetForm
 from playground.presets.permissions import can_change_preset, get_preset_for_user
@@ -33,8 +33,9 @@ from .pagecache import (
 
 @login_required
 def playground(request: HttpRequest) -> HttpResponse:
-    """The page; `?preset=<slug>`, `?transcript=<uuid>` or a compare's `?group=<uuid>` (every
-    column) fills the form (over the draft)."""
+    """The page; `?preset=<slug>`, `?transcript=<uuid>`, a compare's `?group=<uuid>` (every
+    column) or a batch's `?batch=<uuid>` (its columns and test cases) fills the form (over
+    the draft)."""
     state, preset, source, group = None, None, None, []
     if slug := request.GET.get("preset"):
         preset = get_preset_for_user(request.user, slug)
@@ -46,6 +47,8 @@ def playground(request: HttpRequest) -> HttpResponse:
         group = group_for_user(request.user, group_id)
         _named(group[0])
         state = group[0].form_state
+    elif batch_id := request.GET.get("batch"):
+        state = batch_state(request.user, batch_id)
     form, formset = forms_from_state(state)
     columns = [(t.column_label, upgrade_state(t.form_state)["fields"]) for t in group]
     if state is not None and not group:  # a preset may hold a compare set

@@ -3,14 +3,16 @@ unchanged), and the page is told its id to name to the run socket; the batch pag
 draw the batches under their access rule."""
 
 import json
+import uuid
 
 import pytest
 
 from playground.cases.models import Batch, DataSetVersion
 from playground.cases.services import batch_create, data_set_save
 from playground.cases.table import Table
+from playground.runform import page_state
 
-from ..helpers import form_data
+from ..helpers import compare_data, form_data
 from .test_data_sets import MESSAGES, TABLE, post, table_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_endpoints_setting")]
@@ -82,3 +84,28 @@ def test_the_batches_page_lists_the_teams_batches_and_links_each_grid(client, al
     assert grid.count('class="batch-cell pending"') == 4
     assert "Column 2: slow" in grid
     assert "0 / 4 done" in grid
+
+
+def test_a_batch_opens_again_in_the_playground_with_its_columns_and_test_cases(client, alice):
+    version = data_set_save(owner=alice, name="Cities", table=TABLE)
+    data = compare_data(
+        {"model": "simulator/chat"}, {"model": "simulator/chat-fast"}, messages=MESSAGES
+    )
+    batch = batch_create(
+        owner=alice,
+        version=version,
+        template=page_state(data),
+        form_data=data,
+        column_labels=["chat", "fast"],
+        concurrency=2,
+    )
+    client.force_login(alice)
+    grid = client.get(batch.get_absolute_url()).content.decode()
+    assert f'href="/?batch={batch.uuid}"' in grid
+    assert "Weather in {{city}}?" in grid, "the messages it ran"
+    page = client.get(f"/?batch={batch.uuid}").content.decode()
+    assert "Weather in {{city}}?" in page
+    assert 'value="simulator/chat-fast"' in page, "its second column"
+    assert table_in(page)["rows"] == TABLE.rows
+    assert table_in(page)["version"] == 1
+    assert client.get(f"/?batch={uuid.uuid4()}").status_code == 404

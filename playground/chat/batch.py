@@ -43,7 +43,7 @@ from playground.transcripts.models import Transcript
 from .frames import Atom, pack
 from .rundb import OUTAGE, in_run_db
 from .services import BadRow, ProcessFull, RunRefused, RunSpec, batch_row_specs
-from .session import EndReason, RunSession, Watcher
+from .session import UNWATCHED, EndReason, RunSession, Watcher
 
 if TYPE_CHECKING:
     from .registry import RunRegistry
@@ -56,22 +56,6 @@ MOST_BEHIND = 64
 # How long a cell refused for its user's cap waits at most before trying again (a run of this
 # process ending wakes it at once).
 WAIT_FOR_ROOM = 5.0
-
-
-class _Unwatched:
-    """The watcher of a cell's run: the grid shows cells, not a run's boxes, and a run with
-    a watcher is never stopped for having none."""
-
-    unacked = 0
-
-    async def send_html(self, html: str) -> None:
-        return None
-
-    async def stalled(self) -> None:
-        return None
-
-
-UNWATCHED = _Unwatched()
 
 
 def batch_concurrency() -> int:

@@ -55,6 +55,23 @@ class Watcher(Protocol):
         """It acknowledged nothing for too long: it is closed, and the run lets it go."""
 
 
+class Unwatched:
+    """The watcher of a run no page need see (a batch's cell): it holds the run, which is
+    then never stopped for having no watcher, and takes no frames, so none is made for it
+    (the relay makes frames only while a page watches: `_room`)."""
+
+    unacked = 0
+
+    async def send_html(self, html: str) -> None:
+        return None
+
+    async def stalled(self) -> None:
+        return None
+
+
+UNWATCHED = Unwatched()
+
+
 class Phase(enum.Enum):
     NEW = "new"  # the task has not taken its first step
     OPENING = "opening"  # writing the transcript row: not cancelled, the row must exist
@@ -162,9 +179,9 @@ class RunSession:
 
     async def _room(self) -> bool:
         """Wait until no watcher has more than PLAYGROUND_ACK_WINDOW frames unacknowledged;
-        False when no watcher is left. A watcher that acknowledges nothing for
-        PLAYGROUND_ACK_TIMEOUT is let go (its socket closed): a client that stops reading must
-        not hold the run, or grow the server."""
+        False when no page watches (none is left, or the run is a batch's cell alone). A
+        watcher that acknowledges nothing for PLAYGROUND_ACK_TIMEOUT is let go (its socket
+        closed): a client that stops reading must not hold the run, or grow the server."""
         window = settings.PLAYGROUND_ACK_WINDOW
         while behind := [w for w in self.watchers if w.unacked > window]:
             self._acked.clear()
@@ -179,7 +196,7 @@ class RunSession:
                         logger.info("Run %s lets go of a socket that stopped reading", self.id)
                         self.detach(watcher)
                         await watcher.stalled()
-        return bool(self.watchers)
+        return any(watcher is not UNWATCHED for watcher in self.watchers)
 
     def _orphaned(self) -> None:
         self._orphan_timer = None

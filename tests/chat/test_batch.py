@@ -281,10 +281,10 @@ async def test_a_cell_refused_for_its_users_cap_waits_for_a_run_to_end(alice, se
     assert (await the_batch()).status == "running"
 
     await compare.send({"action": "stop"})
-    # Read (and acknowledged) as a page does: a run holds its last frames for a page that
-    # acknowledges nothing, and counts as going until they are out.
-    for column in range(2):
-        await compare.until(column_final(column).pattern)
+    # Read (and acknowledged) as a page does, in whichever order the columns end: a run holds
+    # its last frames for a page that acknowledges nothing, and counts as going until then.
+    while not all(column_final(k).search("".join(compare.frames)) for k in range(2)):
+        await compare.receive()
     await socket.until("2 / 2 done")
     await ended("done")
     await compare.close()
@@ -311,3 +311,25 @@ async def test_a_cell_past_the_per_minute_limit_waits_for_the_window_to_move_on(
     await socket.close()
     (cell,) = await cells()
     assert (cell.status, cell.transcript.choices[0]["content"]) == ("done", "in time")
+
+
+async def test_a_cells_run_is_watched_live_from_its_transcript_and_outlives_that_page(
+    alice, run_registry
+):
+    version = await saved_version(alice, 1)
+    socket = await connected(alice)
+    batch = await start(socket, version, {"model": SLOW})
+    await socket.until('class="batch-cell running"')
+    (cell,) = await cells()
+    page = await connected(alice)
+    await page.send({"action": "attach", "run": str(cell.transcript_id)})
+    await page.until(r'beforeend:#c0-text-\d+">')
+    await page.until(r'beforeend:#c0-text-\d+">')  # the snapshot, then live text
+    await page.close()
+
+    run = run_registry.get(cell.transcript_id)
+    assert run.running, "no page left, but the batch holds it"
+    assert run.stop_reason is None
+    await socket.send({"action": "batch_stop", "batch": str(batch.uuid)})
+    await ended("stopped")
+    await socket.close()

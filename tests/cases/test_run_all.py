@@ -8,7 +8,12 @@ import uuid
 import pytest
 
 from playground.cases.models import Batch, DataSetVersion
-from playground.cases.services import batch_create, data_set_save
+from playground.cases.services import (
+    BatchTooBig,
+    batch_create,
+    batch_size_problem,
+    data_set_save,
+)
 from playground.cases.table import Table
 from playground.runform import page_state
 
@@ -109,3 +114,25 @@ def test_a_batch_opens_again_in_the_playground_with_its_columns_and_test_cases(c
     assert table_in(page)["rows"] == TABLE.rows
     assert table_in(page)["version"] == 1
     assert client.get(f"/?batch={uuid.uuid4()}").status_code == 404
+
+
+def test_a_batch_past_its_limits_is_refused_saying_by_how_much(alice):
+    assert batch_size_problem(0, 2) == "The data set has no test cases: add some first."
+    assert batch_size_problem(1_001, 1) == (
+        "The data set has 1,001 test cases; a batch runs at most 1,000."
+    )
+    assert batch_size_problem(1_000, 6) == (
+        "1,000 test cases × 6 columns make 6,000 cells; a batch runs at most 5,000."
+    )
+    assert batch_size_problem(1_000, 5) is None
+    empty = data_set_save(owner=alice, name="Empty", table=Table(["city", "expected"], []))
+    with pytest.raises(BatchTooBig, match="no test cases"):
+        batch_create(
+            owner=alice,
+            version=empty,
+            template={},
+            form_data={},
+            column_labels=["a"],
+            concurrency=1,
+        )
+    assert not Batch.objects.exists()

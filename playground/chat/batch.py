@@ -118,11 +118,13 @@ class BatchSession:
         return True
 
     async def watch(self, watcher: Watcher) -> list[str]:
-        """Take `watcher` among the watchers; the grid as it stands, in frames."""
+        """Take `watcher` among the watchers; the grid as it stands, in frames (its frames
+        from now on must wait until it has been sent these: see the consumer's `held`)."""
         async with self._sending:
             if watcher not in self.watchers:
                 self.watchers.append(watcher)
-            return self.frames()
+            cells, progress = list(self.cells.values()), self._progress_html()
+        return await grid_frames(cells, progress)
 
     async def follow(self, watcher: Watcher) -> None:
         """Take `watcher` among the watchers, its page already drawn (it retried a cell)."""
@@ -133,12 +135,6 @@ class BatchSession:
     def detach(self, watcher: Watcher) -> None:
         if watcher in self.watchers:
             self.watchers.remove(watcher)
-
-    def frames(self) -> list[str]:
-        pieces = [grid_cell(cell) for cell in self.cells.values()]
-        pieces.append(self._progress_html())
-        limit = settings.PLAYGROUND_FRAME_BYTES
-        return list(pack((Atom(html, len(html.encode())) for html in pieces), limit))
 
     # Its life
 
@@ -431,10 +427,20 @@ async def attach(registry: RunRegistry, batch: Batch, watcher: Watcher) -> tuple
     if session is not None:
         return await session.watch(watcher), True
     cells = await in_run_db(partial(batch_cells, batch))
-    pieces = [grid_cell(cell) for cell in cells]
-    pieces.append(batch_progress(batch, Progress.of(cells, batch.status), running_here=False))
-    limit = settings.PLAYGROUND_FRAME_BYTES
-    return list(pack((Atom(html, len(html.encode())) for html in pieces), limit)), False
+    progress = batch_progress(batch, Progress.of(cells, batch.status), running_here=False)
+    return await grid_frames(cells, progress), False
+
+
+async def grid_frames(cells: list[CellView], progress: str) -> list[str]:
+    """Every cell and the progress line, in frames under the bound; rendered off the event
+    loop (a grid has up to 5,000 cells)."""
+
+    def render() -> list[str]:
+        pieces = [grid_cell(cell) for cell in cells] + [progress]
+        limit = settings.PLAYGROUND_FRAME_BYTES
+        return list(pack((Atom(html, len(html.encode())) for html in pieces), limit))
+
+    return await asyncio.to_thread(render)
 
 
 async def _again(

@@ -9,7 +9,7 @@ from django.http import Http404
 from playground.presets.permissions import SLUG
 
 from .grid import CellView, stored_view
-from .models import Batch, DataSet, DataSetVersion
+from .models import Batch, BatchCell, DataSet, DataSetVersion
 
 
 def data_sets_for(user) -> QuerySet[DataSet]:
@@ -98,6 +98,13 @@ def batch_rows(batch: Batch) -> list[tuple[list[str], list[CellView]]]:
         (values, cells[index * width : (index + 1) * width])
         for index, values in enumerate(batch.version.rows)
     ]
+
+
+def batch_cell_of(user, transcript) -> BatchCell | None:
+    """The batch cell a run answered, if it is one and the user may see its batch."""
+    visible = Batch.objects.visible_to(user)
+    cells = BatchCell.objects.filter(transcript=transcript, batch__in=visible)
+    return cells.select_related("batch").first()
 
 
 def can_change_batch(user, batch: Batch) -> bool:

@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from playground.cases.selectors import batch_cell_of
 from playground.core.access import is_staff_member
 from playground.output import rendered_choices
 
@@ -101,6 +102,7 @@ def detail(request, uuid):
         "fork_source": fork_source_of(request.user, transcript),
         "forks": forks_of(request.user, transcript),
         "siblings": siblings_of(request.user, transcript),
+        "batch_cell": batch_cell_of(request.user, transcript),
         "can_change": can_change_transcript(request.user, transcript),
         # Watched live over the run socket, wherever the run goes on; a compare's column only
         # on the page that started it (chat/attach.py).

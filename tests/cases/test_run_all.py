@@ -17,6 +17,7 @@ from playground.cases.services import (
 from playground.cases.table import Table
 from playground.runform import page_state
 
+from ..factories import make_transcript
 from ..helpers import compare_data, form_data
 from .test_data_sets import MESSAGES, TABLE, post, table_in
 
@@ -136,3 +137,23 @@ def test_a_batch_past_its_limits_is_refused_saying_by_how_much(alice):
             concurrency=1,
         )
     assert not Batch.objects.exists()
+
+
+def test_a_cells_transcript_links_its_batch_for_whoever_may_see_it(client, alice, bob):
+    version = data_set_save(owner=alice, name="Cities", table=TABLE)
+    batch = batch_create(
+        owner=alice,
+        version=version,
+        template={},
+        form_data={},
+        column_labels=["a", "b"],
+        concurrency=1,
+    )
+    run = make_transcript(alice, visibility="team")
+    batch.cells.filter(row=1, column=1).update(transcript=run)
+    client.force_login(bob)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "Test case 2, column 2 of" in page
+    assert f'href="{batch.get_absolute_url()}"' in page
+    Batch.objects.filter(pk=batch.pk).update(visibility=Batch.Visibility.PRIVATE)
+    assert "of a batch" not in client.get(run.get_absolute_url()).content.decode()

@@ -152,7 +152,8 @@ async def test_a_failed_cell_is_retried_alone(alice, scripted):
     await socket.until("3 / 3 done, 3 failed")
     await ended("done")
 
-    scripted.script("flaky", sse(chunk(content="better now"), chunk(finish_reason="stop")))
+    answer = "<img src=x onerror=alert(1)> better now"  # model output: shown as text
+    scripted.script("flaky", sse(chunk(content=answer), chunk(finish_reason="stop")))
     await socket.send({"action": "batch_retry", "batch": str(batch.uuid), "row": "1"})
     await socket.until("Only a failed, stopped or not run cell can be run again.")
     await socket.send(
@@ -164,7 +165,14 @@ async def test_a_failed_cell_is_retried_alone(alice, scripted):
 
     grid = await cells()
     assert [c.status for c in grid] == ["failed", "done", "failed"]
-    assert grid[1].transcript.choices[0]["content"] == "better now"
+    assert grid[1].transcript.choices[0]["content"] == answer
+    escaped = "&lt;img src=x onerror=alert(1)&gt; better now"
+    assert escaped in "".join(socket.frames)
+    assert "<img" not in "".join(socket.frames)
+    as_alice = await database_sync_to_async(client_for)(alice)
+    page = await database_sync_to_async(as_alice.get)(batch.get_absolute_url())
+    assert escaped in page.content.decode()
+    assert "<img" not in page.content.decode()
     assert [c.transcript.status for c in grid] == ["error", "completed", "error"]
     assert len(scripted.scripts["flaky"].requests) == 1, "only the retried cell ran again"
 

@@ -33,7 +33,7 @@ from playground.transcripts.forms import VoteForm
 from playground.transcripts.services import VoteRefused, compare_vote
 
 from . import estimate, fragments
-from .attach import attach_frames, attach_group_frames, ended_frames, may_stop
+from .attach import Elsewhere, attach_frames, attach_group_frames, ended_frames, may_stop
 from .frames import FrameNumbers
 from .group import RunGroup
 from .incoming import BadMessage, read_message
@@ -241,7 +241,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         column = None if column in (None, "") else str(column)  # the page sends it as text
         for run_id in self._running():
             session = registry.get(run_id)
-            if column is not None and not (session and str(session.spec.column) == column):
+            place = session.spec.place if session else self.remote[run_id].place
+            if column is not None and str(place.column) != column:
                 continue  # another column's
             if not await may_stop(self.user, run_id, session.user if session else None):
                 await self.send_html(fragments.notice(NOT_YOURS_TO_STOP))
@@ -269,17 +270,18 @@ class RunConsumer(AsyncWebsocketConsumer):
                 await self._send(self.held.pop(0))
         finally:
             self.held = None
-        if attached.elsewhere is not None:
-            self._watch_elsewhere(attached.elsewhere)
+        for run in attached.elsewhere:
+            self._watch_elsewhere(run)
 
-    def _watch_elsewhere(self, run_id: uuid.UUID) -> None:
+    def _watch_elsewhere(self, run: Elsewhere) -> None:
         """A run of another process, followed through the channel layer in a task of its
         own (never through `dispatch`), when processes share one."""
         layer = shared_layer()
-        if layer is None or run_id in self.remote:
+        if layer is None or run.run_id in self.remote:
             return
-        ended = partial(ended_frames, self.user, run_id)
-        self.remote[run_id] = RemoteWatch(run_id, layer, self.send_html, ended)
+        ended = partial(ended_frames, self.user, run.run_id, run.place)
+        watch = RemoteWatch(run.run_id, layer, self.send_html, ended, run.place)
+        self.remote[run.run_id] = watch
 
     async def ack(self, data: dict) -> None:
         """The page has every frame up to `seq`: runs holding text back for it may go on."""

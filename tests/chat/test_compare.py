@@ -264,7 +264,7 @@ async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(
     for who, key in [(bob, group_key(runner)), (alice, "no-such-key")]:
         stranger = await connected(who)  # told nothing of a compare not theirs to see
         await stranger.send({"action": "attach", "group": key})
-        told = await stranger.until("The compare this tab was showing has ended")
+        told = await stranger.until("The compare this tab was showing is no longer there")
         assert 'id="current-group" value=""' in told, "the page forgets the key"
         await stranger.close()
     await socket.send({"action": "stop", "column": "2"})
@@ -312,4 +312,44 @@ async def test_a_blind_compare_reloaded_names_nothing_and_still_brings_the_vote(
     assert not re.search(r'id="k\d+-(c\d|run-meta)', before), "no frame names a column"
     await socket.send({"action": "vote", "pick": "0"})
     await socket.until("Your vote is in: A is best")
+    await socket.close()
+
+
+async def test_a_compare_that_ended_while_its_page_was_away_shows_how_each_column_ended(alice):
+    runner = await connected(alice)
+    await runner.send(compare_data({"model": BENCH.format(5)}, {"model": "simulator/no-such"}))
+    await every_column_ends(runner, 2)
+    await runner.close()
+    await eventually(lambda: not get_registry().sessions)  # no column left on this process
+
+    socket = await connected(alice)
+    await socket.send({"action": "attach", "group": group_key(runner)})
+    ended = await every_column_ends(socket, 2)
+    await socket.close()
+
+    assert ended == {0: "completed", 1: "error"}
+    assert numbers(socket.streamed("k0-c0-text")) == list(range(5)), "drawn from its row"
+    page = "".join(socket.frames)
+    assert "Model not found" in page
+    assert "is no longer there" not in page
+
+
+async def test_a_blind_compare_that_ended_while_away_still_names_nothing_until_the_vote(alice):
+    runner = await connected(alice)
+    fast = {"model": BENCH.format(3)}
+    await runner.send(compare_data({**fast, "seed": 1}, {**fast, "seed": 2}, blind="on"))
+    await runner.until("Which answer is best?")
+    await runner.close()
+    await eventually(lambda: not get_registry().sessions)
+
+    socket = await connected(alice)
+    await socket.send({"action": "attach", "group": group_key(runner)})
+    await socket.until("Which answer is best?")
+    shown = "".join(socket.frames)
+    assert shown.count("Which answer is best?") == 1
+    for row in await transcripts():
+        assert str(row.uuid) not in shown
+        assert row.model not in shown
+    await socket.send({"action": "vote", "pick": "1"})
+    await socket.until("Your vote is in: B is best")
     await socket.close()

@@ -37,6 +37,7 @@ from .attach import Elsewhere, attach_frames, attach_group_frames, ended_frames,
 from .frames import FrameNumbers
 from .group import RunGroup
 from .incoming import BadMessage, read_message
+from .outbox import Outbox
 from .registry import ProcessFull, get_registry
 from .remote import PageGone, RemoteWatch, shared_layer
 from .services import RunSpec, build_request, column_prefix, fork_turn, run_spec
@@ -63,6 +64,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
         self.frames = FrameNumbers(every=settings.PLAYGROUND_ACK_WINDOW // 2)
+        # Every run's frames go out through it, in order: one message per tick at most.
+        self.outbox = Outbox(
+            self._send, tick=settings.PLAYGROUND_RELAY_TICK, limit=settings.PLAYGROUND_FRAME_BYTES
+        )
         self.gone = False
         self.held: list[str] | None = None  # a run's frames, waiting for its snapshot to go
         self.remote: dict[uuid.UUID, RemoteWatch] = {}  # runs of other processes it watches
@@ -83,6 +88,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.watching.clear()
         for watch in self.remote.values():
             watch.task.cancel()
+        self.outbox.close()
 
     async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
         """Messages over the app's limit are answered, not read (Daphne closes the socket only
@@ -264,10 +270,8 @@ class RunConsumer(AsyncWebsocketConsumer):
             else:
                 attached = await attach_frames(self.user, data.get("run"), self)
             self.watching.update(attached.here)
-            for frame in attached.frames:
-                await self._send(frame)
-            while self.held:
-                await self._send(self.held.pop(0))
+            for frame in [*attached.frames, *self.held]:
+                self._put(frame)
         finally:
             self.held = None
         for run in attached.elsewhere:
@@ -293,7 +297,7 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @property
     def unacked(self) -> int:
-        return self.frames.unacked + len(self.held or ())
+        return self.frames.unacked + len(self.held or ()) + len(self.outbox)
 
     async def stalled(self) -> None:
         if not self.gone:
@@ -304,7 +308,12 @@ class RunConsumer(AsyncWebsocketConsumer):
         if self.held is not None:
             self.held.append(html)
             return
-        await self._send(html)
+        self._put(html)
+
+    def _put(self, html: str) -> None:
+        if self.gone or self.outbox.failed is not None:
+            raise SocketGone
+        self.outbox.put(html)
 
     async def _send(self, html: str) -> None:
         if self.gone:

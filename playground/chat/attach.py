@@ -57,17 +57,20 @@ class Attached:
 async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
     """What brings the page up to date with run `run_id`; a run the user may not see is told
     apart from no run at all by nothing. A run still going on this process takes `watcher`
-    among its watchers: its snapshot comes first, then its frames."""
+    among its watchers: its snapshot comes first, then its frames. A compare's column is
+    drawn into its own place (its transcript's page has its boxes)."""
     try:
         transcript = await _find(user, run_id)
-        if transcript is not None and transcript.group is not None:
-            # A compare's columns are watched by the page that started them alone: nowhere
-            # else has their places (and a blind one must name nothing).
-            return Attached(await _compare_column(transcript))
+        if transcript is not None and transcript.blind_slot is not None:
+            # A blind answer is watched by the page that started it alone: it must name
+            # nothing, and nowhere else has its place.
+            return Attached(await _blind_answer(transcript))
+        place = fragments.SINGLE if transcript is None else place_of(transcript, 0)
         if transcript is not None and transcript.status == Transcript.Status.RUNNING:
             session = get_registry().get(transcript.uuid)
             if session is not None and (taken := await session.watch(watcher)) is not None:
-                return Attached(await _watched(session, watcher, taken), here=(session.id,))
+                frames = await _watched(session, watcher, taken, place)
+                return Attached(frames, here=(session.id,))
             transcript = await _find(user, run_id)  # it may have ended meanwhile
     except OUTAGE:
         # The id is kept, to ask again on the next connect; the page may run meanwhile.
@@ -75,9 +78,12 @@ async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
     if transcript is None:
         return Attached([fragments.run_unknown()])
     if transcript.status == Transcript.Status.RUNNING:
-        frames = [fragments.run_elsewhere(transcript)]
-        return Attached(frames, elsewhere=(Elsewhere(transcript.uuid),))
-    return Attached(await _ended(transcript))
+        elsewhere = (Elsewhere(transcript.uuid, place),)
+        if place.compare:
+            n = transcript.request_body.get("n") or 1
+            return Attached([fragments.started(transcript, n, place)], elsewhere=elsewhere)
+        return Attached([fragments.run_elsewhere(transcript)], elsewhere=elsewhere)
+    return Attached(await _ended(transcript, place))
 
 
 async def attach_group_frames(user: Any, key: Any, watcher: Watcher) -> Attached:
@@ -134,9 +140,12 @@ async def _group_elsewhere(rows: list[Transcript]) -> Attached:
 
 
 def place_of(row: Transcript, slots: int) -> Place:
-    """Where a compare's column is drawn, from its row (as its spec had it)."""
+    """Where a run is drawn, from its row (as its spec had it): a compare's column in its
+    own place (`slots`: a blind compare's number of answers)."""
     if row.blind_slot is not None:
         return Place(prefix=f"b{row.blind_slot}-", blind_slots=slots)
+    if row.group is None:
+        return fragments.SINGLE
     return Place(prefix=column_prefix(row.column), column=row.column)
 
 
@@ -209,7 +218,7 @@ async def _watched(
         raise
 
 
-async def _compare_column(transcript: Transcript) -> list[str]:
+async def _blind_answer(transcript: Transcript) -> list[str]:
     if transcript.status == Transcript.Status.RUNNING:
         return [fragments.run_elsewhere(transcript)]
     return await _ended(transcript)

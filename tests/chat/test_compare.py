@@ -19,6 +19,7 @@ pytestmark = [
 
 BENCH = "simulator/chat-fast?bench=1&tokens={}"
 SLOW = "simulator/chat?tps=20&tokens=2000"
+SLOW_NUMBERED = "simulator/chat?bench=1&tokens=2000&tps=20"
 
 
 async def connected(user) -> Socket:
@@ -353,3 +354,24 @@ async def test_a_blind_compare_that_ended_while_away_still_names_nothing_until_t
     await socket.send({"action": "vote", "pick": "1"})
     await socket.until("Your vote is in: B is best")
     await socket.close()
+
+
+async def test_a_columns_transcript_page_watches_that_column_live_and_stops_it_alone(alice):
+    runner = await connected(alice)
+    columns = [{"model": "simulator/chat?bench=1&tokens=60&tps=30"}, {"model": SLOW_NUMBERED}]
+    await runner.send(compare_data(*columns))
+    await runner.until(r'beforeend:#k1-c0-text-\d+">')
+    slow = await Transcript.objects.aget(column=1)
+
+    watcher = await connected(alice)  # its transcript's page
+    await watcher.send({"action": "attach", "run": str(slow.uuid)})
+    await watcher.until(r'beforeend:#k1-c0-text-\d+">')  # live, after its snapshot
+    await watcher.send({"action": "stop"})
+    assert (await every_column_ends(runner, 2)) == {0: "completed", 1: "stopped"}
+    await watcher.until(column_final(1).pattern)
+    await runner.close()
+    await watcher.close()
+
+    slow = await Transcript.objects.aget(column=1)
+    assert numbers(watcher.streamed("k1-c0-text")) == numbers(slow.choices[0]["content"])
+    assert "k0-" not in "".join(watcher.frames), "only the column it asked for"

@@ -66,7 +66,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.frames = FrameNumbers(every=settings.PLAYGROUND_ACK_WINDOW // 2)
         # Every run's frames go out through it, in order: one message per tick at most.
         self.outbox = Outbox(
-            self._send, tick=settings.PLAYGROUND_RELAY_TICK, limit=settings.PLAYGROUND_FRAME_BYTES
+            self._send,
+            lambda: len(self.watching) + len(self.remote) > 1,
+            tick=settings.PLAYGROUND_RELAY_TICK,
+            limit=settings.PLAYGROUND_FRAME_BYTES,
         )
         self.gone = False
         self.held: list[str] | None = None  # a run's frames, waiting for its snapshot to go
@@ -93,7 +96,9 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
         """Messages over the app's limit are answered, not read (Daphne closes the socket only
         past its own, larger limit); a socket that closes meanwhile is no error."""
-        size = len((message.get("text") or "").encode()) + len(message.get("bytes") or b"")
+        # surrogatepass: a lone surrogate counts as the bytes it would take, not as an error.
+        text = (message.get("text") or "").encode("utf-8", "surrogatepass")
+        size = len(text) + len(message.get("bytes") or b"")
         try:
             if size > settings.PLAYGROUND_MAX_MESSAGE_BYTES:
                 await self.send_html(fragments.too_big(size))
@@ -270,8 +275,10 @@ class RunConsumer(AsyncWebsocketConsumer):
             else:
                 attached = await attach_frames(self.user, data.get("run"), self)
             self.watching.update(attached.here)
-            for frame in [*attached.frames, *self.held]:
-                self._put(frame)
+            for frame in attached.frames:
+                await self._put(frame)
+            while self.held:
+                await self._put(self.held.pop(0))
         finally:
             self.held = None
         for run in attached.elsewhere:
@@ -308,12 +315,12 @@ class RunConsumer(AsyncWebsocketConsumer):
         if self.held is not None:
             self.held.append(html)
             return
-        self._put(html)
+        await self._put(html)
 
-    def _put(self, html: str) -> None:
-        if self.gone or self.outbox.failed is not None:
+    async def _put(self, html: str) -> None:
+        if self.gone:
             raise SocketGone
-        self.outbox.put(html)
+        await self.outbox.put(html)
 
     async def _send(self, html: str) -> None:
         if self.gone:

@@ -1,10 +1,11 @@
 """One socket's frames, from every run it watches, sent as one message per tick at most.
 
 A compare's columns each have their own relay, and each relay sends up to a frame per tick:
-without this a socket watching four columns would get four messages a tick. Frames are paced
-here by a token bucket like the relay's (one message per tick, bursts of BURST), so a socket
-with one run sends each frame as it comes, and frames that come within one tick go out
-together, in order, joined into messages under the frame bound.
+without this a socket watching four columns would get four messages a tick. A socket that
+watches one run sends its frames as they come (its relay paces them already; every extra hop
+through the loop would add to the delay when it is busy). One that watches several queues
+them, paced by a token bucket like the relay's (one message per tick, bursts of BURST): the
+frames that come within one tick go out together, in order, joined under the frame bound.
 """
 
 from __future__ import annotations
@@ -29,8 +30,16 @@ async def send_all(within: float) -> None:
 
 
 class Outbox:
-    def __init__(self, send: Callable[[str], Awaitable[None]], *, tick: float, limit: int):
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        shared: Callable[[], bool],
+        *,
+        tick: float,
+        limit: int,
+    ):
         self.send = send  # numbers a message and puts it on the socket
+        self.shared = shared  # whether the socket watches several runs
         self.tick = tick
         self.budget = limit - HEADER
         self.frames: list[str] = []
@@ -43,7 +52,12 @@ class Outbox:
     def __len__(self) -> int:
         return len(self.frames)
 
-    def put(self, frame: str) -> None:
+    async def put(self, frame: str) -> None:
+        if self.failed is not None:
+            raise self.failed
+        if not self.frames and self._flushing is None and not self.shared():
+            await self.send(frame)
+            return
         self.frames.append(frame)
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush(), name="socket outbox")

@@ -28,11 +28,11 @@ def div(target: str, text: str) -> str:
 
 async def test_frames_of_several_runs_within_a_tick_go_as_one_message_in_order():
     socket = Socket()
-    outbox = Outbox(socket.send, tick=TICK, limit=10_000)
-    outbox.put(div("k0-c0-text-0", "first"))  # a quiet socket: this one goes at once
+    outbox = Outbox(socket.send, lambda: True, tick=TICK, limit=10_000)
+    await outbox.put(div("k0-c0-text-0", "first"))  # a quiet socket: this one goes at once
     await socket.sent.wait()
     for column in range(4):
-        outbox.put(div(f"k{column}-c0-text-0", f"column {column}"))
+        await outbox.put(div(f"k{column}-c0-text-0", f"column {column}"))
     await asyncio.sleep(4 * TICK)
     assert socket.messages == [
         div("k0-c0-text-0", "first"),
@@ -43,11 +43,11 @@ async def test_frames_of_several_runs_within_a_tick_go_as_one_message_in_order()
 
 async def test_a_message_stays_under_the_bound_and_a_table_part_goes_alone():
     socket = Socket()
-    outbox = Outbox(socket.send, tick=0, limit=HEADER + 100)
+    outbox = Outbox(socket.send, lambda: True, tick=0, limit=HEADER + 100)
     frames = [div("a", "x" * 40), div("b", "y" * 40), div("c", "z" * 40)]
     row = '<tbody hx-swap-oob="beforeend:#t1"><tr><td>1</td></tr></tbody>'
     for frame in [*frames, row, div("d", "w")]:
-        outbox.put(frame)
+        await outbox.put(frame)
     await asyncio.sleep(0.05)
     assert socket.messages == [frames[0], frames[1], frames[2], row, div("d", "w")]
     assert all(len(message) <= 100 for message in socket.messages)
@@ -57,8 +57,19 @@ async def test_a_send_that_failed_is_told_to_the_next_put():
     async def closed(message: str) -> None:
         raise ConnectionError("gone")
 
-    outbox = Outbox(closed, tick=TICK, limit=10_000)
-    outbox.put(div("a", "x"))
+    outbox = Outbox(closed, lambda: True, tick=TICK, limit=10_000)
+    await outbox.put(div("a", "x"))
     await asyncio.sleep(0.05)
-    assert isinstance(outbox.failed, ConnectionError)
     assert len(outbox) == 0, "nothing kept for a socket that is gone"
+    with pytest.raises(ConnectionError):
+        await outbox.put(div("b", "y"))
+
+
+async def test_a_socket_with_one_run_sends_each_frame_as_it_comes():
+    """Its relay paces it already: no task, no wait, nothing joined."""
+    socket = Socket()
+    outbox = Outbox(socket.send, lambda: False, tick=TICK, limit=10_000)
+    for n in range(3):
+        await outbox.put(div("c0-text-0", str(n)))
+        assert socket.messages[-1] == div("c0-text-0", str(n))
+    assert len(outbox) == 0

@@ -41,10 +41,12 @@ async def one_run(url: str, cookie: str, tokens: int, tps: float, columns: int =
     finals = [FINAL] if columns == 1 else [column_final(k) for k in range(columns)]
     delays, numbers, frames = [[] for _ in boxes], [[] for _ in boxes], [0] * columns
     statuses: dict[int, str] = {}
+    messages = 0
     async with websockets.connect(url, additional_headers=headers, max_size=None) as socket:
         await socket.send(json.dumps(form(tokens, tps, columns)))
         started = time.monotonic()
         async for message in socket:
+            messages += 1
             if ack := ack_for(message):
                 await socket.send(json.dumps(ack))
             arrived = time.time()
@@ -66,6 +68,7 @@ async def one_run(url: str, cookie: str, tokens: int, tps: float, columns: int =
             "lost": tokens - len(set(numbers[column])),
             "disordered": sum(1 for a, b in itertools.pairwise(numbers[column]) if b != a + 1),
             "frames_per_second": frames[column] / elapsed,
+            "socket_messages_per_second": messages / elapsed,
         }
         for column in range(columns)
     ]
@@ -84,9 +87,11 @@ async def compare_phase(url, cookie, columns, tokens, tps) -> None:
             f"{name:>12}: {len(delays):>5} tokens, lost {run['lost']}, out of order"
             f" {run['disordered']}, {run['status']}; added delay p50"
             f" {statistics.median(delays):6.1f} ms, p99 {percentile(delays, 0.99):6.1f} ms;"
-            f" {run['frames_per_second']:5.1f} frames/s",
+            f" {run['frames_per_second']:5.1f} frames/s with its text",
             flush=True,
         )
+    # A compare's socket joins its columns' frames that come within one tick (chat/outbox.py).
+    print(f"{'the socket':>12}: {compared[0]['socket_messages_per_second']:5.1f} messages/s")
 
 
 def measure(columns: int, tokens: int, tps: float) -> None:

@@ -4,8 +4,9 @@ The page keeps the id of its running run per tab and sends it first on every con
 dropped socket or a reload never leaves it showing "running" for ever. The answer comes from
 the run's transcript, under the one access rule: how a run that ended ended, or that it is
 still going on the server. A run still going on this process is watched live: a snapshot of
-what its page was sent so far, then its frames as they come. A compare's page keeps its
-group's key instead (`attach_group_frames`): every column is drawn again into its own place.
+what its page was sent so far, then its frames as they come; one going on another process,
+through the channel layer (`remote.py`). A compare's page keeps its group's key instead
+(`attach_group_frames`): every column is drawn again into its own place.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from . import fragments, runframes, snapshot
 from .group import RunGroup
 from .registry import get_registry
 from .rundb import OUTAGE
-from .services import Place
+from .services import Place, column_prefix
 from .session import RunSession, Saving, Watcher
 
 UNANSWERED = (
@@ -34,34 +35,42 @@ UNANSWERED = (
 )
 
 
-GROUP_GONE = (
-    "The compare this tab was showing has ended, or it runs on another server: its answers"
-    " are in My runs."
-)
+GROUP_GONE = "The compare this tab was showing is no longer there: see My runs."
+
+
+@dataclass(frozen=True, slots=True)
+class Elsewhere:
+    """A run still going on no socket of this process: watched through the channel layer."""
+
+    run_id: uuid.UUID
+    place: Place = fragments.SINGLE
 
 
 @dataclass(frozen=True, slots=True)
 class Attached:
     frames: list[str]  # what brings the page up to date, in order
     here: tuple[uuid.UUID, ...] = ()  # runs of this process, which took the page as a watcher
-    elsewhere: uuid.UUID | None = None  # a run still going, on no socket of this process
+    elsewhere: tuple[Elsewhere, ...] = ()
     blind: uuid.UUID | None = None  # a blind compare's group, its vote this page's to send
 
 
 async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
     """What brings the page up to date with run `run_id`; a run the user may not see is told
     apart from no run at all by nothing. A run still going on this process takes `watcher`
-    among its watchers: its snapshot comes first, then its frames."""
+    among its watchers: its snapshot comes first, then its frames. A compare's column is
+    drawn into its own place (its transcript's page has its boxes)."""
     try:
         transcript = await _find(user, run_id)
-        if transcript is not None and transcript.group is not None:
-            # A compare's columns are watched by the page that started them alone: nowhere
-            # else has their places (and a blind one must name nothing).
-            return Attached(await _compare_column(transcript))
+        if transcript is not None and transcript.blind_slot is not None:
+            # A blind answer is watched by the page that started it alone: it must name
+            # nothing, and nowhere else has its place.
+            return Attached(await _blind_answer(transcript))
+        place = fragments.SINGLE if transcript is None else place_of(transcript, 0)
         if transcript is not None and transcript.status == Transcript.Status.RUNNING:
             session = get_registry().get(transcript.uuid)
             if session is not None and (taken := await session.watch(watcher)) is not None:
-                return Attached(await _watched(session, watcher, taken), here=(session.id,))
+                frames = await _watched(session, watcher, taken, place)
+                return Attached(frames, here=(session.id,))
             transcript = await _find(user, run_id)  # it may have ended meanwhile
     except OUTAGE:
         # The id is kept, to ask again on the next connect; the page may run meanwhile.
@@ -69,23 +78,36 @@ async def attach_frames(user: Any, run_id: Any, watcher: Watcher) -> Attached:
     if transcript is None:
         return Attached([fragments.run_unknown()])
     if transcript.status == Transcript.Status.RUNNING:
-        return Attached([fragments.run_elsewhere(transcript)], elsewhere=transcript.uuid)
-    return Attached(await _ended(transcript))
+        elsewhere = (Elsewhere(transcript.uuid, place),)
+        if place.compare:
+            n = transcript.request_body.get("n") or 1
+            return Attached([fragments.started(transcript, n, place)], elsewhere=elsewhere)
+        return Attached([fragments.run_elsewhere(transcript)], elsewhere=elsewhere)
+    return Attached(await _ended(transcript, place))
 
 
 async def attach_group_frames(user: Any, key: Any, watcher: Watcher) -> Attached:
     """What brings a compare's page up to date with every column of the group it keeps the
-    key of (`RunGroup.key`), while any of them runs on this process: each still going is
-    watched from its snapshot on, each ended shown as it ended, each in its own place. The
-    group's rows are found under the one access rule: one the user may not see is none."""
-    group = get_registry().group(key) if isinstance(key, str) else None
+    key of (`RunGroup.key`), each in its own place: a column still going on this process is
+    watched from its snapshot on, one going on another process through the channel layer,
+    and one that ended is shown as it ended. The group's rows are found under the one access
+    rule: one the user may not see is none."""
     idle = fragments.controls(running=False, compare=True)
     try:
-        rows = await _rows(user, group.id) if group is not None else {}
+        rows = await _group_rows(user, key)
     except OUTAGE:  # the key is kept, to ask again on the next connect
         return Attached([fragments.notice(UNANSWERED) + idle])
-    if group is None or not rows:  # the page forgets the key
+    if not rows:  # the page forgets the key
         return Attached([fragments.notice(GROUP_GONE) + fragments.group_key("") + idle])
+    group = get_registry().group(key)
+    if group is not None:
+        return await _group_here(user, group, {row.uuid: row for row in rows}, watcher)
+    return await _group_elsewhere(rows)
+
+
+async def _group_here(
+    user: Any, group: RunGroup, rows: dict[uuid.UUID, Transcript], watcher: Watcher
+) -> Attached:
     frames: list[str] = []
     here: list[uuid.UUID] = []
     for session in group.sessions:
@@ -98,6 +120,33 @@ async def attach_group_frames(user: Any, key: Any, watcher: Watcher) -> Attached
             frames += await _column_ended(user, group, session)
     blind = group.id if group.sessions[0].spec.place.blind else None
     return Attached(frames, here=tuple(here), blind=blind)
+
+
+async def _group_elsewhere(rows: list[Transcript]) -> Attached:
+    """A compare none of whose runs is on this process: it ran, or runs, on another one."""
+    slots = sum(row.blind_slot is not None for row in rows)
+    frames: list[str] = []
+    elsewhere: list[Elsewhere] = []
+    for row in rows:
+        place = place_of(row, slots)
+        if row.status == Transcript.Status.RUNNING:
+            frames.append(fragments.started(row, row.request_body.get("n") or 1, place))
+            elsewhere.append(Elsewhere(row.uuid, place))
+        else:
+            others = any(o.status == Transcript.Status.RUNNING for o in rows if o is not row)
+            frames += await _ended(row, place, others or row is not rows[-1])
+    voting = slots and not any(row.vote for row in rows)
+    return Attached(frames, elsewhere=tuple(elsewhere), blind=rows[0].group if voting else None)
+
+
+def place_of(row: Transcript, slots: int) -> Place:
+    """Where a run is drawn, from its row (as its spec had it): a compare's column in its
+    own place (`slots`: a blind compare's number of answers)."""
+    if row.blind_slot is not None:
+        return Place(prefix=f"b{row.blind_slot}-", blind_slots=slots)
+    if row.group is None:
+        return fragments.SINGLE
+    return Place(prefix=column_prefix(row.column), column=row.column)
 
 
 async def _column_ended(user: Any, group: RunGroup, session: RunSession) -> list[str]:
@@ -114,14 +163,23 @@ async def _column_ended(user: Any, group: RunGroup, session: RunSession) -> list
     return await _ended(row, place, others)
 
 
-async def ended_frames(user: Any, run_id: uuid.UUID) -> list[str] | None:
-    """How a run ended, from its row; None while its row says it is running."""
+async def ended_frames(
+    user: Any, run_id: uuid.UUID, place: Place = fragments.SINGLE
+) -> list[str] | None:
+    """How a run ended, from its row, drawn into its `place`; None while its row says it is
+    running."""
     transcript = await _find(user, str(run_id))
     if transcript is None:
         return [fragments.run_unknown()]
     if transcript.status == Transcript.Status.RUNNING:
         return None
-    return await _ended(transcript)
+    others = place.compare and await _others_running(transcript)
+    return await _ended(transcript, place, others)
+
+
+async def _others_running(transcript: Transcript) -> bool:
+    siblings = Transcript.objects.filter(group=transcript.group).exclude(pk=transcript.pk)
+    return await siblings.filter(status=Transcript.Status.RUNNING).aexists()
 
 
 async def may_stop(user: Any, run_id: uuid.UUID, owner: Any = None) -> bool:
@@ -138,9 +196,12 @@ async def _find(user: Any, run_id: Any) -> Transcript | None:
     return await database_sync_to_async(find_transcript_for_user)(user, run_id)
 
 
-async def _rows(user: Any, group: uuid.UUID) -> dict[uuid.UUID, Transcript]:
-    visible = Transcript.objects.visible_to(user).filter(group=group)
-    return {row.uuid: row async for row in visible}
+async def _group_rows(user: Any, key: Any) -> list[Transcript]:
+    """A compare's rows in the page's order (a blind one's in their shuffled places)."""
+    if not (isinstance(key, str) and key):
+        return []
+    visible = Transcript.objects.visible_to(user).filter(group_key=key)
+    return [row async for row in visible.order_by("blind_slot", "column")]
 
 
 async def _watched(
@@ -157,7 +218,7 @@ async def _watched(
         raise
 
 
-async def _compare_column(transcript: Transcript) -> list[str]:
+async def _blind_answer(transcript: Transcript) -> list[str]:
     if transcript.status == Transcript.Status.RUNNING:
         return [fragments.run_elsewhere(transcript)]
     return await _ended(transcript)

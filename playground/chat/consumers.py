@@ -36,10 +36,11 @@ from playground.transcripts.forms import VoteForm
 from playground.transcripts.services import VoteRefused, compare_vote
 
 from . import batch, estimate, fragments
-from .attach import attach_frames, attach_group_frames, ended_frames, may_stop
+from .attach import Elsewhere, attach_frames, attach_group_frames, ended_frames, may_stop
 from .frames import FrameNumbers
 from .group import RunGroup
 from .incoming import BadMessage, read_message
+from .outbox import Outbox
 from .registry import ProcessFull, get_registry
 from .remote import PageGone, RemoteWatch, shared_layer
 from .services import (
@@ -73,6 +74,13 @@ class RunConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.watching: set[uuid.UUID] = set()  # the runs whose frames come to this socket
         self.frames = FrameNumbers(every=settings.PLAYGROUND_ACK_WINDOW // 2)
+        # Every run's frames go out through it, in order: one message per tick at most.
+        self.outbox = Outbox(
+            self._send,
+            lambda: len(self.watching) + len(self.remote) > 1,
+            tick=settings.PLAYGROUND_RELAY_TICK,
+            limit=settings.PLAYGROUND_FRAME_BYTES,
+        )
         self.gone = False
         self.held: list[str] | None = None  # a run's frames, waiting for its snapshot to go
         self.remote: dict[uuid.UUID, RemoteWatch] = {}  # runs of other processes it watches
@@ -97,11 +105,14 @@ class RunConsumer(AsyncWebsocketConsumer):
                 batch.detach(self)
         for watch in self.remote.values():
             watch.task.cancel()
+        self.outbox.close()
 
     async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
         """Messages over the app's limit are answered, not read (Daphne closes the socket only
         past its own, larger limit); a socket that closes meanwhile is no error."""
-        size = len((message.get("text") or "").encode()) + len(message.get("bytes") or b"")
+        # surrogatepass: a lone surrogate counts as the bytes it would take, not as an error.
+        text = (message.get("text") or "").encode("utf-8", "surrogatepass")
+        size = len(text) + len(message.get("bytes") or b"")
         try:
             if size > settings.PLAYGROUND_MAX_MESSAGE_BYTES:
                 await self.send_html(fragments.too_big(size))
@@ -251,9 +262,9 @@ class RunConsumer(AsyncWebsocketConsumer):
             if live:
                 self.batches.add(found.uuid)
             for frame in frames:
-                await self._send(frame)
+                await self._put(frame)
             while self.held:
-                await self._send(self.held.pop(0))
+                await self._put(self.held.pop(0))
         finally:
             self.held = None
 
@@ -364,7 +375,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         column = None if column in (None, "") else str(column)  # the page sends it as text
         for run_id in self._running():
             session = registry.get(run_id)
-            if column is not None and not (session and str(session.spec.column) == column):
+            place = session.spec.place if session else self.remote[run_id].place
+            if column is not None and str(place.column) != column:
                 continue  # another column's
             if not await may_stop(self.user, run_id, session.user if session else None):
                 await self.send_html(fragments.notice(NOT_YOURS_TO_STOP))
@@ -387,22 +399,23 @@ class RunConsumer(AsyncWebsocketConsumer):
                 attached = await attach_frames(self.user, data.get("run"), self)
             self.watching.update(attached.here)
             for frame in attached.frames:
-                await self._send(frame)
+                await self._put(frame)
             while self.held:
-                await self._send(self.held.pop(0))
+                await self._put(self.held.pop(0))
         finally:
             self.held = None
-        if attached.elsewhere is not None:
-            self._watch_elsewhere(attached.elsewhere)
+        for run in attached.elsewhere:
+            self._watch_elsewhere(run)
 
-    def _watch_elsewhere(self, run_id: uuid.UUID) -> None:
+    def _watch_elsewhere(self, run: Elsewhere) -> None:
         """A run of another process, followed through the channel layer in a task of its
         own (never through `dispatch`), when processes share one."""
         layer = shared_layer()
-        if layer is None or run_id in self.remote:
+        if layer is None or run.run_id in self.remote:
             return
-        ended = partial(ended_frames, self.user, run_id)
-        self.remote[run_id] = RemoteWatch(run_id, layer, self.send_html, ended)
+        ended = partial(ended_frames, self.user, run.run_id, run.place)
+        watch = RemoteWatch(run.run_id, layer, self.send_html, ended, run.place)
+        self.remote[run.run_id] = watch
 
     async def ack(self, data: dict) -> None:
         """The page has every frame up to `seq`: runs holding text back for it may go on."""
@@ -414,7 +427,7 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @property
     def unacked(self) -> int:
-        return self.frames.unacked + len(self.held or ())
+        return self.frames.unacked + len(self.held or ()) + len(self.outbox)
 
     async def stalled(self) -> None:
         if not self.gone:
@@ -425,7 +438,12 @@ class RunConsumer(AsyncWebsocketConsumer):
         if self.held is not None:
             self.held.append(html)
             return
-        await self._send(html)
+        await self._put(html)
+
+    async def _put(self, html: str) -> None:
+        if self.gone:
+            raise SocketGone
+        await self.outbox.put(html)
 
     async def _send(self, html: str) -> None:
         if self.gone:

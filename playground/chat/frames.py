@@ -29,6 +29,13 @@ _VOID = {b"br", b"hr", b"img", b"wbr", b"input", b"col", b"area", b"source", b"t
 _TABLE_PARTS = {b"table", b"thead", b"tbody", b"tfoot", b"tr"}
 
 
+def joinable(frame: str) -> bool:
+    """Whether a frame may share a message with others: not one that appends into a table's
+    part (its first element sets how the whole message is parsed)."""
+    first = _TAG.match(frame.lstrip().encode()[:16])
+    return first is None or first.group(2).lower() not in _TABLE_PARTS
+
+
 class Unsplittable(Exception):
     """HTML that cannot be cut to size (a single tag over the bound, or nested too deep)."""
 

@@ -47,6 +47,7 @@ class RunGroup:
                 session_key=self.session_key,
                 run_ids=[s.id for s in self.sessions],
                 group=self.id,
+                group_key=self.key,
             )
             self._opened = asyncio.ensure_future(in_run_db(work))
         # Shielded: the write is shared, and no column's task may cancel it for the others.

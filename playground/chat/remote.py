@@ -28,6 +28,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from . import fragments, snapshot
 
 if TYPE_CHECKING:
+    from .services import Place
     from .session import RunSession
 
 logger = logging.getLogger(__name__)
@@ -195,7 +196,8 @@ class Publisher:
         taken = await self.session.snapshot_now()
         message: dict[str, Any] = {"type": "run.snapshot", "over": taken is None}
         if taken is not None:
-            message["seq"], message["frames"] = taken[0], await snapshot.draw(taken[1])
+            place = self.session.spec.place
+            message["seq"], message["frames"] = taken[0], await snapshot.draw(taken[1], place)
         try:
             await self.layer.send(watcher, message)
         except Exception as error:
@@ -212,8 +214,10 @@ class RemoteWatch:
         layer: BaseChannelLayer,
         send: Callable[[str], Awaitable[None]],
         ended: Callable[[], Awaitable[list[str] | None]],
+        place: Place = fragments.SINGLE,
     ):
         self.run_id = run_id
+        self.place = place  # where the page draws it: a compare's column has its own
         self.layer = layer
         self.send = send
         self.ended = ended

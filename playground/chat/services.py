@@ -205,13 +205,15 @@ def run_open_group(
     session_key: str,
     run_ids: list[uuid.UUID],
     group: uuid.UUID,
+    group_key: str,
 ) -> dict[uuid.UUID, Transcript]:
     """The transcripts of a compare's columns, by run id, taken together (one transaction):
     each column counts as a run against the user's limits, and a compare that does not fit
     is refused whole."""
     _check_signed_in(user, session_key)
     starts = [
-        _start(spec, user, run_id, group=group) for spec, run_id in zip(specs, run_ids, strict=True)
+        {**_start(spec, user, run_id, group=group), "group_key": group_key}
+        for spec, run_id in zip(specs, run_ids, strict=True)
     ]
     try:
         rows = transcript_group_start(

@@ -137,14 +137,15 @@ class RunSession:
             self.task.cancel()
 
     def detach(self, watcher: Watcher) -> None:
-        """A socket went away. The run outlives its last watcher by the orphan grace only."""
+        """A socket went away. The run outlives its last watcher by the orphan grace, or for
+        as long as pages on other processes lease its frames."""
         if watcher in self.watchers:
             self.watchers.remove(watcher)
             self._acked.set()  # a relay waiting for this watcher's acknowledgements need not
         if self.watchers or not self.running:
             return
         grace = settings.PLAYGROUND_ORPHAN_GRACE
-        if grace <= 0:
+        if grace <= 0 and not self._watched_elsewhere():
             self.stop(EndReason.NO_WATCHER)
         elif self._orphan_timer is None:
             self._orphan_timer = asyncio.get_running_loop().call_later(grace, self._orphaned)
@@ -196,11 +197,23 @@ class RunSession:
                         logger.info("Run %s lets go of a socket that stopped reading", self.id)
                         self.detach(watcher)
                         await watcher.stalled()
-        return any(watcher is not UNWATCHED for watcher in self.watchers)
+        shown = any(watcher is not UNWATCHED for watcher in self.watchers)
+        return shown or self._watched_elsewhere()
+
+    def _watched_elsewhere(self) -> bool:
+        """Whether pages on other processes lease its frames (`remote.py`)."""
+        return self._publisher is not None and self._publisher.leased()
 
     def _orphaned(self) -> None:
+        """The grace is over: a run that pages on other processes still watch is looked at
+        again one grace later (a lease not renewed lapses), one that nobody watches stops."""
         self._orphan_timer = None
-        if not self.watchers:
+        if self.watchers:
+            return
+        if self._watched_elsewhere():
+            again = max(settings.PLAYGROUND_ORPHAN_GRACE, remote.LEASE_EVERY)
+            self._orphan_timer = asyncio.get_running_loop().call_later(again, self._orphaned)
+        else:
             self.stop(EndReason.NO_WATCHER)
 
     async def _life(self) -> None:

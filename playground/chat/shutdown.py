@@ -4,7 +4,8 @@ Under Daphne, Twisted owns SIGTERM: it calls its "before shutdown" triggers, wai
 Deferreds they return, and only then stops. Daphne's own trigger cancels every consumer at
 once; that leaves the runs alone (each is a task of its own) and the sockets open. So the
 drain, within PLAYGROUND_SHUTDOWN_GRACE: the registry ends each run with what arrived
-(interrupted: the server restarted) and sends its last frame; then every websocket is closed
+(interrupted: the server restarted) and sends its last frame, which leaves the sockets'
+outboxes; then every websocket is closed
 with 1012, and the pages' answers awaited, so that the last frame and the close reach them.
 """
 
@@ -19,7 +20,7 @@ from twisted.internet.defer import Deferred
 
 from playground.upstream import close_client
 
-from . import rundb
+from . import outbox, rundb
 from .registry import get_registry
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ async def _drain() -> None:
     grace = settings.PLAYGROUND_SHUTDOWN_GRACE
     deadline = loop.time() + grace
     await get_registry().drain(within=grace - min(CLOSING, grace / 4))
+    await outbox.send_all(within=deadline - loop.time())
     await asyncio.gather(
         _close_websockets(within=deadline - loop.time()),
         rundb.close(within=deadline - loop.time()),

@@ -109,6 +109,9 @@ class Transcript(models.Model):
     # A compare run: one transcript per column, started together, sharing this id; the column
     # (counted from 0, in the page's order) and its name on the page.
     group = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
+    # What the page that started the compare keeps to watch it again after a reload, on any
+    # process: never the group's id, which a blind compare's page may not learn.
+    group_key = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     column = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     column_label = models.CharField(max_length=80, blank=True, editable=False)
     # A blind compare: the place (0 = A) its answer was shown in, shuffled and unnamed until

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from playground.cases.selectors import batch_cell_of
+from playground.chat.attach import place_of
 from playground.core.access import is_staff_member
 from playground.output import rendered_choices
 
@@ -104,9 +105,10 @@ def detail(request, uuid):
         "siblings": siblings_of(request.user, transcript),
         "batch_cell": batch_cell_of(request.user, transcript),
         "can_change": can_change_transcript(request.user, transcript),
-        # Watched live over the run socket, wherever the run goes on; a compare's column only
-        # on the page that started it (chat/attach.py).
-        "live": transcript.status == Transcript.Status.RUNNING and transcript.group is None,
+        # Watched live over the run socket, wherever the run goes on, a compare's column in
+        # boxes with its own ids; a blind answer only on the page that started it.
+        "live": transcript.status == Transcript.Status.RUNNING and transcript.blind_slot is None,
+        "p": place_of(transcript, 0).prefix,
         "visibility_form": VisibilityForm(initial={"visibility": transcript.visibility}),
     }
     return render(request, "transcripts/detail.html", context)

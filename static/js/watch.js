@@ -11,6 +11,7 @@
   live.addEventListener("htmx:wsAfterMessage", (event) => {
     window.acknowledgeFrame(event);
     const stop = document.getElementById("watch-stop");
-    if (stop) stop.disabled = !document.querySelector("#run-status.running");
+    // A compare's column has its status under its own id (`k1-run-status`).
+    if (stop) stop.disabled = !live.querySelector('[id$="run-status"].running');
   });
 })();

@@ -19,6 +19,7 @@ pytestmark = [
 
 BENCH = "simulator/chat-fast?bench=1&tokens={}"
 SLOW = "simulator/chat?tps=20&tokens=2000"
+SLOW_NUMBERED = "simulator/chat?bench=1&tokens=2000&tps=20"
 
 
 async def connected(user) -> Socket:
@@ -264,7 +265,7 @@ async def test_a_compare_reloaded_mid_stream_is_watched_again_column_by_column(
     for who, key in [(bob, group_key(runner)), (alice, "no-such-key")]:
         stranger = await connected(who)  # told nothing of a compare not theirs to see
         await stranger.send({"action": "attach", "group": key})
-        told = await stranger.until("The compare this tab was showing has ended")
+        told = await stranger.until("The compare this tab was showing is no longer there")
         assert 'id="current-group" value=""' in told, "the page forgets the key"
         await stranger.close()
     await socket.send({"action": "stop", "column": "2"})
@@ -313,3 +314,64 @@ async def test_a_blind_compare_reloaded_names_nothing_and_still_brings_the_vote(
     await socket.send({"action": "vote", "pick": "0"})
     await socket.until("Your vote is in: A is best")
     await socket.close()
+
+
+async def test_a_compare_that_ended_while_its_page_was_away_shows_how_each_column_ended(alice):
+    runner = await connected(alice)
+    await runner.send(compare_data({"model": BENCH.format(5)}, {"model": "simulator/no-such"}))
+    await every_column_ends(runner, 2)
+    await runner.close()
+    await eventually(lambda: not get_registry().sessions)  # no column left on this process
+
+    socket = await connected(alice)
+    await socket.send({"action": "attach", "group": group_key(runner)})
+    ended = await every_column_ends(socket, 2)
+    await socket.close()
+
+    assert ended == {0: "completed", 1: "error"}
+    assert numbers(socket.streamed("k0-c0-text")) == list(range(5)), "drawn from its row"
+    page = "".join(socket.frames)
+    assert "Model not found" in page
+    assert "is no longer there" not in page
+
+
+async def test_a_blind_compare_that_ended_while_away_still_names_nothing_until_the_vote(alice):
+    runner = await connected(alice)
+    fast = {"model": BENCH.format(3)}
+    await runner.send(compare_data({**fast, "seed": 1}, {**fast, "seed": 2}, blind="on"))
+    await runner.until("Which answer is best?")
+    await runner.close()
+    await eventually(lambda: not get_registry().sessions)
+
+    socket = await connected(alice)
+    await socket.send({"action": "attach", "group": group_key(runner)})
+    await socket.until("Which answer is best?")
+    shown = "".join(socket.frames)
+    assert shown.count("Which answer is best?") == 1
+    for row in await transcripts():
+        assert str(row.uuid) not in shown
+        assert row.model not in shown
+    await socket.send({"action": "vote", "pick": "1"})
+    await socket.until("Your vote is in: B is best")
+    await socket.close()
+
+
+async def test_a_columns_transcript_page_watches_that_column_live_and_stops_it_alone(alice):
+    runner = await connected(alice)
+    columns = [{"model": "simulator/chat?bench=1&tokens=60&tps=30"}, {"model": SLOW_NUMBERED}]
+    await runner.send(compare_data(*columns))
+    await runner.until(r'beforeend:#k1-c0-text-\d+">')
+    slow = await Transcript.objects.aget(column=1)
+
+    watcher = await connected(alice)  # its transcript's page
+    await watcher.send({"action": "attach", "run": str(slow.uuid)})
+    await watcher.until(r'beforeend:#k1-c0-text-\d+">')  # live, after its snapshot
+    await watcher.send({"action": "stop"})
+    assert (await every_column_ends(runner, 2)) == {0: "completed", 1: "stopped"}
+    await watcher.until(column_final(1).pattern)
+    await runner.close()
+    await watcher.close()
+
+    slow = await Transcript.objects.aget(column=1)
+    assert numbers(watcher.streamed("k1-c0-text")) == numbers(slow.choices[0]["content"])
+    assert "k0-" not in "".join(watcher.frames), "only the column it asked for"

@@ -17,7 +17,7 @@ from playground.chat import fragments
 from playground.chat.services import run_spec
 from playground.runform import MESSAGE_FIELDS, RunForm, bind
 
-from ..helpers import Socket, form_data
+from ..helpers import FRAME, Socket, form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -112,14 +112,17 @@ async def socket(alice, settings):
 
 
 async def answer_to(socket: Socket, send: Awaitable[None], end: str) -> list[str]:
-    """The frames that answer what `send` sends: every frame up to the answer to an unknown
-    action named `end`, sent after it (the socket answers its messages in order)."""
+    """What answers what `send` sends: everything up to the answer to an unknown action
+    named `end`, sent after it (the socket answers its messages in order, and may join the
+    frames of both into one message)."""
     await send
     await socket.send({"action": end})
-    frames = []
-    while f"Unknown action '{end}'" not in html.unescape(frame := await socket.receive()):
-        frames.append(frame)
-    return frames
+    frames = [await socket.receive()]
+    while f"Unknown action '{end}'" not in html.unescape(frames[-1]):
+        frames.append(await socket.receive())
+    last = frames.pop()
+    before_end = FRAME.sub("", last[: last.rindex('<div id="run-error"', 0, last.index(end))])
+    return [*frames, before_end] if before_end.strip() else frames
 
 
 @SHARED_FIXTURES

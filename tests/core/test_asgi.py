@@ -3,8 +3,6 @@
 import asyncio
 import os
 import secrets
-import statistics
-import time
 from pathlib import Path
 
 import httpx
@@ -78,25 +76,27 @@ def test_the_mounted_simulator_refuses_requests_without_its_key(daphne_url, meth
 
 
 async def test_heavy_simulated_answers_do_not_hold_up_other_pages(daphne_url):
-    """Whole answers at the bounds (20,000 tokens x 16 choices), several at once."""
+    """Whole answers at the bounds (20,000 tokens x 16 choices), several at once (the
+    simulator makes them one after the other, seconds each): pages are served while they are
+    being made, not in the gaps between them (before the fix a page waited for a whole one)."""
     heavy = {**SIMULATED, "n": 16, "simulator": {"tokens": 20_000}}
     headers = {"Authorization": f"Bearer {os.environ['SIMULATOR_API_KEY']}"}
     url = f"{daphne_url}/simulator/v1/chat/completions"
-    async with httpx.AsyncClient(timeout=60) as client:
+    page = f"{daphne_url}/accounts/login/"
+    async with httpx.AsyncClient(timeout=120) as client:
+        await client.get(page)  # its first rendering (templates, URLs) is not the point here
         answers = [
-            asyncio.ensure_future(client.post(url, json=heavy, headers=headers)) for _ in range(6)
+            asyncio.ensure_future(client.post(url, json=heavy, headers=headers)) for _ in range(4)
         ]
-        waits = []
-        for _ in range(5):  # a closed client stops the answers still being made
-            started = time.monotonic()
-            response = await client.get(f"{daphne_url}/accounts/login/")
-            waits.append(time.monotonic() - started)
+        await asyncio.sleep(0.2)  # the answers' requests reach the server first
+        for _ in range(10):
+            response = await client.get(page)
             assert response.status_code == 200
-        for answer in answers:
+        # An order, not a time: every page came back while answers were still being made.
+        done = [answer.done() for answer in answers]
+        for answer in answers:  # a closed connection stops the answers still being made
             answer.cancel()
-    # The median, not the worst: on two loaded cores one page can wait behind the test's own
-    # reading of the answers (before the fix every page waited about 6 s).
-    assert statistics.median(waits) < 2, waits
+    assert not all(done), done
 
 
 def test_production_neither_mounts_nor_offers_the_simulator_unless_asked(tmp_path):

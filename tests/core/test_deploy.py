@@ -23,6 +23,8 @@ from ..helpers import (
     DaphneServer,
     ack_for,
     appended,
+    column_final,
+    compare_data,
     database_url,
     endpoints_for_tests,
     form_data,
@@ -176,6 +178,42 @@ def test_a_run_on_one_process_is_watched_live_and_stopped_from_the_other(alice, 
     assert tokens == list(range(len(tokens)))
     assert runner.numbers() == tokens
     assert watcher.numbers() == tokens, "the snapshot, then every frame after it, once"
+
+
+def test_a_compare_reloaded_on_the_other_process_is_watched_column_by_column(alice, processes):
+    """The page kept the compare's key only: the other process finds its columns by it, draws
+    each in its place, follows each live from its own snapshot, and stops one column alone."""
+    one, two = processes
+    runner = Page(one, alice, until=re.compile("never"))
+    short, long = (f"simulator/chat?bench=1&tps=30&tokens={n}" for n in (60, 900))
+    runner.send(compare_data({"model": short}, {"model": long}))
+    key = runner.seen(r'id="current-group" value="([^"]+)"')[1]
+    runner.seen(r'beforeend:#k1-c0-text-\d+">')
+    runner.leave()
+
+    watcher = Page(two, alice, until=column_final(1))
+    watcher.send({"action": "attach", "group": key})
+    watcher.seen(column_final(0).pattern)  # the short column ends, watched from here
+    watcher.send({"action": "stop", "column": "1"})
+    watcher.close()
+
+    rows = {row.column: row for row in Transcript.objects.all()}
+    assert (rows[0].status, rows[1].status, rows[1].end_reason) == ("completed", "stopped", "user")
+    page = "".join(watcher.frames)
+    assert column_final(0).search(page)[1] == "completed"
+    assert column_final(1).search(page)[1] == "stopped"
+    for column, row in rows.items():
+        shown = since_drawn(watcher.frames, column)
+        assert shown == [int(n) for n in re.findall(r" (\d+)@", row.choices[0]["content"])]
+    assert len(since_drawn(watcher.frames, 0)) == 60
+    assert not re.search(r"#c0-text", page), "nothing drawn into a single run's boxes"
+
+
+def since_drawn(frames: list[str], column: int) -> list[int]:
+    """A column's numbered tokens as the page shows them: since its boxes were last drawn."""
+    drawn = [i for i, frame in enumerate(frames) if f'id="k{column}-choices"' in frame]
+    text = "".join(appended(frame, f"k{column}-c0-text") for frame in frames[drawn[-1] :])
+    return [int(number) for number in re.findall(r" (\d+)@", text)]
 
 
 def test_a_page_reloaded_mid_run_through_the_proxy_ends_with_the_whole_answer(alice, deployment):

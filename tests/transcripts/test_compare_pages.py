@@ -106,3 +106,21 @@ def test_staff_see_win_rates_per_model_and_preset_with_an_interval(
     assert "<code>Terse</code></td><td>8</td><td>3</td><td>2</td>" in rows[2]
     assert "simulator/reasoning" not in page
     assert client_for(alice).get(reverse("transcripts:votes")).status_code == 302
+
+
+def test_a_running_columns_page_watches_it_live_in_boxes_under_its_own_ids(alice, compare):
+    Transcript.objects.filter(pk=compare[1].pk).update(status=Transcript.Status.RUNNING)
+    page = client_for(alice).get(compare[1].get_absolute_url()).content.decode()
+    assert f'data-run="{compare[1].uuid}"' in page
+    for box in ("k1-choices", "k1-run-status", "k1-run-error", "k1-stop"):
+        assert f'id="{box}"' in page, box
+    assert 'id="choices"' not in page
+
+
+def test_a_running_blind_answers_page_is_not_watched_live(alice, compare):
+    Transcript.objects.filter(pk=compare[1].pk).update(
+        status=Transcript.Status.RUNNING, blind_slot=0
+    )
+    page = client_for(alice).get(compare[1].get_absolute_url()).content.decode()
+    assert "data-run=" not in page
+    assert "b0-" not in page

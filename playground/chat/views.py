@@ -23,6 +23,7 @@ from playground.upstream import UpstreamUnavailable, list_models
 
 from .pagecache import (
     column_template,
+    default_forms,
     default_message_rows,
     default_parameters,
     message_rows,
@@ -46,7 +47,7 @@ def playground(request: HttpRequest) -> HttpResponse:
         group = group_for_user(request.user, group_id)
         _named(group[0])
         state = group[0].form_state
-    form, formset = forms_from_state(state)
+    form, formset = default_forms() if state is None else forms_from_state(state)
     columns = [(t.column_label, upgrade_state(t.form_state)["fields"]) for t in group]
     if state is not None and not group:  # a preset may hold a compare set
         columns = [(c["label"], c["fields"]) for c in upgrade_state(state).get("columns", [])]

@@ -38,9 +38,16 @@ def message_rows(formset: BaseMessageFormSet) -> SafeString:
 
 
 @cache
+def default_forms() -> tuple[RunForm, BaseMessageFormSet]:
+    """The forms of a page opened without a preset, a run or a compare, made once (each
+    copies its ~40 fields): only ever read, to render the page."""
+    return forms_from_state(None)
+
+
+@cache
 def default_message_rows() -> SafeString:
     """The rows of a page opened without a preset, a run or a compare: one empty message."""
-    return message_rows(forms_from_state(None)[1])
+    return message_rows(default_forms()[1])
 
 
 def parameters(form: RunForm) -> SafeString:
@@ -52,12 +59,13 @@ def parameters(form: RunForm) -> SafeString:
 def default_parameters() -> SafeString:
     """The panel of a page opened without a preset, a run or a compare: the defaults (a
     draft is the browser's, restored by the page's script)."""
-    return parameters(forms_from_state(None)[0])
+    return parameters(default_forms()[0])
 
 
 def _forget(**kwargs: object) -> None:
     column_template.cache_clear()
     message_template.cache_clear()
+    default_forms.cache_clear()
     default_message_rows.cache_clear()
     default_parameters.cache_clear()
 

@@ -23,6 +23,7 @@ from playground.upstream import UpstreamUnavailable, list_models
 
 from .pagecache import (
     column_template,
+    default_forms,
     default_message_rows,
     default_parameters,
     message_rows,
@@ -49,7 +50,7 @@ def playground(request: HttpRequest) -> HttpResponse:
         state = group[0].form_state
     elif batch_id := request.GET.get("batch"):
         state = batch_state(request.user, batch_id)
-    form, formset = forms_from_state(state)
+    form, formset = default_forms() if state is None else forms_from_state(state)
     columns = [(t.column_label, upgrade_state(t.form_state)["fields"]) for t in group]
     if state is not None and not group:  # a preset may hold a compare set
         columns = [(c["label"], c["fields"]) for c in upgrade_state(state).get("columns", [])]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -77,7 +78,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         # Every run's frames go out through it, in order: one message per tick at most.
         self.outbox = Outbox(
             self._send,
-            lambda: len(self.watching) + len(self.remote) > 1,
+            lambda: len(self.watching) + len(self.remote) + len(self.batches) > 1,
             tick=settings.PLAYGROUND_RELAY_TICK,
             limit=settings.PLAYGROUND_FRAME_BYTES,
         )
@@ -256,17 +257,11 @@ class RunConsumer(AsyncWebsocketConsumer):
         found = await self._batch(data)
         if found is None:
             return
-        self.held = []
-        try:
+        async with self._holding():
             frames, live = await batch.attach(get_registry(), found, self)
             if live:
                 self.batches.add(found.uuid)
-            for frame in frames:
-                await self._put(frame)
-            while self.held:
-                await self._put(self.held.pop(0))
-        finally:
-            self.held = None
+            await self._catch_up(frames)
 
     async def stop_batch(self, data: dict) -> None:
         found = await self._batch(data, change=True)
@@ -390,22 +385,32 @@ class RunConsumer(AsyncWebsocketConsumer):
         run, or with every column of its compare (`group`: the key it keeps). A run still
         going here goes on to this socket too, its frames held meanwhile: the snapshot
         first, then every frame after it, in order."""
-        self.held = []
-        try:
+        async with self._holding():
             if data.get("group"):
                 attached = await attach_group_frames(self.user, data["group"], self)
                 self.blind_group = attached.blind
             else:
                 attached = await attach_frames(self.user, data.get("run"), self)
             self.watching.update(attached.here)
-            for frame in attached.frames:
-                await self._put(frame)
-            while self.held:
-                await self._put(self.held.pop(0))
-        finally:
-            self.held = None
+            await self._catch_up(attached.frames)
         for run in attached.elsewhere:
             self._watch_elsewhere(run)
+
+    @asynccontextmanager
+    async def _holding(self) -> AsyncIterator[None]:
+        """While the page is brought up to date, the frames of what it now watches wait."""
+        self.held = []
+        try:
+            yield
+        finally:
+            self.held = None
+
+    async def _catch_up(self, frames: list[str]) -> None:
+        """The frames that bring the page up to date, then those that waited, in order."""
+        for frame in frames:
+            await self._put(frame)
+        while self.held:
+            await self._put(self.held.pop(0))
 
     def _watch_elsewhere(self, run: Elsewhere) -> None:
         """A run of another process, followed through the channel layer in a task of its

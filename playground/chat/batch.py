@@ -40,6 +40,7 @@ from playground.cases.services import (
 from playground.runform import page_state
 from playground.transcripts.models import Transcript
 
+from .budget import EndpointShare
 from .frames import Atom, pack
 from .rundb import OUTAGE, in_run_db
 from .services import BadRow, ProcessFull, RunRefused, RunSpec, batch_row_specs
@@ -322,9 +323,10 @@ def _transcript(run_id: uuid.UUID) -> Transcript | None:
     return Transcript.objects.filter(uuid=run_id).first()
 
 
-def started(batch: Batch) -> str:
-    """On the playground page: the batch is going, and where its grid is."""
-    return render_to_string("cases/partials/batch_started.html", {"batch": batch})
+def started(batch: Batch, shares: list[EndpointShare]) -> str:
+    """On the playground page: the batch is going, where its grid is, and what it may spend."""
+    context = {"batch": batch, "shares": shares}
+    return render_to_string("cases/partials/batch_started.html", context)
 
 
 def grid_cell(cell: CellView, *, oob: bool = True) -> str:

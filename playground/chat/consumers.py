@@ -38,6 +38,7 @@ from playground.transcripts.services import VoteRefused, compare_vote
 
 from . import batch, estimate, fragments
 from .attach import Elsewhere, attach_frames, attach_group_frames, ended_frames, may_stop
+from .budget import batch_shares, budget_problem
 from .frames import FrameNumbers
 from .group import RunGroup
 from .incoming import BadMessage, read_message
@@ -236,6 +237,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         if checked is None:
             return
         forms, _ = checked
+        shares = await database_sync_to_async(batch_shares)(self.user, forms, len(version.rows))
+        if problem := budget_problem(shares):
+            await self.send_html(fragments.notice(problem))
+            return
         labels = [_column_name(data, column, form) for column, form in enumerate(forms)]
         key = self.scope["session"].session_key or ""
         try:
@@ -250,7 +255,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         except (BatchTooBig, ProcessFull) as refused:
             await self.send_html(fragments.notice(str(refused)))
             return
-        await self.send_html(batch.started(started.batch))
+        await self.send_html(batch.started(started.batch, shares))
 
     async def attach_batch(self, data: dict) -> None:
         """A batch's page (re)connected: its grid as it stands, then its live frames."""

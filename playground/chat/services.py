@@ -247,7 +247,7 @@ def _start(
         "model": spec.body["model"],
         "request_body": spec.body,
         "form_state": spec.form_state,
-        "rates": _rate_limits(spec.endpoint),
+        "rates": rate_limits(spec.endpoint),
         "reserve_tokens": spec.most_tokens,
         "group": group,
         "column": spec.column,
@@ -256,7 +256,7 @@ def _start(
     }
 
 
-def _rate_limits(endpoint: Endpoint) -> RateLimits | None:
+def rate_limits(endpoint: Endpoint) -> RateLimits | None:
     """The limits that protect a paid key; a simulated endpoint costs nothing."""
     if endpoint.simulated:
         return None

@@ -252,3 +252,10 @@ def vote_tallies(by: str) -> list[VoteTally]:
     )
     tallies = [VoteTally(row[by], row["votes"], row["won"], row["tied"]) for row in rows]
     return sorted(tallies, key=lambda tally: (-tally.votes, tally.name))
+
+
+def tokens_charged_since(*, user, endpoint: str, since: datetime) -> int:
+    """The tokens the user's runs on `endpoint` since `since` count against their daily
+    budget (a running run's max_tokens x n, a finished one's real usage)."""
+    runs = Transcript.objects.filter(user=user, endpoint=endpoint, created_at__gte=since)
+    return runs.aggregate(total=Sum("charged_tokens"))["total"] or 0

@@ -341,3 +341,25 @@ async def test_a_cells_run_is_watched_live_from_its_transcript_and_outlives_that
     await socket.send({"action": "batch_stop", "batch": str(batch.uuid)})
     await ended("stopped")
     await socket.close()
+
+
+async def test_a_batch_past_the_days_tokens_is_refused_up_front_saying_by_how_much(
+    alice, scripted, settings
+):
+    settings.PLAYGROUND_TOKENS_PER_DAY = 1000
+    await database_sync_to_async(make_transcript)(alice, endpoint="scripted", charged_tokens=300)
+    version = await saved_version(alice, 4)
+    socket = await connected(alice)
+    paced = {"endpoint": "scripted", "model": "paced", "max_tokens": "100"}
+    too_many = form_data(SAY, **paced, n="2")
+    await socket.send({**too_many, "action": "batch", "batch_version": version})
+    refused = await socket.until("would stop halfway")
+    assert "4 cells on scripted, up to 800 tokens of the 700 you have left for 24 hours" in refused
+    assert not await database_sync_to_async(Batch.objects.exists)(), "nothing written"
+
+    scripted.script("paced", sse(chunk(content="ok"), chunk(finish_reason="stop")))
+    await start(socket, version, {**paced, "n": "1"})  # 400 tokens fit: it starts, and says so
+    started = "".join(socket.frames)
+    assert "4 cells on scripted, up to 400 tokens of the 700 you have left for 24 hours" in started
+    await ended("done")
+    await socket.close()

@@ -40,6 +40,7 @@ from playground.cases.services import (
 from playground.runform import page_state
 from playground.transcripts.models import Transcript
 
+from . import remote
 from .budget import EndpointShare
 from .frames import Atom, pack
 from .rundb import OUTAGE, in_run_db
@@ -95,6 +96,9 @@ class BatchSession:
         self._began = time.monotonic()
         self._ended_here = 0
         self._workers: set[asyncio.Task[None]] = set()
+        self.seq = 0  # numbers every frame sent, for pages on other processes
+        layer = remote.shared_layer()
+        self._publisher = remote.Publisher(self, layer) if layer is not None else None
         self.task = asyncio.create_task(self._life(), name=f"batch {self.id}")
 
     # The page's commands
@@ -127,6 +131,15 @@ class BatchSession:
             cells, progress = list(self.cells.values()), self._progress_html()
         return await grid_frames(cells, progress)
 
+    async def snapshot_frames(self) -> tuple[int, list[str]] | None:
+        """For a page on another process (`remote.py`): the grid as it stands, with the
+        number of the last frame it covers; None once the batch has ended."""
+        async with self._sending:
+            if self.task.done():
+                return None
+            seq, cells, progress = self.seq, list(self.cells.values()), self._progress_html()
+        return seq, await grid_frames(cells, progress)
+
     async def follow(self, watcher: Watcher) -> None:
         """Take `watcher` among the watchers, its page already drawn (it retried a cell)."""
         async with self._sending:
@@ -151,6 +164,8 @@ class BatchSession:
             logger.exception("Batch %s failed", self.id)
         finally:
             beats.cancel()
+            if self._publisher is not None:
+                await self._publisher.close()
 
     def _spawn(self) -> None:
         """Workers up to the concurrency, each taking queued cells one after the other."""
@@ -307,6 +322,9 @@ class BatchSession:
         return Progress.of(self.cells.values(), status, left)
 
     async def _send(self, html: str) -> None:
+        self.seq += 1
+        if self._publisher is not None:
+            self._publisher.frame(self.seq, html)
         for watcher in list(self.watchers):
             try:
                 if watcher.unacked > MOST_BEHIND:
@@ -428,9 +446,23 @@ async def attach(registry: RunRegistry, batch: Batch, watcher: Watcher) -> tuple
     session = registry.batch(batch.uuid)
     if session is not None:
         return await session.watch(watcher), True
+    # Followed live from here when processes share a channel layer (the consumer's part).
+    return await _grid_from_rows(batch, followed=remote.shared_layer() is not None), False
+
+
+async def ended_grid(batch_id: uuid.UUID) -> list[str] | None:
+    """The grid of a batch followed from another process, from its rows once it has ended;
+    None while its row says it runs."""
+    batch = await in_run_db(partial(Batch.objects.get, uuid=batch_id))
+    if batch.status == Batch.Status.RUNNING:
+        return None
+    return await _grid_from_rows(batch, followed=False)
+
+
+async def _grid_from_rows(batch: Batch, *, followed: bool) -> list[str]:
     cells = await in_run_db(partial(batch_cells, batch))
-    progress = batch_progress(batch, Progress.of(cells, batch.status), running_here=False)
-    return await grid_frames(cells, progress), False
+    progress = batch_progress(batch, Progress.of(cells, batch.status), running_here=followed)
+    return await grid_frames(cells, progress)
 
 
 async def grid_frames(cells: list[CellView], progress: str) -> list[str]:

@@ -79,7 +79,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         # Every run's frames go out through it, in order: one message per tick at most.
         self.outbox = Outbox(
             self._send,
-            lambda: len(self.watching) + len(self.remote) + len(self.batches) > 1,
+            lambda: self._watches() > 1,
             tick=settings.PLAYGROUND_RELAY_TICK,
             limit=settings.PLAYGROUND_FRAME_BYTES,
         )
@@ -88,6 +88,12 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.remote: dict[uuid.UUID, RemoteWatch] = {}  # runs of other processes it watches
         self.blind_group: uuid.UUID | None = None  # a blind compare awaiting its vote
         self.batches: set[uuid.UUID] = set()  # the batches whose grids this socket shows
+        self.remote_batches: dict[uuid.UUID, RemoteWatch] = {}  # batches of other processes
+
+    def _watches(self) -> int:
+        """How many runs and batches this socket shows."""
+        mine = [self.watching, self.remote, self.batches, self.remote_batches]
+        return sum(len(watched) for watched in mine)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -105,7 +111,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         for batch_id in self.batches:
             if batch := registry.batch(batch_id):
                 batch.detach(self)
-        for watch in self.remote.values():
+        for watch in [*self.remote.values(), *self.remote_batches.values()]:
             watch.task.cancel()
         self.outbox.close()
 
@@ -267,6 +273,17 @@ class RunConsumer(AsyncWebsocketConsumer):
             if live:
                 self.batches.add(found.uuid)
             await self._catch_up(frames)
+        if not live and found.status == Batch.Status.RUNNING:
+            self._follow_batch_elsewhere(found.uuid)
+
+    def _follow_batch_elsewhere(self, batch_id: uuid.UUID) -> None:
+        """A batch of another process, followed through the channel layer as a run is."""
+        layer = shared_layer()
+        watch = self.remote_batches.get(batch_id)
+        if layer is None or (watch is not None and not watch.task.done()):
+            return
+        ended = partial(batch.ended_grid, batch_id)
+        self.remote_batches[batch_id] = RemoteWatch(batch_id, layer, self.send_html, ended)
 
     async def stop_batch(self, data: dict) -> None:
         found = await self._batch(data, change=True)
@@ -274,6 +291,8 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         if session := get_registry().batch(found.uuid):
             session.stop()
+        elif (watch := self.remote_batches.get(found.uuid)) and not watch.task.done():
+            await watch.stop_run()  # allowed here: its process stops it
         elif found.status == Batch.Status.RUNNING:
             await self.send_html(fragments.notice(batch.ELSEWHERE))
 

@@ -21,15 +21,14 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 
-from . import fragments, snapshot
+from . import fragments
 
 if TYPE_CHECKING:
     from .services import Place
-    from .session import RunSession
 
 logger = logging.getLogger(__name__)
 LEASE_EVERY = 5.0  # seconds between a remote watcher's renewals
@@ -86,10 +85,24 @@ class Failing:
         self.failing = False
 
 
-class Publisher:
-    """A run's side: its control channel, its remote watchers' leases, its publications."""
+class Published(Protocol):
+    """What pages on other processes watch: a run, or a batch's grid (`chat/batch.py`)."""
 
-    def __init__(self, session: RunSession, layer: BaseChannelLayer):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    async def snapshot_frames(self) -> tuple[int, list[str]] | None:
+        """What a page is shown to catch up, with the number of the last frame it covers;
+        None once it is over for the page."""
+
+    def stop(self) -> None: ...
+
+
+class Publisher:
+    """A run's (or batch's) side: its control channel, its remote watchers' leases, its
+    publications."""
+
+    def __init__(self, session: Published, layer: BaseChannelLayer):
         self.session = session
         self.layer = layer
         self.leases: dict[str, float] = {}  # a watcher's channel -> when its lease ends
@@ -193,11 +206,10 @@ class Publisher:
 
     async def _answer(self, watcher: str) -> None:
         """A snapshot, with the number of the last frame it covers."""
-        taken = await self.session.snapshot_now()
+        taken = await self.session.snapshot_frames()
         message: dict[str, Any] = {"type": "run.snapshot", "over": taken is None}
         if taken is not None:
-            place = self.session.spec.place
-            message["seq"], message["frames"] = taken[0], await snapshot.draw(taken[1], place)
+            message["seq"], message["frames"] = taken
         try:
             await self.layer.send(watcher, message)
         except Exception as error:

@@ -165,11 +165,15 @@ class RunSession:
                 self._orphan_timer = None
             return taken
 
-    async def snapshot_now(self) -> tuple[int, snapshot.Snapshot] | None:
-        """What the page was sent so far, with the number of its last frame; None when the
-        run is over for the page."""
+    async def snapshot_frames(self) -> tuple[int, list[str]] | None:
+        """For a page on another process (`remote.py`): what the page was sent so far, drawn
+        in the run's place, with the number of the last frame it covers; None when the run is
+        over for the page."""
         async with self._sending:
-            return (self.seq, self._snapshot()) if self.running else None
+            if not self.running:
+                return None
+            seq, taken = self.seq, self._snapshot()
+        return seq, await snapshot.draw(taken, self.spec.place)
 
     def _snapshot(self) -> snapshot.Snapshot:
         return snapshot.take(self._shown, self.state, self._relay, self.spec.schema)

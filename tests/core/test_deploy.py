@@ -16,6 +16,9 @@ from django.db import connection
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import connect
 
+from playground.cases.models import Batch, BatchCell
+from playground.cases.services import data_set_save
+from playground.cases.table import Table
 from playground.transcripts.models import Transcript
 
 from ..helpers import (
@@ -214,6 +217,33 @@ def since_drawn(frames: list[str], column: int) -> list[int]:
     drawn = [i for i, frame in enumerate(frames) if f'id="k{column}-choices"' in frame]
     text = "".join(appended(frame, f"k{column}-c0-text") for frame in frames[drawn[-1] :])
     return [int(number) for number in re.findall(r" (\d+)@", text)]
+
+
+def test_a_batch_on_one_process_is_followed_live_and_stopped_from_the_other(alice, processes):
+    one, two = processes
+    table = Table(["word", "expected"], [[f"w{row}", ""] for row in range(30)])
+    version = data_set_save(owner=alice, name="words", table=table, visibility="team")
+    say = [{"role": "user", "content": "Say {{word}}"}]
+    runner = Page(one, alice, until=re.compile("never"))
+    start = form_data(say, model="simulator/chat?tps=100&tokens=40")
+    runner.send({**start, "action": "batch", "batch_version": version.pk})
+    runner.seen('id="batch-link"')
+    runner.leave()  # the batch goes on without a page
+    batch = Batch.objects.get()
+
+    grid = Page(two, alice, until=re.compile(r'data-status="(stopped|done)"'))
+    grid.send({"action": "batch_attach", "batch": str(batch.uuid)})
+    drawn = int(grid.seen(r"(\d+) / 30 done")[1])  # from the rows, then its process's snapshot
+    grid.seen(rf"(?:{drawn + 3}|{drawn + 4}|{drawn + 5}) / 30 done")  # cells ended since: live
+    grid.send({"action": "batch_stop", "batch": str(batch.uuid)})
+    grid.close()
+
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.STOPPED
+    assert 'data-status="stopped"' in grid.frames[-1]
+    statuses = set(batch.cells.values_list("status", flat=True))
+    assert BatchCell.Status.RUNNING not in statuses
+    assert BatchCell.Status.PENDING not in statuses
 
 
 def test_a_page_reloaded_mid_run_through_the_proxy_ends_with_the_whole_answer(alice, deployment):

@@ -65,14 +65,17 @@ def prepare_database(url: str) -> str:
 
 
 @contextlib.contextmanager
-def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]]:
-    """The simulator alone and the app in Daphne; yields the server and a session cookie."""
+def served_app(
+    database: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[DaphneServer, str]]:
+    """The simulator alone and the app in Daphne (`env`: more of its settings); yields the
+    server and a session cookie."""
     database = database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'db.sqlite3'}"
     cookie = prepare_database(database)
     # The simulator alone in its own process, as in production.
     with SimulatorProcess() as simulator:
         endpoints = [{"name": "simulator", "base_url": simulator.base_url}]
-        env = {
+        settings = {
             "DATABASE_URL": database,
             "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
             "SIMULATOR_ENABLED": "false",
@@ -82,8 +85,9 @@ def served_app(database: str | None = None) -> Iterator[tuple[DaphneServer, str]
             "PLAYGROUND_RUNS_PER_MINUTE": "0",
             "PLAYGROUND_TOKENS_PER_DAY": "0",
             "LOG_LEVEL": "WARNING",
+            **(env or {}),
         }
-        with DaphneServer(**env) as server:
+        with DaphneServer(**settings) as server:
             yield server, cookie
 
 

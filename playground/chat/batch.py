@@ -96,9 +96,7 @@ class BatchSession:
         self._began = time.monotonic()
         self._ended_here = 0
         self._workers: set[asyncio.Task[None]] = set()
-        self.seq = 0  # numbers every frame sent, for pages on other processes
-        layer = remote.shared_layer()
-        self._publisher = remote.Publisher(self, layer) if layer is not None else None
+        self.outgoing = remote.Outgoing(self)  # for pages on other processes
         self.task = asyncio.create_task(self._life(), name=f"batch {self.id}")
 
     # The page's commands
@@ -137,7 +135,8 @@ class BatchSession:
         async with self._sending:
             if self.task.done():
                 return None
-            seq, cells, progress = self.seq, list(self.cells.values()), self._progress_html()
+            seq, cells = self.outgoing.seq, list(self.cells.values())
+            progress = self._progress_html()
         return seq, await grid_frames(cells, progress)
 
     async def follow(self, watcher: Watcher) -> None:
@@ -164,8 +163,7 @@ class BatchSession:
             logger.exception("Batch %s failed", self.id)
         finally:
             beats.cancel()
-            if self._publisher is not None:
-                await self._publisher.close()
+            await self.outgoing.close()
 
     def _spawn(self) -> None:
         """Workers up to the concurrency, each taking queued cells one after the other."""
@@ -322,9 +320,7 @@ class BatchSession:
         return Progress.of(self.cells.values(), status, left)
 
     async def _send(self, html: str) -> None:
-        self.seq += 1
-        if self._publisher is not None:
-            self._publisher.frame(self.seq, html)
+        self.outgoing.sent(html)
         for watcher in list(self.watchers):
             try:
                 if watcher.unacked > MOST_BEHIND:

@@ -1,6 +1,6 @@
 """Watching a run that goes on in another process, through the channel layer (Redis).
 
-Every frame a run sends is numbered (`RunSession.seq`). A run listens on a control group of
+Every frame a run sends is numbered (`Outgoing.seq`). A run listens on a control group of
 its own (`control_group`); a page on another process joins the run's frames group
 (`frames_group`) on a channel of its own, then leases the run's frames (renewed every
 LEASE_EVERY seconds, so that the run counts its remote watchers by leases, never by group
@@ -214,6 +214,28 @@ class Publisher:
             await self.layer.send(watcher, message)
         except Exception as error:
             self.health.failed(error)
+
+
+class Outgoing:
+    """A run's (or batch's) frames as pages on other processes see them: each numbered, and
+    published while one of them leases them (when processes share a layer)."""
+
+    def __init__(self, source: Published):
+        layer = shared_layer()
+        self.seq = 0  # the number of the last frame sent
+        self.publisher = Publisher(source, layer) if layer is not None else None
+
+    def sent(self, html: str) -> None:
+        self.seq += 1
+        if self.publisher is not None:
+            self.publisher.frame(self.seq, html)
+
+    def leased(self) -> bool:
+        return self.publisher is not None and self.publisher.leased()
+
+    async def close(self) -> None:
+        if self.publisher is not None:
+            await self.publisher.close()
 
 
 class RemoteWatch:

@@ -115,9 +115,7 @@ class RunSession:
         self._sending = asyncio.Lock()
         self._shown: Transcript | None = None  # the run's boxes were sent: its transcript
         self._relay: Relay | None = None
-        self.seq = 0  # numbers every frame sent, for watchers on other processes
-        layer = remote.shared_layer()
-        self._publisher = remote.Publisher(self, layer) if layer is not None else None
+        self.outgoing = remote.Outgoing(self)  # for pages on other processes
         self._orphan_timer: asyncio.TimerHandle | None = None
         self.task = asyncio.create_task(self._life(), name=f"run {self.id}")
 
@@ -172,7 +170,7 @@ class RunSession:
         async with self._sending:
             if not self.running:
                 return None
-            seq, taken = self.seq, self._snapshot()
+            seq, taken = self.outgoing.seq, self._snapshot()
         return seq, await snapshot.draw(taken, self.spec.place)
 
     def _snapshot(self) -> snapshot.Snapshot:
@@ -206,7 +204,7 @@ class RunSession:
 
     def _watched_elsewhere(self) -> bool:
         """Whether pages on other processes lease its frames (`remote.py`)."""
-        return self._publisher is not None and self._publisher.leased()
+        return self.outgoing.leased()
 
     def _orphaned(self) -> None:
         """The grace is over: a run that pages on other processes still watch is looked at
@@ -241,8 +239,7 @@ class RunSession:
             self.phase = Phase.DONE
             if self._orphan_timer is not None:
                 self._orphan_timer.cancel()
-            if self._publisher is not None:
-                await self._publisher.close()
+            await self.outgoing.close()
 
     async def _open(self) -> Transcript | None:
         """The run's row, or None when the run may not start (the page is told why)."""
@@ -389,9 +386,7 @@ class RunSession:
 
     async def _send(self, html: str) -> None:
         """Send a frame to every watcher; one that fails is dropped, never the run."""
-        self.seq += 1
-        if self._publisher is not None:
-            self._publisher.frame(self.seq, html)
+        self.outgoing.sent(html)
         for watcher in list(self.watchers):
             try:
                 await watcher.send_html(html)

@@ -77,7 +77,8 @@ def batch_create(
     column_labels: list[str],
     concurrency: int,
 ) -> Batch:
-    """The batch and a pending cell per row and column, in one transaction."""
+    """The batch and a pending cell per row and column, in one transaction. It is shown to
+    whom its data set is: a private data set's batch is private too."""
     columns = len(column_labels)
     if problem := batch_size_problem(len(version.rows), columns):
         raise BatchTooBig(problem)
@@ -89,6 +90,7 @@ def batch_create(
             form_data=form_data,
             column_labels=column_labels,
             concurrency=concurrency,
+            visibility=version.data_set.visibility,
             heartbeat_at=timezone.now(),
         )
         BatchCell.objects.bulk_create(

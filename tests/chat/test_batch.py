@@ -231,8 +231,9 @@ async def test_the_sweep_marks_a_batch_whose_process_died_interrupted(alice):
 
 async def test_a_batch_is_shown_and_changed_under_its_access_rule(alice, bob):
     version = await saved_version(alice, 1, visibility="private")
-    team = await made_batch(alice, version, status="done")
-    private = await made_batch(alice, version, status="done", visibility="private")
+    private = await made_batch(alice, version, status="done")  # as its data set is
+    assert private.visibility == "private"
+    team = await made_batch(alice, version, status="done", visibility="team")
     as_bob = await database_sync_to_async(client_for)(bob)
     page = await database_sync_to_async(as_bob.get)(f"/cases/batches/{team.uuid}/")
     assert page.status_code == 200

@@ -21,7 +21,7 @@ from . import factories
 from .helpers import ServedApp, endpoints_for_tests
 from .hostile import ScriptedUpstream
 
-DJANGO_FREE = ("upstream", "simulator")
+DJANGO_FREE = ("upstream", "simulator", "output")
 
 # Property-based tests: a fixed number of examples, so each adds a known time to the suite;
 # no deadline (two loaded cores make any example slow now and then); the same examples on

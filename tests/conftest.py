@@ -2,6 +2,7 @@ import asyncio
 import inspect
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import hypothesis
@@ -129,10 +130,13 @@ def scripted_server():
 
 
 @pytest.fixture
-def scripted(scripted_server) -> ScriptedUpstream:
-    """The scripted upstream, with no script left from an earlier test."""
+def scripted(scripted_server) -> Iterator[ScriptedUpstream]:
+    """The scripted upstream, with no script left from an earlier test, nor an answer held
+    for one (a test that failed before releasing it)."""
     scripted_server.app.scripts.clear()
-    return scripted_server.app
+    yield scripted_server.app
+    for script in scripted_server.app.scripts.values():
+        script.release.set()
 
 
 @pytest.fixture

@@ -65,7 +65,8 @@ quick: $(VENV)/.dev
 	$(PY) -m pytest -m "not browser and not multiprocess"
 
 # The same suite on PostgreSQL with Redis as the channel layer, less what is the same on any
-# backend: the Django-free tests, and the browser tests not marked both_passes.
+# backend: the Django-free tests, those marked sqlite_only, and the browser tests not marked
+# both_passes.
 test-services: $(VENV)/.dev
 	@if $(PY) scripts/services_up.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
 		echo "== Second pass: PostgreSQL + Redis"; \

@@ -61,15 +61,27 @@ def sse(*events: dict[str, Any] | str, done: bool = True) -> list[bytes]:
     return [*lines, b"data: [DONE]\n\n"] if done else lines
 
 
+def numbered(count: int) -> list[bytes]:
+    """An answer of `count` numbered tokens, " 0@", " 1@" and so on, as the simulator's bench
+    mode numbers them (less its time stamps)."""
+    return sse(
+        *(chunk(content=f" {number}@") for number in range(count)), chunk(finish_reason="stop")
+    )
+
+
 @dataclass
 class Script:
     """What the upstream answers to one model: a status, a content type, and body parts sent
-    one by one, `delay` seconds apart."""
+    one by one, `delay` seconds apart. With `held_after`, every answer stops after that many
+    parts until the test sets `release`: a run that is still going for as long as the test
+    needs, and no longer."""
 
     parts: list[bytes]
     status: int = 200
     content_type: str = "text/event-stream"
     delay: float = 0.0
+    held_after: int | None = None
+    release: threading.Event = field(default_factory=threading.Event)
     requests: list[dict[str, Any]] = field(default_factory=list)
     sent: threading.Event = field(default_factory=threading.Event)  # every part has gone
 
@@ -101,7 +113,9 @@ class ScriptedUpstream:
         script.requests.append(request)
         headers = [(b"content-type", script.content_type.encode())]
         await send({"type": "http.response.start", "status": script.status, "headers": headers})
-        for part in script.parts:
+        for number, part in enumerate(script.parts):
+            if number == script.held_after:
+                await asyncio.to_thread(script.release.wait)  # the test's thread sets it
             await send({"type": "http.response.body", "body": part, "more_body": True})
             await asyncio.sleep(script.delay)
         await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -1,9 +1,11 @@
 """Real Chromium (Debian's) driving the app served by a real Daphne process."""
 
+import functools
 import json
 import os
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.db import connection
 from playwright.sync_api import expect, sync_playwright
 
@@ -65,9 +67,32 @@ def _sync_orm_beside_playwright(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """`password` as the app's own hasher stores it (the server, in its own process, checks
+    it), made once a session: the hasher is slow on purpose, and a test makes a user."""
+    return make_password(password)
+
+
+def member(django_user_model, username: str, password: str, **fields):
+    return django_user_model.objects.create(
+        username=username, password=password_hash(password), **fields
+    )
+
+
 @pytest.fixture
 def alice(transactional_db, django_user_model):
-    return django_user_model.objects.create_user("alice", password="wonderland-42")
+    return member(django_user_model, "alice", "wonderland-42")
+
+
+@pytest.fixture
+def bob(transactional_db, django_user_model):
+    return member(django_user_model, "bob", "builder-42")
+
+
+@pytest.fixture
+def staff(transactional_db, django_user_model):
+    return member(django_user_model, "staff", "staff-42-x", is_staff=True, is_superuser=True)
 
 
 def signed_in_context(browser, live_url, user, **options):
@@ -80,12 +105,11 @@ def signed_in_context(browser, live_url, user, **options):
 
 @pytest.fixture
 def page(browser, live_url, alice):
-    """Alice's playground page, signed in, with a clean draft."""
+    """Alice's playground page, signed in, with a clean draft (a new context's storage is
+    empty)."""
     context = signed_in_context(browser, live_url, alice)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(f"{live_url}/")
-    page.evaluate("localStorage.clear()")
     page.goto(f"{live_url}/")
     yield page
     stop_runs(page)

@@ -10,11 +10,8 @@ WRITTEN = "First line\n    indented by four\n\nafter a blank line"
 
 
 def test_the_review_page_keeps_the_text_as_written(
-    browser, live_url, alice, django_user_model, make_transcript
+    browser, live_url, alice, staff, make_transcript
 ):
-    staff = django_user_model.objects.create_user("staff", password="x-42-staff", is_staff=True)
-    staff.is_superuser = True
-    staff.save()
     body = {"model": "simulator/chat", "messages": [{"role": "user", "content": WRITTEN}]}
     transcript = make_transcript(alice, request_body=body)
     context = signed_in_context(browser, live_url, staff)

@@ -200,11 +200,25 @@ def run_everything(watched: Watched, scripted, sizes: list[str]) -> list[str]:
     return runs
 
 
+def one_per_answer(run_ids: list[str]) -> list[str]:
+    """The first run of each answer stored: the transcript page and the admin show what was
+    stored, so a run that stored the same as an earlier one shows nothing new there."""
+    seen: dict[str, str] = {}
+    for run_id in run_ids:
+        row = Transcript.objects.get(uuid=run_id)
+        seen.setdefault(json.dumps([row.choices, row.error], sort_keys=True), run_id)
+    return list(seen.values())
+
+
 def test_hostile_output_runs_nothing_and_sends_nothing_away(
     browser, live_url, transactional_db, staff, scripted
 ):
     watched = Watched(browser, live_url, staff)
-    for run_id in run_everything(watched, scripted, list(SIZES)):
+    runs = one_per_answer(run_everything(watched, scripted, list(SIZES)))
+    # A field's answer is stored the same however its stream was cut: one per field, the
+    # error and the huge token.
+    assert len(runs) == len(streams(None)) + 2
+    for run_id in runs:
         watched.visit(run_id)
     watched.context.close()
     assert watched.signs == []

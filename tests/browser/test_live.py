@@ -1,6 +1,7 @@
 """A run outlives its tab: a page reloaded mid-stream goes on with it, and a second browser
-watches its transcript page live. Numbered tokens (the simulator's bench mode) show that each
-arrives exactly once, on both pages and in the transcript."""
+watches its transcript page live. Numbered tokens show that each arrives exactly once, on both
+pages and in the transcript; the upstream holds the answer after its tenth token until the
+test has seen what it waits for, so the run is still going then, however slow the machine."""
 
 import re
 
@@ -10,10 +11,21 @@ from playwright.sync_api import expect
 from playground.transcripts.models import Transcript
 
 from ..helpers import DaphneServer
+from ..hostile import numbered
 from .conftest import app_env, signed_in_context, stop_runs
 
 TOKENS = 150
-BENCH = f"simulator/chat?bench=1&tps=30&tokens={TOKENS}"
+MODEL = "scripted/numbered-count"
+
+
+def held_count(scripted):
+    return scripted.script(MODEL, numbered(TOKENS), held_after=10)
+
+
+def ask_for_the_count(page) -> None:
+    page.locator('[name="messages-0-content"]').fill("Count")
+    page.locator("#id_endpoint").select_option("scripted")
+    page.locator("#id_model").fill(MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +78,13 @@ def contexts(browser, graced_url, alice):
 
 
 def test_a_reloaded_page_goes_on_and_another_browser_watches_the_transcript_live(
-    contexts, graced_url
+    contexts, graced_url, scripted
 ):
+    held = held_count(scripted)
     page = contexts()
     frames = Frames(page)
     page.goto(f"{graced_url}/")
-    page.evaluate("localStorage.clear()")
-    page.locator('[name="messages-0-content"]').fill("Count")
-    page.locator("#id_model").fill(BENCH)
+    ask_for_the_count(page)
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#c0-text")).to_contain_text(" 5@")
     run_id = page.locator("#current-run").input_value()
@@ -85,6 +96,7 @@ def test_a_reloaded_page_goes_on_and_another_browser_watches_the_transcript_live
     watching = Frames(watcher)
     watcher.goto(f"{graced_url}/transcripts/{run_id}/")
     expect(watcher.locator("#watch #c0-text")).to_contain_text(" 5@")
+    held.release.set()
 
     for shown in (page, watcher):
         expect(shown.locator("#run-status")).to_have_text("completed", timeout=30_000)
@@ -96,12 +108,11 @@ def test_a_reloaded_page_goes_on_and_another_browser_watches_the_transcript_live
     assert numbers(saved.choices[0]["content"]) == list(range(TOKENS))
 
 
-def test_a_blind_compare_reloaded_mid_stream_goes_on_in_its_places(contexts, graced_url):
+def test_a_blind_compare_reloaded_mid_stream_goes_on_in_its_places(contexts, graced_url, scripted):
+    held = held_count(scripted)
     page = contexts()
     page.goto(f"{graced_url}/")
-    page.evaluate("localStorage.clear()")
-    page.locator('[name="messages-0-content"]').fill("Count")
-    page.locator("#id_model").fill(BENCH)
+    ask_for_the_count(page)
     page.get_by_role("button", name="Add column").click()
     page.get_by_label("Blind:").check()
     page.get_by_role("button", name="Run all").click()
@@ -110,8 +121,12 @@ def test_a_blind_compare_reloaded_mid_stream_goes_on_in_its_places(contexts, gra
 
     page.reload()
     for place in range(2):
+        expect(page.locator(f"#b{place}-run-status")).to_have_text("running")
+        expect(page.locator(f"#b{place}-c0-text")).to_contain_text(" 5@")
+    held.release.set()
+    for place in range(2):
         expect(page.locator(f"#b{place}-run-status")).to_have_text("completed", timeout=30_000)
         assert numbers(page.locator(f"#b{place}-c0-text").text_content()) == list(range(TOKENS))
-    assert "simulator/chat" not in page.locator("#blind").inner_text()
+    assert MODEL not in page.locator("#blind").inner_text()
     page.get_by_role("button", name="A is better").click()
     expect(page.locator("#blind-vote")).to_contain_text("Your vote is in: A is best")

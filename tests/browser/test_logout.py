@@ -20,14 +20,11 @@ def test_logging_out_clears_the_draft(page, live_url, alice):
     assert page.evaluate("localStorage.length") == 0
 
 
-def test_a_draft_never_shows_for_another_member_of_the_same_browser(
-    page, live_url, alice, django_user_model
-):
+def test_a_draft_never_shows_for_another_member_of_the_same_browser(page, live_url, alice, bob):
     """As when alice's session ends without a logout and bob signs in on her browser."""
     message = page.locator('[name="messages-0-content"]')
     message.fill("Alice's private draft")
     page.wait_for_function("() => Object.values(localStorage).some((v) => v.includes('Alice'))")
-    bob = django_user_model.objects.create_user("bob", password="builder-42")
     page.context.add_cookies([{"name": "sessionid", "value": session_cookie(bob), "url": live_url}])
     page.reload()
     expect(page.get_by_role("link", name="bob")).to_be_visible()

@@ -11,7 +11,7 @@ from .conftest import signed_in_context
 
 
 @pytest.mark.both_passes
-def test_save_share_open_as_another_member_and_fork(browser, live_url, page, django_user_model):
+def test_save_share_open_as_another_member_and_fork(browser, live_url, page, bob):
     page.locator('[name="messages-0-content"]').fill("Summarise the release notes")
     page.locator("#id_model").fill("simulator/chat-fast")
     page.locator("#id_temperature").fill("0.3")
@@ -25,7 +25,6 @@ def test_save_share_open_as_another_member_and_fork(browser, live_url, page, dja
     assert share_url.startswith(f"{live_url}/p/")
     assert "?preset=" in page.url
 
-    bob = django_user_model.objects.create_user("bob", password="builder-42")
     context = signed_in_context(browser, live_url, bob)
     other = context.new_page()
     other.goto(share_url)

@@ -35,6 +35,7 @@ from ..helpers import (
     session_cookie,
     wait_until,
 )
+from ..hostile import numbered
 from ..proxy import Nginx
 
 pytestmark = [
@@ -246,15 +247,20 @@ def test_a_batch_on_one_process_is_followed_live_and_stopped_from_the_other(alic
     assert BatchCell.Status.PENDING not in statuses
 
 
-def test_a_page_reloaded_mid_run_through_the_proxy_ends_with_the_whole_answer(alice, deployment):
+def test_a_page_reloaded_mid_run_through_the_proxy_ends_with_the_whole_answer(
+    alice, deployment, scripted
+):
+    held = scripted.script("count", numbered(150), held_after=10)  # until the reload is back
     first = Page(deployment, alice)
-    first.send(form_data(model="simulator/chat?bench=1&tps=30&tokens=150"))
+    first.send(form_data(endpoint="scripted", model="count"))
     run_id = first.seen(r'id="current-run" value="([0-9a-f-]+)"')[1]
     first.seen(" 3@")
     first.leave()
     # Back through the proxy, on whichever process it picks: the run's own, or the other.
     reloaded = Page(deployment, alice)
     reloaded.send({"action": "attach", "run": run_id})
+    reloaded.seen(" 9@")  # the run as it stands, still going
+    held.release.set()
     reloaded.close()
 
     assert FINAL.search(reloaded.frames[-1])[1] == "completed"

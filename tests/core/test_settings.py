@@ -12,6 +12,9 @@ import pytest
 from django.core.checks import run_checks
 
 ROOT = Path(__file__).resolve().parents[2]
+# Settings read from the variables each test gives, in an interpreter of its own, and the
+# system checks: the same whatever database and channel layer the suite runs on.
+pytestmark = pytest.mark.sqlite_only
 
 
 def run(code_or_args, **env) -> subprocess.CompletedProcess:

@@ -36,7 +36,9 @@ def _compiled(pattern: str) -> Any:
         raise PatternNotSupported(pattern) from None
 
 
-def _search(pattern: str, text: str) -> bool:
+def regex_search(pattern: str, text: str) -> bool:
+    """Whether `pattern` (RE2 syntax) matches somewhere in `text`, in linear time; raises
+    PatternNotSupported for a pattern RE2 cannot run."""
     return _compiled(pattern).search(text) is not None
 
 
@@ -54,7 +56,7 @@ class _KeywordValidator(Protocol):
 def _pattern(
     validator: _KeywordValidator, pattern: str, instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not _search(pattern, instance):
+    if validator.is_type(instance, "string") and not regex_search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
@@ -68,7 +70,7 @@ def _pattern_properties(
         return
     for pattern, subschema in patterns.items():
         for key, value in instance.items():
-            if _search(pattern, key):
+            if regex_search(pattern, key):
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
@@ -82,7 +84,7 @@ def _additional_properties(
     extras = sorted(
         key
         for key in instance
-        if key not in properties and not any(_search(p, key) for p in patterns)
+        if key not in properties and not any(regex_search(p, key) for p in patterns)
     )
     if validator.is_type(allowed, "object"):
         for extra in extras:

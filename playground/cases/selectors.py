@@ -109,3 +109,10 @@ def batch_cell_of(user, transcript) -> BatchCell | None:
 
 def can_change_batch(user, batch: Batch) -> bool:
     return Batch.objects.changeable_by(user).filter(pk=batch.pk).exists()
+
+
+def batch_cells_between(batch: Batch, start: int, stop: int) -> list[BatchCell]:
+    """The cells of test cases `start` to `stop` (excluded), each with its run, row by row:
+    one read of an export's chunk."""
+    cells = batch.cells.filter(row__gte=start, row__lt=stop).select_related("transcript")
+    return list(cells.defer("transcript__form_state", "transcript__logprobs"))

@@ -12,15 +12,16 @@ from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, trigger_client_event
 
+from playground.core.downloads import attachment
 from playground.runform import MESSAGES_PREFIX, MessageFormSet
 from playground.runform.values import VARIABLES_PREFIX
 
-from . import services
+from . import export, services
 from .forms import SaveDataSetForm
 from .grid import Progress
 from .importing import ImportRefused, decode, format_of, parse
@@ -210,3 +211,18 @@ def batches(request: HttpRequest) -> HttpResponse:
     """The batches the user's team ran, newest first."""
     listed = batches_listed(request.user)[:100]
     return render(request, "cases/batches.html", {"batches": listed})
+
+
+EXPORTS = {
+    "csv": (export.csv_lines, "text/csv"),
+    "jsonl": (export.jsonl_lines, "application/jsonl"),
+}
+
+
+@login_required
+def batch_export(request: HttpRequest, uuid, kind: str) -> StreamingHttpResponse:
+    """The batch's grid as a file, for whoever may see the batch."""
+    found = get_batch_for_user(request.user, uuid)
+    lines, content_type = EXPORTS[kind]
+    name = f"batch-{found.created_at:%Y%m%d-%H%M%S}-{str(found.uuid)[:8]}.{kind}"
+    return attachment(lines(found), name, content_type)

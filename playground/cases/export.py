@@ -22,7 +22,9 @@ from .selectors import batch_cells_between
 from .table import EXPECTED
 
 CHUNK_ROWS = 100  # test cases a read: up to 500 cells and their answers
-CELL_FIELDS = ["answer", "status", "finish_reason", "ttft_ms", "completion_tokens"]
+CELL_FIELDS = [
+    "answer", "status", "finish_reason", "ttft_ms", "completion_tokens", "rating", "comment",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def cell_record(cell: BatchCell) -> dict[str, Any]:
         "finish_reason": choice.get("finish_reason") or "",
         "ttft_ms": run.time_to_first_token_ms if run is not None else None,
         "completion_tokens": run.completion_tokens if run is not None else None,
+        "rating": cell.rating,
+        "comment": cell.comment,
     }
 
 

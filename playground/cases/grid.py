@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .models import BatchCell
@@ -36,6 +36,12 @@ class CellView:
     tokens: int | None = None
     transcript: uuid.UUID | None = None
     problem: str = ""
+    rating: int | None = None  # +1, -1: see BatchCell
+    comment: str = ""
+
+    @property
+    def gradable(self) -> bool:
+        return self.status == Status.DONE
 
     @property
     def retryable(self) -> bool:
@@ -72,7 +78,16 @@ def cell_view(
 
 def stored_view(cell: BatchCell) -> CellView:
     """A cell from its row, its transcript selected with it."""
-    return cell_view(cell.row, cell.column, cell.status, cell.transcript, cell.problem)
+    shown = cell_view(cell.row, cell.column, cell.status, cell.transcript, cell.problem)
+    return replace(shown, rating=cell.rating, comment=cell.comment)
+
+
+def with_grade(live: CellView, stored: CellView | None) -> CellView:
+    """A cell as a batch session holds it, with the grade given to it since (on its page, not
+    through the session): the stored cell, when it is the same finished run."""
+    if stored is None or not live.gradable or stored.transcript != live.transcript:
+        return live
+    return stored if stored.status == live.status else live
 
 
 @dataclass(frozen=True)

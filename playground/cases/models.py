@@ -171,6 +171,10 @@ class Batch(models.Model):
         return reverse("cases:batch", args=[self.uuid])
 
 
+RATINGS = [(1, "good"), (-1, "bad")]  # thumbs up, thumbs down
+MAX_COMMENT = 1_000
+
+
 class BatchCell(models.Model):
     """One row x one column of a batch, and the run that answered it."""
 
@@ -198,6 +202,9 @@ class BatchCell(models.Model):
         related_name="batch_cells",
     )
     problem = models.CharField(max_length=500, blank=True)  # why it never ran (a bad row)
+    # The team's judgement of its answer, given in the grid.
+    rating = models.SmallIntegerField(null=True, blank=True, choices=RATINGS)
+    comment = models.CharField(max_length=MAX_COMMENT, blank=True)
 
     class Meta:
         ordering = ["batch", "row", "column"]

@@ -116,3 +116,13 @@ def batch_cells_between(batch: Batch, start: int, stop: int) -> list[BatchCell]:
     one read of an export's chunk."""
     cells = batch.cells.filter(row__gte=start, row__lt=stop).select_related("transcript")
     return list(cells.defer("transcript__form_state", "transcript__logprobs"))
+
+
+def get_cell_for_user(user, batch_id: object, row: int, column: int) -> BatchCell:
+    """A cell of a batch the user may see, with its batch and run, else a 404."""
+    batch = get_batch_for_user(user, batch_id)
+    found = batch.cells.select_related("transcript").filter(row=row, column=column).first()
+    if found is None:
+        raise Http404("No such cell in this batch.")
+    found.batch = batch
+    return found

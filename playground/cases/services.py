@@ -174,3 +174,8 @@ def _running(batch: Batch) -> None:
     batch.finished_at = None
     batch.heartbeat_at = timezone.now()
     batch.save(update_fields=["status", "finished_at", "heartbeat_at"])
+
+
+def batch_cell_grade(*, cell: BatchCell, rating: int | None, comment: str) -> None:
+    cell.rating, cell.comment = rating, comment
+    cell.save(update_fields=["rating", "comment"])

@@ -22,8 +22,8 @@ from playground.runform import MESSAGES_PREFIX, MessageFormSet
 from playground.runform.values import VARIABLES_PREFIX
 
 from . import export, services
-from .forms import SaveDataSetForm
-from .grid import Progress
+from .forms import GradeForm, SaveDataSetForm
+from .grid import Progress, stored_view
 from .importing import ImportRefused, decode, format_of, parse
 from .page import TABLE_FIELD
 from .selectors import (
@@ -35,6 +35,7 @@ from .selectors import (
     find_latest_version,
     find_version_shown,
     get_batch_for_user,
+    get_cell_for_user,
 )
 from .table import MAX_ROWS, BadTable, Table, table_from_state, too_many
 
@@ -211,6 +212,34 @@ def batches(request: HttpRequest) -> HttpResponse:
     """The batches the user's team ran, newest first."""
     listed = batches_listed(request.user)[:100]
     return render(request, "cases/batches.html", {"batches": listed})
+
+
+NOT_YOURS = "Only the batch's owner (or staff) may grade its cells."
+NOT_GRADABLE = "Only a cell that ran to its end (done) can be graded."
+
+
+@login_required
+@require_POST
+def grade(request: HttpRequest, uuid, row: int, column: int) -> HttpResponse:
+    """A cell's rating and comment, by whoever may change its batch: the cell again, saying
+    why in it when refused (a 200: htmx swaps no 4xx)."""
+    cell = get_cell_for_user(request.user, uuid, row, column)
+    form = GradeForm(request.POST)
+    problem = _grade_problem(request, cell, form)
+    if problem is None:
+        services.batch_cell_grade(cell=cell, **form.cleaned_data)
+    context = {"cell": stored_view(cell), "oob": False, "grade_problem": problem}
+    return render(request, "cases/partials/batch_cell.html", context)
+
+
+def _grade_problem(request: HttpRequest, cell, form: GradeForm) -> str | None:
+    if not can_change_batch(request.user, cell.batch):
+        return NOT_YOURS
+    if not stored_view(cell).gradable:
+        return NOT_GRADABLE
+    if not form.is_valid():
+        return " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return None
 
 
 EXPORTS = {

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.template.loader import render_to_string
 
-from playground.cases.grid import ENDED_AS, CellView, Progress, cell_view
+from playground.cases.grid import ENDED_AS, CellView, Progress, cell_view, with_grade
 from playground.cases.models import Batch, BatchCell, DataSetVersion
 from playground.cases.selectors import batch_cells
 from playground.cases.services import (
@@ -119,12 +119,23 @@ class BatchSession:
 
     async def watch(self, watcher: Watcher) -> list[str]:
         """Take `watcher` among the watchers; the grid as it stands, in frames (its frames
-        from now on must wait until it has been sent these: see the consumer's `held`)."""
+        from now on must wait until it has been sent these: see the consumer's `held`).
+        Its finished cells are drawn with the grades given them on the page meanwhile."""
+        stored = await self._stored_cells()
         async with self._sending:
             if watcher not in self.watchers:
                 self.watchers.append(watcher)
-            cells, progress = list(self.cells.values()), self._progress_html()
+            cells = [with_grade(cell, stored.get(place)) for place, cell in self.cells.items()]
+            progress = self._progress_html()
         return await grid_frames(cells, progress)
+
+    async def _stored_cells(self) -> dict[Place, CellView]:
+        try:
+            cells = await in_run_db(partial(batch_cells, self.batch))
+        except OUTAGE:
+            logger.warning("Batch %s could not read its grades", self.id, exc_info=True)
+            return {}
+        return {(cell.row, cell.column): cell for cell in cells}
 
     async def follow(self, watcher: Watcher) -> None:
         """Take `watcher` among the watchers, its page already drawn (it retried a cell)."""

@@ -57,16 +57,18 @@ def test_the_csv_has_a_line_per_test_case_and_each_columns_run(client, alice):
     assert f'href="{batch.get_absolute_url()}export.csv"' in page
     lines = list(csv.reader(io.StringIO(download(client, batch, "csv"))))
     assert lines[0][:3] == ["#", "city", "expected"]
-    assert lines[0][3:8] == [
+    assert lines[0][3:10] == [
         "chat: answer",
         "chat: status",
         "chat: finish_reason",
         "chat: ttft_ms",
         "chat: completion_tokens",
+        "chat: rating",
+        "chat: comment",
     ]
-    assert lines[0][8] == "fast: answer"
+    assert lines[0][10] == "fast: answer"
     assert lines[1][:8] == ["1", "Oslo", "rain", 'Oslo in "chat"', "done", "stop", "", "10"]
-    assert lines[1][8] == 'Oslo in "fast"'
+    assert lines[1][10] == 'Oslo in "fast"'
     assert len(lines) == 3
 
 
@@ -92,6 +94,8 @@ def test_the_jsonl_has_a_record_per_test_case_with_its_columns_by_label(client, 
         "finish_reason": "stop",
         "ttft_ms": None,
         "completion_tokens": 10,
+        "rating": None,
+        "comment": "",
     }
     assert records[1]["variables"] == {"city": "=1+1"}, "JSON is no spreadsheet: as it is"
 

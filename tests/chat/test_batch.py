@@ -341,3 +341,26 @@ async def test_a_cells_run_is_watched_live_from_its_transcript_and_outlives_that
     await socket.send({"action": "batch_stop", "batch": str(batch.uuid)})
     await ended("stopped")
     await socket.close()
+
+
+async def test_a_grade_given_while_the_batch_runs_is_drawn_for_a_page_that_attaches(
+    alice, settings
+):
+    settings.PLAYGROUND_BATCH_CONCURRENCY = 1  # the fast cell ends, then the slow one runs
+    version = await saved_version(alice, 1)
+    socket = await connected(alice)
+    batch = await start(socket, version, {"model": PACED}, {"model": SLOW})
+    await socket.until('id="cell-0-1" class="batch-cell running"')
+    as_alice = await database_sync_to_async(client_for)(alice)
+    url = f"{batch.get_absolute_url()}cells/0/0/grade/"
+    await database_sync_to_async(as_alice.post)(url, {"rating": "1", "comment": "crisp"})
+
+    page = await connected(alice)
+    await page.send({"action": "batch_attach", "batch": str(batch.uuid)})
+    drawn = await page.until('id="cell-0-0"')
+    assert 'value="crisp"' in drawn, "the session's cell, with the grade from the database"
+    assert 'aria-pressed="true" aria-label="Good answer: case 1, column 1"' in drawn
+    await socket.send({"action": "batch_stop", "batch": str(batch.uuid)})
+    await ended("stopped")
+    await page.close()
+    await socket.close()

@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 
 from playground.core.downloads import csv_text
 
+from .grid import answer_of, stored_view
 from .models import Batch, BatchCell
 from .selectors import batch_cells_between
 from .table import EXPECTED
@@ -24,6 +25,7 @@ from .table import EXPECTED
 CHUNK_ROWS = 100  # test cases a read: up to 500 cells and their answers
 CELL_FIELDS = [
     "answer", "status", "finish_reason", "ttft_ms", "completion_tokens", "rating", "comment",
+    "checks",
 ]  # fmt: skip
 
 
@@ -41,14 +43,16 @@ def cell_record(cell: BatchCell) -> dict[str, Any]:
     """What the export says of one cell: the whole answer (the grid shows its start)."""
     run = cell.transcript
     choice = run.choices[0] if run is not None and run.choices else {}
+    shown = stored_view(cell).verdicts
     return {
-        "answer": choice.get("content") or "",
+        "answer": answer_of(run) if run is not None else "",
         "status": cell.status,
         "finish_reason": choice.get("finish_reason") or "",
         "ttft_ms": run.time_to_first_token_ms if run is not None else None,
         "completion_tokens": run.completion_tokens if run is not None else None,
         "rating": cell.rating,
         "comment": cell.comment,
+        "checks": [{"check": v.check, "verdict": v.word, "why": v.why} for v in shown],
     }
 
 
@@ -78,7 +82,7 @@ def csv_lines(batch: Batch) -> AsyncIterator[str]:
     def lines(cases: list[CaseLine]) -> str:
         return csv_text(
             [case.number, *case.variables.values(), case.expected or ""]
-            + [cell[field] for cell in case.cells for field in CELL_FIELDS]
+            + [_flat(cell[field]) for cell in case.cells for field in CELL_FIELDS]
             for case in cases
         )
 
@@ -107,6 +111,13 @@ def jsonl_lines(batch: Batch) -> AsyncIterator[str]:
         )
 
     return _streamed(batch, "", lines)
+
+
+def _flat(value: Any) -> Any:
+    """A cell's checks in one CSV cell: "pass: contains 'Paris'; fail: ..."."""
+    if isinstance(value, list):
+        return "; ".join(f"{v['verdict']}: {v['check']} ({v['why']})" for v in value)
+    return value
 
 
 def column_names(batch: Batch) -> list[str]:

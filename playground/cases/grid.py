@@ -9,6 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from playground.upstream import json_schema_of
+
+from .checks import Check, Kind, run_check
 from .models import BatchCell
 
 PREVIEW_CHARS = 600  # of a cell's answer; the whole is on its transcript's page
@@ -25,6 +28,19 @@ OVER = (Status.DONE, Status.FAILED, Status.STOPPED, Status.NOT_RUN)
 
 
 @dataclass(frozen=True)
+class Shown:
+    """A check's verdict on a cell, as the grid and the exports say it."""
+
+    check: str  # what it checks, in words
+    passed: bool | None  # None: it could not apply
+    why: str
+
+    @property
+    def word(self) -> str:
+        return {True: "pass", False: "fail", None: "n/a"}[self.passed]
+
+
+@dataclass(frozen=True)
 class CellView:
     row: int
     column: int
@@ -38,6 +54,7 @@ class CellView:
     problem: str = ""
     rating: int | None = None  # +1, -1: see BatchCell
     comment: str = ""
+    verdicts: tuple[Shown, ...] = ()  # its column's checks, once it is done
 
     @property
     def gradable(self) -> bool:
@@ -53,14 +70,22 @@ class CellView:
 
 
 def cell_view(
-    row: int, column: int, status: str, transcript: Any = None, problem: str = ""
+    row: int,
+    column: int,
+    status: str,
+    transcript: Any = None,
+    problem: str = "",
+    *,
+    checks: list[Check] | None = None,
+    expected: str | None = None,
 ) -> CellView:
     """A cell as shown: its status, and what its run's transcript (if any) says (a frame's
-    worth at most: the answer and the problem cut short)."""
+    worth at most: the answer and the problem cut short), with its column's checks' verdicts
+    on the whole answer once done."""
     if transcript is None:
         return CellView(row, column, status, problem=problem[:PROBLEM_CHARS])
     choice = transcript.choices[0] if transcript.choices else {}
-    answer = choice.get("content") or ""
+    answer = answer_of(transcript)
     error = transcript.shown_error
     return CellView(
         row,
@@ -73,12 +98,39 @@ def cell_view(
         tokens=transcript.completion_tokens,
         transcript=transcript.uuid,
         problem=(problem or (str(error.get("message") or "") if error else ""))[:PROBLEM_CHARS],
+        verdicts=verdicts(checks or [], transcript, expected) if status == Status.DONE else (),
     )
+
+
+def answer_of(transcript: Any) -> str:
+    """The run's answer: its first choice's text, whole."""
+    choice = transcript.choices[0] if transcript.choices else {}
+    return choice.get("content") or ""
+
+
+def verdicts(checks: list[Check], transcript: Any, expected: str | None) -> tuple[Shown, ...]:
+    """Each check's verdict on the run's whole answer (the schema: its request's)."""
+    if not checks:
+        return ()
+    answer = answer_of(transcript)
+    needs_schema = any(check.kind is Kind.SCHEMA for check in checks)
+    schema = json_schema_of(transcript.request_body) if needs_schema else None
+    ran = [(check, run_check(check, answer, expected=expected, schema=schema)) for check in checks]
+    return tuple(Shown(str(check), verdict.passed, verdict.why) for check, verdict in ran)
 
 
 def stored_view(cell: BatchCell) -> CellView:
     """A cell from its row, its transcript selected with it."""
-    shown = cell_view(cell.row, cell.column, cell.status, cell.transcript, cell.problem)
+    batch = cell.batch
+    shown = cell_view(
+        cell.row,
+        cell.column,
+        cell.status,
+        cell.transcript,
+        cell.problem,
+        checks=batch.column_checks(cell.column),
+        expected=batch.version.expected(cell.row),
+    )
     return replace(shown, rating=cell.rating, comment=cell.comment)
 
 

@@ -78,10 +78,17 @@ def get_batch_for_user(user, batch_id: object) -> Batch:
 
 def batch_cells(batch: Batch) -> list[CellView]:
     """Every cell of the batch as the grid shows it, row by row."""
-    cells = batch.cells.select_related("transcript").defer(
-        "transcript__request_body", "transcript__form_state", "transcript__logprobs"
-    )
+    cells = _with_runs(batch, batch.cells.all())
     return [stored_view(cell) for cell in cells.order_by("row", "column")]
+
+
+def _with_runs(batch: Batch, cells: QuerySet[BatchCell]) -> QuerySet[BatchCell]:
+    """The cells with their runs, leaving out the runs' large fields that go unread (the
+    request, unless a check needs its JSON schema)."""
+    unread = ["transcript__form_state", "transcript__logprobs"]
+    if not batch.checks_schema:
+        unread.append("transcript__request_body")
+    return cells.select_related("transcript").defer(*unread)
 
 
 def batches_listed(user, version: DataSetVersion | None = None) -> QuerySet[Batch]:
@@ -114,8 +121,7 @@ def can_change_batch(user, batch: Batch) -> bool:
 def batch_cells_between(batch: Batch, start: int, stop: int) -> list[BatchCell]:
     """The cells of test cases `start` to `stop` (excluded), each with its run, row by row:
     one read of an export's chunk."""
-    cells = batch.cells.filter(row__gte=start, row__lt=stop).select_related("transcript")
-    return list(cells.defer("transcript__form_state", "transcript__logprobs"))
+    return list(_with_runs(batch, batch.cells.filter(row__gte=start, row__lt=stop)))
 
 
 def get_cell_for_user(user, batch_id: object, row: int, column: int) -> BatchCell:

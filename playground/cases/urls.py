@@ -20,6 +20,12 @@ urlpatterns = [
         views.grade,
         name="grade",
     ),
+    path("batches/<uuid:uuid>/checks/<int:column>/add/", views.add_check, name="add-check"),
+    path(
+        "batches/<uuid:uuid>/checks/<int:column>/remove/",
+        views.remove_check,
+        name="remove-check",
+    ),
     path("batches/<uuid:uuid>/export.csv", views.batch_export, {"kind": "csv"}, name="batch-csv"),
     path(
         "batches/<uuid:uuid>/export.jsonl",

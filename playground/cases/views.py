@@ -15,13 +15,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
-from django_htmx.http import reswap, trigger_client_event
+from django_htmx.http import HttpResponseClientRefresh, reswap, trigger_client_event
 
 from playground.core.downloads import attachment
 from playground.runform import MESSAGES_PREFIX, MessageFormSet
 from playground.runform.values import VARIABLES_PREFIX
 
 from . import export, services
+from .checks import CheckForm
 from .forms import GradeForm, SaveDataSetForm
 from .grid import Progress, stored_view
 from .importing import ImportRefused, decode, format_of, parse
@@ -203,8 +204,71 @@ def batch(request: HttpRequest, uuid) -> HttpResponse:
         "progress": Progress.of(batch_cells(found), found.status),
         "running_here": True,  # the socket says otherwise once it attaches
         "can_change": can_change_batch(request.user, found),
+        "check_columns": check_columns(found),
     }
     return render(request, "cases/batch.html", context)
+
+
+def check_columns(batch, form: CheckForm | None = None, column: int | None = None) -> list:
+    """Each column's checks and the form that adds one (`form`, bound, for `column`)."""
+    return [
+        {
+            "index": index,
+            "label": label,
+            "checks": batch.column_checks(index),
+            "form": form if index == column else CheckForm(prefix=f"check-{index}"),
+        }
+        for index, label in enumerate(batch.column_labels)
+    ]
+
+
+def _checks_panel(request: HttpRequest, batch, problem: str = "", **bound) -> HttpResponse:
+    context = {
+        "batch": batch,
+        "can_change": True,
+        "check_columns": check_columns(batch, **bound),
+        "checks_problem": problem,
+    }
+    return render(request, "cases/partials/batch_checks.html", context)
+
+
+def _changeable_column(request: HttpRequest, uuid, column: int):
+    """The batch the user may see, and why they may not change this column's checks."""
+    found = get_batch_for_user(request.user, uuid)
+    if not can_change_batch(request.user, found):
+        return found, "Only the batch's owner (or staff) may change its checks."
+    if column >= len(found.column_labels):
+        return found, "The batch has no such column."
+    return found, ""
+
+
+@login_required
+@require_POST
+def add_check(request: HttpRequest, uuid, column: int) -> HttpResponse:
+    """A check on a column's cells: the page again (every cell of the column has a verdict
+    now), or the checks again saying why not."""
+    found, problem = _changeable_column(request, uuid, column)
+    form = CheckForm(request.POST, prefix=f"check-{column}")
+    if problem or not form.is_valid():
+        return _checks_panel(request, found, problem, form=form, column=column)
+    try:
+        services.batch_check_add(batch=found, column=column, check=form.check())
+    except services.TooManyChecks as refused:
+        return _checks_panel(request, found, str(refused), form=form, column=column)
+    return HttpResponseClientRefresh()
+
+
+@login_required
+@require_POST
+def remove_check(request: HttpRequest, uuid, column: int) -> HttpResponse:
+    found, problem = _changeable_column(request, uuid, column)
+    index = request.POST.get("index", "")
+    if not problem and not (index.isascii() and index.isdigit()):
+        problem = "That check is no longer there."
+    if problem:
+        return _checks_panel(request, found, problem)
+    services.batch_check_remove(batch=found, column=column, index=int(index))
+    return HttpResponseClientRefresh()
 
 
 @login_required

@@ -66,9 +66,9 @@ def test_the_csv_has_a_line_per_test_case_and_each_columns_run(client, alice):
         "chat: rating",
         "chat: comment",
     ]
-    assert lines[0][10] == "fast: answer"
+    assert lines[0][10:12] == ["chat: checks", "fast: answer"]
     assert lines[1][:8] == ["1", "Oslo", "rain", 'Oslo in "chat"', "done", "stop", "", "10"]
-    assert lines[1][10] == 'Oslo in "fast"'
+    assert lines[1][11] == 'Oslo in "fast"'
     assert len(lines) == 3
 
 
@@ -96,6 +96,7 @@ def test_the_jsonl_has_a_record_per_test_case_with_its_columns_by_label(client, 
         "completion_tokens": 10,
         "rating": None,
         "comment": "",
+        "checks": [],
     }
     assert records[1]["variables"] == {"city": "=1+1"}, "JSON is no spreadsheet: as it is"
 

@@ -9,8 +9,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from playground.cases.checks import Check, Kind
 from playground.cases.models import Batch, BatchCell, DataSetVersion
-from playground.cases.services import batch_create, data_set_save
+from playground.cases.services import batch_check_add, batch_create, data_set_save
 from playground.cases.table import Table
 from playground.chat.batch import resume
 from playground.chat.registry import RunRegistry
@@ -154,6 +155,9 @@ async def test_a_failed_cell_is_retried_alone(alice, scripted):
 
     answer = "<img src=x onerror=alert(1)> better now"  # model output: shown as text
     scripted.script("flaky", sse(chunk(content=answer), chunk(finish_reason="stop")))
+    # Set on the page meanwhile: the cell's frame has its verdict.
+    check = Check(Kind.CONTAINS, "better")
+    await database_sync_to_async(batch_check_add)(batch=batch, column=0, check=check)
     await socket.send({"action": "batch_retry", "batch": str(batch.uuid), "row": "1"})
     await socket.until("Only a failed, stopped or not run cell can be run again.")
     await socket.send(
@@ -168,6 +172,7 @@ async def test_a_failed_cell_is_retried_alone(alice, scripted):
     assert grid[1].transcript.choices[0]["content"] == answer
     escaped = "&lt;img src=x onerror=alert(1)&gt; better now"
     assert escaped in "".join(socket.frames)
+    assert "<strong>pass</strong> contains &#x27;better&#x27;" in "".join(socket.frames)
     assert "<img" not in "".join(socket.frames)
     as_alice = await database_sync_to_async(client_for)(alice)
     page = await database_sync_to_async(as_alice.get)(batch.get_absolute_url())

@@ -7,6 +7,8 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from decimal import Decimal
+from statistics import fmean
 from typing import Any
 
 from playground.upstream import json_schema_of
@@ -55,6 +57,7 @@ class CellView:
     rating: int | None = None  # +1, -1: see BatchCell
     comment: str = ""
     verdicts: tuple[Shown, ...] = ()  # its column's checks, once it is done
+    cost: Decimal | None = None  # in US dollars, when its model has a price
 
     @property
     def gradable(self) -> bool:
@@ -97,6 +100,7 @@ def cell_view(
         ttft_ms=transcript.time_to_first_token_ms,
         tokens=transcript.completion_tokens,
         transcript=transcript.uuid,
+        cost=transcript.cost,
         problem=(problem or (str(error.get("message") or "") if error else ""))[:PROBLEM_CHARS],
         verdicts=verdicts(checks or [], transcript, expected) if status == Status.DONE else (),
     )
@@ -170,3 +174,52 @@ class Progress:
         if self.left_seconds is not None:
             parts.append(f"~{round(self.left_seconds):,} s left")
         return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ColumnSummary:
+    """A column's figures under the grid, to tell the best column at a glance."""
+
+    checked: int  # done cells on which a check applied
+    passed: int  # of those, the ones no check failed
+    rated: int
+    liked: int  # thumbs up
+    mean_ttft_ms: float | None
+    tokens: int  # completion tokens, all cells
+    cost: Decimal | None  # None when no cell's model has a price
+    best: bool = False
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.checked if self.checked else None
+
+    @property
+    def like_rate(self) -> float | None:
+        return self.liked / self.rated if self.rated else None
+
+
+def summary(cells: list[CellView], width: int) -> list[ColumnSummary]:
+    """Each column's figures; the best is the one with the highest pass rate (the most thumbs
+    up without checks), marked when it is ahead of the others."""
+    columns = [_column_summary([c for c in cells if c.column == k]) for k in range(width)]
+    rates = [c.pass_rate if c.checked else c.like_rate for c in columns]
+    known = [rate for rate in rates if rate is not None]
+    if len(columns) < 2 or not known or known.count(max(known)) > 1:
+        return columns
+    return [replace(c, best=rate == max(known)) for c, rate in zip(columns, rates, strict=True)]
+
+
+def _column_summary(cells: list[CellView]) -> ColumnSummary:
+    checked = [c for c in cells if any(v.passed is not None for v in c.verdicts)]
+    rated = [c for c in cells if c.rating is not None]
+    ttfts = [c.ttft_ms for c in cells if c.ttft_ms is not None]
+    costs = [c.cost for c in cells if c.cost is not None]
+    return ColumnSummary(
+        checked=len(checked),
+        passed=sum(all(v.passed is not False for v in c.verdicts) for c in checked),
+        rated=len(rated),
+        liked=sum(c.rating == 1 for c in rated),
+        mean_ttft_ms=fmean(ttfts) if ttfts else None,
+        tokens=sum(c.tokens or 0 for c in cells),
+        cost=sum(costs, Decimal(0)) if costs else None,
+    )

@@ -97,9 +97,8 @@ def batches_listed(user, version: DataSetVersion | None = None) -> QuerySet[Batc
     return batches.filter(version=version) if version is not None else batches
 
 
-def batch_rows(batch: Batch) -> list[tuple[list[str], list[CellView]]]:
-    """The grid: each test case's values, beside its cells in column order."""
-    cells = batch_cells(batch)
+def batch_rows(batch: Batch, cells: list[CellView]) -> list[tuple[list[str], list[CellView]]]:
+    """The grid: each test case's values, beside its cells (`batch_cells`) in column order."""
     width = len(batch.column_labels)
     return [
         (values, cells[index * width : (index + 1) * width])

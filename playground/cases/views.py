@@ -24,7 +24,7 @@ from playground.runform.values import VARIABLES_PREFIX
 from . import export, services
 from .checks import CheckForm
 from .forms import GradeForm, SaveDataSetForm
-from .grid import Progress, stored_view
+from .grid import Progress, stored_view, summary
 from .importing import ImportRefused, decode, format_of, parse
 from .page import TABLE_FIELD
 from .selectors import (
@@ -198,10 +198,12 @@ def _taken(table: Table, how: str) -> str:
 def batch(request: HttpRequest, uuid) -> HttpResponse:
     """A batch's grid, from the database; live over the run socket while it runs."""
     found = get_batch_for_user(request.user, uuid)
+    cells = batch_cells(found)
     context = {
         "batch": found,
-        "rows": batch_rows(found),
-        "progress": Progress.of(batch_cells(found), found.status),
+        "rows": batch_rows(found, cells),
+        "progress": Progress.of(cells, found.status),
+        "summary": summary(cells, len(found.column_labels)),
         "running_here": True,  # the socket says otherwise once it attaches
         "can_change": can_change_batch(request.user, found),
         "check_columns": check_columns(found),

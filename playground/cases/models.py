@@ -152,7 +152,8 @@ class Batch(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches"
     )
-    version = models.ForeignKey(DataSetVersion, on_delete=models.PROTECT, related_name="batches")
+    # A version a batch ran over stays, unless the batch goes with it (its owner deleted).
+    version = models.ForeignKey(DataSetVersion, on_delete=models.RESTRICT, related_name="batches")
     # The form state it ran (messages, tools, each column's settings), as a preset keeps it.
     template = models.JSONField()
     # The run frame's fields as the socket validated them: each cell's forms are bound again

@@ -6,13 +6,13 @@ import io
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 
 from playground.cases.models import Batch, BatchCell
 from playground.cases.services import batch_create, data_set_save
 from playground.cases.table import Table
 
 from ..factories import make_transcript
+from ..helpers import body_of
 
 pytestmark = pytest.mark.django_db
 
@@ -43,11 +43,8 @@ def download(client, batch: Batch, kind: str) -> str:
     response = client.get(f"{batch.get_absolute_url()}export.{kind}")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].endswith(f'.{kind}"')
-
-    async def read() -> bytes:  # streamed from an async iterator, as under Daphne
-        return b"".join([part async for part in response.streaming_content])
-
-    return async_to_sync(read)().decode()
+    assert response.is_async, "streamed as Daphne streams: from an async iterator"
+    return body_of(response).decode()
 
 
 def test_the_csv_has_a_line_per_test_case_and_each_columns_run(client, alice):

@@ -2,11 +2,13 @@
 simulator on a real socket, a bounded number at once, each cell a transcript of its own."""
 
 import asyncio
+import json
 import re
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.core.management import call_command
 from django.utils import timezone
 
 from playground.cases.checks import Check, Kind
@@ -17,6 +19,7 @@ from playground.chat.batch import resume
 from playground.chat.registry import RunRegistry
 from playground.chat.sweep import sweep_once
 from playground.transcripts.models import Transcript
+from playground.transcripts.services import transcripts_review
 
 from ..factories import make_transcript
 from ..helpers import (
@@ -369,3 +372,23 @@ async def test_a_grade_given_while_the_batch_runs_is_drawn_for_a_page_that_attac
     await ended("stopped")
     await page.close()
     await socket.close()
+
+
+async def test_an_approved_cells_run_goes_into_the_fine_tuning_export(alice, staff, tmp_path):
+    version = await saved_version(alice, 2)
+    socket = await connected(alice)
+    await start(socket, version, {"model": PACED})
+    await ended("done")
+    await socket.close()
+    first, _ = await cells()
+    reviewed = Transcript.objects.filter(pk=first.transcript.pk)
+    await database_sync_to_async(transcripts_review)(reviewed, state="approved", reviewer=staff)
+
+    exported = tmp_path / "approved.jsonl"
+    await database_sync_to_async(call_command)("export_transcripts", output=str(exported))
+    (record,) = [json.loads(line) for line in exported.read_text().splitlines()]
+    answer = first.transcript.choices[0]["content"]
+    assert record["messages"] == [
+        {"role": "user", "content": "Say w0"},  # its test case's values put in
+        {"role": "assistant", "content": answer},
+    ]

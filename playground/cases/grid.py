@@ -141,9 +141,10 @@ def stored_view(cell: BatchCell) -> CellView:
 def with_grade(live: CellView, stored: CellView | None) -> CellView:
     """A cell as a batch session holds it, with the grade given to it since (on its page, not
     through the session): the stored cell, when it is the same finished run."""
-    if stored is None or not live.gradable or stored.transcript != live.transcript:
+    if stored is None or not live.gradable:
         return live
-    return stored if stored.status == live.status else live
+    same_run = (stored.status, stored.transcript) == (live.status, live.transcript)
+    return stored if same_run else live
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ class Batch(models.Model):
         return [Check.stored(data) for data in stored]
 
     @property
-    def checks_schema(self) -> bool:
+    def has_schema_check(self) -> bool:
         """Whether a check needs its cells' request bodies (for the column's JSON schema)."""
         return any(data["kind"] == Kind.SCHEMA for column in self.checks for data in column)
 

@@ -86,7 +86,7 @@ def _with_runs(batch: Batch, cells: QuerySet[BatchCell]) -> QuerySet[BatchCell]:
     """The cells with their runs, leaving out the runs' large fields that go unread (the
     request, unless a check needs its JSON schema)."""
     unread = ["transcript__form_state", "transcript__logprobs"]
-    if not batch.checks_schema:
+    if not batch.has_schema_check:
         unread.append("transcript__request_body")
     return cells.select_related("transcript").defer(*unread)
 

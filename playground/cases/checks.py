@@ -46,14 +46,6 @@ class Check:
         label = LABELS[self.kind]
         return f"{label} {self.text!r}" if self.kind in NEEDS_TEXT else label
 
-    @classmethod
-    def stored(cls, data: dict[str, Any]) -> Check:
-        """A check as a batch keeps it (`as_stored`), written by CheckForm."""
-        return cls(Kind(data["kind"]), data.get("text", ""), bool(data.get("ignore_case")))
-
-    def as_stored(self) -> dict[str, Any]:
-        return {"kind": self.kind.value, "text": self.text, "ignore_case": self.ignore_case}
-
 
 @dataclass(frozen=True, slots=True)
 class Verdict:

@@ -160,7 +160,8 @@ class Batch(models.Model):
     # from these and its row's values, by the same RunForm the page uses.
     form_data = models.JSONField()
     column_labels = models.JSONField(default=list)  # one per column, in order
-    # Each column's automatic checks, a list per column of Check.as_stored() (cases/checks.py).
+    # Each column's automatic checks: a list per column of {kind, text, ignore_case} (a Check of
+    # cases/checks.py, as CheckForm made it).
     checks = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.RUNNING, db_index=True
@@ -185,7 +186,7 @@ class Batch(models.Model):
 
     def column_checks(self, column: int) -> list[Check]:
         stored = self.checks[column] if column < len(self.checks) else []
-        return [Check.stored(data) for data in stored]
+        return [Check(Kind(d["kind"]), d["text"], d["ignore_case"]) for d in stored]
 
     @property
     def has_schema_check(self) -> bool:

@@ -195,7 +195,8 @@ def batch_check_add(*, batch: Batch, column: int, check: Check) -> None:
         checks = _locked_checks(batch)
         if len(checks[column]) >= MAX_CHECKS:
             raise TooManyChecks(f"A column has at most {MAX_CHECKS} checks.")
-        checks[column].append(check.as_stored())
+        stored = {"kind": check.kind.value, "text": check.text, "ignore_case": check.ignore_case}
+        checks[column].append(stored)
         _save_checks(batch, checks)
 
 

@@ -26,6 +26,7 @@ from .checks import CheckForm
 from .forms import GradeForm, SaveDataSetForm
 from .grid import Progress, stored_view, summary
 from .importing import ImportRefused, decode, format_of, parse
+from .models import Batch, BatchCell
 from .page import TABLE_FIELD
 from .selectors import (
     batch_cells,
@@ -211,7 +212,9 @@ def batch(request: HttpRequest, uuid) -> HttpResponse:
     return render(request, "cases/batch.html", context)
 
 
-def check_columns(batch, form: CheckForm | None = None, column: int | None = None) -> list:
+def check_columns(
+    batch: Batch, form: CheckForm | None = None, column: int | None = None
+) -> list[dict[str, Any]]:
     """Each column's checks and the form that adds one (`form`, bound, for `column`)."""
     return [
         {
@@ -224,17 +227,17 @@ def check_columns(batch, form: CheckForm | None = None, column: int | None = Non
     ]
 
 
-def _checks_panel(request: HttpRequest, batch, problem: str = "", **bound) -> HttpResponse:
+def _checks_panel(request: HttpRequest, batch: Batch, problem: str = "", **bound) -> HttpResponse:
     context = {
         "batch": batch,
-        "can_change": True,
+        "can_change": can_change_batch(request.user, batch),
         "check_columns": check_columns(batch, **bound),
         "checks_problem": problem,
     }
     return render(request, "cases/partials/batch_checks.html", context)
 
 
-def _changeable_column(request: HttpRequest, uuid, column: int):
+def _changeable_column(request: HttpRequest, uuid, column: int) -> tuple[Batch, str]:
     """The batch the user may see, and why they may not change this column's checks."""
     found = get_batch_for_user(request.user, uuid)
     if not can_change_batch(request.user, found):
@@ -298,7 +301,7 @@ def grade(request: HttpRequest, uuid, row: int, column: int) -> HttpResponse:
     return render(request, "cases/partials/batch_cell.html", context)
 
 
-def _grade_problem(request: HttpRequest, cell, form: GradeForm) -> str | None:
+def _grade_problem(request: HttpRequest, cell: BatchCell, form: GradeForm) -> str | None:
     if not can_change_batch(request.user, cell.batch):
         return NOT_YOURS
     if not stored_view(cell).gradable:

@@ -120,7 +120,10 @@ def verdicts(checks: list[Check], transcript: Any, expected: str | None) -> tupl
     needs_schema = any(check.kind is Kind.SCHEMA for check in checks)
     schema = json_schema_of(transcript.request_body) if needs_schema else None
     ran = [(check, run_check(check, answer, expected=expected, schema=schema)) for check in checks]
-    return tuple(Shown(str(check), verdict.passed, verdict.why) for check, verdict in ran)
+    # A schema's reason may quote the answer: cut short, as a problem is, to keep frames small.
+    return tuple(
+        Shown(str(check), verdict.passed, verdict.why[:PROBLEM_CHARS]) for check, verdict in ran
+    )
 
 
 def stored_view(cell: BatchCell) -> CellView:

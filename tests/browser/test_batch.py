@@ -68,7 +68,9 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     expect(theirs.locator(".batch-cell.done")).to_have_count(2)
     expect(theirs.get_by_role("button", name="Resume")).to_be_hidden()  # not theirs to change
     expect(theirs.get_by_role("button", name="Retry")).to_have_count(0)
-    expect(theirs.locator(".cell-grade-shown")).to_have_text(["👍 good", "👎 bad too short"])
+    expect(theirs.locator(".cell-grade-shown")).to_have_text(
+        ["Rated good.", "Rated bad. too short"]
+    )
     expect(theirs.locator(".cell-grade")).to_have_count(2)
     expect(theirs.locator(".cell-grade").first).to_be_hidden()  # theirs to read, not to give
     context.close()

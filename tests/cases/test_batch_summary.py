@@ -35,12 +35,12 @@ def test_the_summary_row_makes_the_best_column_plain_to_see(client, alice):
     assert chat.startswith(' best">')
     assert "<strong>Best column</strong>" in chat
     assert "Checks: 1 / 2 pass (50%)" in chat, "Oslo's answer has Oslo; the other's has not"
-    assert "Thumbs up: 1 / 2 (50%)" in chat
+    assert "Rated good: 1 / 2 (50%)" in chat
     assert "Mean first token: 200 ms" in chat
     assert "Completion tokens: 20" in chat
     assert "Cost: $0.0250" in chat
     assert "Checks: 0 / 2 pass (0%)" in fast, "every answer names its column"
-    assert "Thumbs up: none rated" in fast
+    assert "Rated good: none rated" in fast
     assert "Mean first token: –" in fast
     assert "Cost: no price" in fast
     assert "Best column" not in fast

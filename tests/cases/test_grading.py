@@ -42,7 +42,7 @@ def test_a_member_who_may_not_change_the_batch_sees_grades_but_gives_none(client
     client.force_login(bob)
     page = client.get(batch.get_absolute_url()).content.decode()
     assert 'class="read-only"' in page
-    assert '<p class="cell-grade-shown">👍 good fine</p>' in page
+    assert '<p class="cell-grade-shown">Rated good. fine</p>' in page
     cell = grade(client, batch, 0, 0, rating="-1")
     assert "Only the batch&#x27;s owner (or staff) may grade its cells." in cell
     assert batch.cells.get(row=0, column=0).rating == 1

@@ -203,12 +203,12 @@ class ColumnSummary:
 
 
 def summary(cells: list[CellView], width: int) -> list[ColumnSummary]:
-    """Each column's figures; the best is the one with the highest pass rate (the most thumbs
-    up without checks), marked when it is ahead of the others."""
+    """Each column's figures; the best is the one with the highest pass rate (the most rated
+    good without checks), marked when it is ahead of at least one other column's."""
     columns = [_column_summary([c for c in cells if c.column == k]) for k in range(width)]
     rates = [c.pass_rate if c.checked else c.like_rate for c in columns]
     known = [rate for rate in rates if rate is not None]
-    if len(columns) < 2 or not known or known.count(max(known)) > 1:
+    if len(known) < 2 or known.count(max(known)) > 1:
         return columns
     return [replace(c, best=rate == max(known)) for c, rate in zip(columns, rates, strict=True)]
 

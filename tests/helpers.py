@@ -22,6 +22,7 @@ from typing import Self
 
 import httpx
 import uvicorn
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
@@ -422,3 +423,17 @@ async def ended_transcript(pk: int | None = None, within: float = 10):
             if row.status != "running":
                 return row
             await asyncio.sleep(0.02)  # the row is in another thread's database: poll it
+
+
+def body_of(response) -> bytes:
+    """A response's whole body, a streamed one too: read as Daphne reads it, from its async
+    iterator when it has one (its reads then run on this thread, in its transaction)."""
+    if not response.streaming:
+        return response.content
+    if not response.is_async:
+        return b"".join(response.streaming_content)
+
+    async def read() -> bytes:
+        return b"".join([part async for part in response.streaming_content])
+
+    return async_to_sync(read)()

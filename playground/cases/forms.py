@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import DataSet
+from .models import MAX_COMMENT, RATINGS, DataSet
 
 
 class SaveDataSetForm(forms.Form):
@@ -16,3 +16,16 @@ class SaveDataSetForm(forms.Form):
     visibility = forms.ChoiceField(
         choices=DataSet.Visibility.choices, initial=DataSet.Visibility.TEAM
     )
+
+
+class GradeForm(forms.Form):
+    """A cell's rating (thumbs up or down; none clears it) and comment, as the grid posts them."""
+
+    rating = forms.TypedChoiceField(
+        choices=[("", "none"), *RATINGS],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        error_messages={"invalid_choice": "Rate the answer thumbs up or thumbs down."},
+    )
+    comment = forms.CharField(max_length=MAX_COMMENT, required=False)

@@ -10,6 +10,9 @@ from django.urls import reverse
 from playground.core.access import EVERY_ROW, NO_ROW, is_member, is_staff_member, owned_or_staff
 from playground.presets.models import new_slug
 
+from .checks import Check, Kind
+from .table import EXPECTED
+
 
 class DataSetQuerySet(models.QuerySet):
     """Who may do what with a data set: the one rule, for views and the admin alike."""
@@ -94,6 +97,13 @@ class DataSetVersion(models.Model):
     def row_count(self) -> int:
         return len(self.rows)
 
+    def expected(self, row: int) -> str | None:
+        """The test case's "expected"; None when its table has none, or it is left empty (so
+        an "equals expected" check says it cannot apply rather than wanting an empty answer)."""
+        if EXPECTED not in self.columns:
+            return None
+        return self.rows[row][self.columns.index(EXPECTED)] or None
+
 
 MAX_BATCH_ROWS = 1_000
 MAX_BATCH_CELLS = 5_000
@@ -142,13 +152,17 @@ class Batch(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches"
     )
-    version = models.ForeignKey(DataSetVersion, on_delete=models.PROTECT, related_name="batches")
+    # A version a batch ran over stays, unless the batch goes with it (its owner deleted).
+    version = models.ForeignKey(DataSetVersion, on_delete=models.RESTRICT, related_name="batches")
     # The form state it ran (messages, tools, each column's settings), as a preset keeps it.
     template = models.JSONField()
     # The run frame's fields as the socket validated them: each cell's forms are bound again
     # from these and its row's values, by the same RunForm the page uses.
     form_data = models.JSONField()
     column_labels = models.JSONField(default=list)  # one per column, in order
+    # Each column's automatic checks: a list per column of {kind, text, ignore_case} (a Check of
+    # cases/checks.py, as CheckForm made it).
+    checks = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.RUNNING, db_index=True
     )
@@ -169,6 +183,19 @@ class Batch(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("cases:batch", args=[self.uuid])
+
+    def column_checks(self, column: int) -> list[Check]:
+        stored = self.checks[column] if column < len(self.checks) else []
+        return [Check(Kind(d["kind"]), d["text"], d["ignore_case"]) for d in stored]
+
+    @property
+    def has_schema_check(self) -> bool:
+        """Whether a check needs its cells' request bodies (for the column's JSON schema)."""
+        return any(data["kind"] == Kind.SCHEMA for column in self.checks for data in column)
+
+
+RATINGS = [(1, "good"), (-1, "bad")]  # thumbs up, thumbs down
+MAX_COMMENT = 1_000
 
 
 class BatchCell(models.Model):
@@ -198,6 +225,9 @@ class BatchCell(models.Model):
         related_name="batch_cells",
     )
     problem = models.CharField(max_length=500, blank=True)  # why it never ran (a bad row)
+    # The team's judgement of its answer, given in the grid.
+    rating = models.SmallIntegerField(null=True, blank=True, choices=RATINGS)
+    comment = models.CharField(max_length=MAX_COMMENT, blank=True)
 
     class Meta:
         ordering = ["batch", "row", "column"]

@@ -78,10 +78,17 @@ def get_batch_for_user(user, batch_id: object) -> Batch:
 
 def batch_cells(batch: Batch) -> list[CellView]:
     """Every cell of the batch as the grid shows it, row by row."""
-    cells = batch.cells.select_related("transcript").defer(
-        "transcript__request_body", "transcript__form_state", "transcript__logprobs"
-    )
+    cells = _with_runs(batch, batch.cells.all())
     return [stored_view(cell) for cell in cells.order_by("row", "column")]
+
+
+def _with_runs(batch: Batch, cells: QuerySet[BatchCell]) -> QuerySet[BatchCell]:
+    """The cells with their runs, leaving out the runs' large fields that go unread (the
+    request, unless a check needs its JSON schema)."""
+    unread = ["transcript__form_state", "transcript__logprobs"]
+    if not batch.has_schema_check:
+        unread.append("transcript__request_body")
+    return cells.select_related("transcript").defer(*unread)
 
 
 def batches_listed(user, version: DataSetVersion | None = None) -> QuerySet[Batch]:
@@ -90,9 +97,8 @@ def batches_listed(user, version: DataSetVersion | None = None) -> QuerySet[Batc
     return batches.filter(version=version) if version is not None else batches
 
 
-def batch_rows(batch: Batch) -> list[tuple[list[str], list[CellView]]]:
-    """The grid: each test case's values, beside its cells in column order."""
-    cells = batch_cells(batch)
+def batch_rows(batch: Batch, cells: list[CellView]) -> list[tuple[list[str], list[CellView]]]:
+    """The grid: each test case's values, beside its cells (`batch_cells`) in column order."""
     width = len(batch.column_labels)
     return [
         (values, cells[index * width : (index + 1) * width])
@@ -109,3 +115,19 @@ def batch_cell_of(user, transcript) -> BatchCell | None:
 
 def can_change_batch(user, batch: Batch) -> bool:
     return Batch.objects.changeable_by(user).filter(pk=batch.pk).exists()
+
+
+def batch_cells_between(batch: Batch, start: int, stop: int) -> list[BatchCell]:
+    """The cells of test cases `start` to `stop` (excluded), each with its run, row by row:
+    one read of an export's chunk."""
+    return list(_with_runs(batch, batch.cells.filter(row__gte=start, row__lt=stop)))
+
+
+def get_cell_for_user(user, batch_id: object, row: int, column: int) -> BatchCell:
+    """A cell of a batch the user may see, with its batch and run, else a 404."""
+    batch = get_batch_for_user(user, batch_id)
+    found = batch.cells.select_related("transcript").filter(row=row, column=column).first()
+    if found is None:
+        raise Http404("No such cell in this batch.")
+    found.batch = batch
+    return found

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .checks import Check
 from .models import MAX_BATCH_CELLS, MAX_BATCH_ROWS, Batch, BatchCell, DataSet, DataSetVersion
 from .table import Table
 
@@ -176,3 +177,50 @@ def _running(batch: Batch) -> None:
     batch.finished_at = None
     batch.heartbeat_at = timezone.now()
     batch.save(update_fields=["status", "finished_at", "heartbeat_at"])
+
+
+def batch_cell_grade(*, cell: BatchCell, rating: int | None, comment: str) -> None:
+    cell.rating, cell.comment = rating, comment
+    cell.save(update_fields=["rating", "comment"])
+
+
+MAX_CHECKS = 10  # a column's
+
+
+class TooManyChecks(Exception):
+    pass
+
+
+def batch_check_add(*, batch: Batch, column: int, check: Check) -> None:
+    """One more automatic check on a column's cells (TooManyChecks past MAX_CHECKS)."""
+    with transaction.atomic():
+        checks = _locked_checks(batch)
+        if len(checks[column]) >= MAX_CHECKS:
+            raise TooManyChecks(f"A column has at most {MAX_CHECKS} checks.")
+        stored = {"kind": check.kind.value, "text": check.text, "ignore_case": check.ignore_case}
+        checks[column].append(stored)
+        _save_checks(batch, checks)
+
+
+def batch_check_remove(*, batch: Batch, column: int, index: int) -> None:
+    """A column's check gone; nothing when it is gone already (a second click)."""
+    with transaction.atomic():
+        checks = _locked_checks(batch)
+        if index < len(checks[column]):
+            del checks[column][index]
+            _save_checks(batch, checks)
+
+
+def _locked_checks(batch: Batch) -> list[list[dict[str, Any]]]:
+    """The batch's checks, a list per column, its row locked until the transaction ends (two
+    pages changing them at once each keep the other's change)."""
+    stored = Batch.objects.select_for_update().values_list("checks", flat=True).get(pk=batch.pk)
+    return [
+        list(stored[column]) if column < len(stored) else []
+        for column in range(len(batch.column_labels))
+    ]
+
+
+def _save_checks(batch: Batch, checks: list[list[dict[str, Any]]]) -> None:
+    batch.checks = checks
+    batch.save(update_fields=["checks"])

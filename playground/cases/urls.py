@@ -15,4 +15,22 @@ urlpatterns = [
     path("run-all/", views.run_all, name="run-all"),
     path("batches/", views.batches, name="batches"),
     path("batches/<uuid:uuid>/", views.batch, name="batch"),
+    path(
+        "batches/<uuid:uuid>/cells/<int:row>/<int:column>/grade/",
+        views.grade,
+        name="grade",
+    ),
+    path("batches/<uuid:uuid>/checks/<int:column>/add/", views.add_check, name="add-check"),
+    path(
+        "batches/<uuid:uuid>/checks/<int:column>/remove/",
+        views.remove_check,
+        name="remove-check",
+    ),
+    path("batches/<uuid:uuid>/export.csv", views.batch_export, {"kind": "csv"}, name="batch-csv"),
+    path(
+        "batches/<uuid:uuid>/export.jsonl",
+        views.batch_export,
+        {"kind": "jsonl"},
+        name="batch-jsonl",
+    ),
 ]

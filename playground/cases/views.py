@@ -12,18 +12,21 @@ from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
-from django_htmx.http import reswap, trigger_client_event
+from django_htmx.http import HttpResponseClientRefresh, reswap, trigger_client_event
 
+from playground.core.downloads import attachment
 from playground.runform import MESSAGES_PREFIX, MessageFormSet
 from playground.runform.values import VARIABLES_PREFIX
 
-from . import services
-from .forms import SaveDataSetForm
-from .grid import Progress
+from . import export, services
+from .checks import CheckForm
+from .forms import GradeForm, SaveDataSetForm
+from .grid import Progress, stored_view, summary
 from .importing import ImportRefused, decode, format_of, parse
+from .models import Batch, BatchCell
 from .page import TABLE_FIELD
 from .selectors import (
     batch_cells,
@@ -34,6 +37,7 @@ from .selectors import (
     find_latest_version,
     find_version_shown,
     get_batch_for_user,
+    get_cell_for_user,
 )
 from .table import MAX_ROWS, BadTable, Table, table_from_state, too_many
 
@@ -195,14 +199,81 @@ def _taken(table: Table, how: str) -> str:
 def batch(request: HttpRequest, uuid) -> HttpResponse:
     """A batch's grid, from the database; live over the run socket while it runs."""
     found = get_batch_for_user(request.user, uuid)
+    cells = batch_cells(found)
     context = {
         "batch": found,
-        "rows": batch_rows(found),
-        "progress": Progress.of(batch_cells(found), found.status),
+        "rows": batch_rows(found, cells),
+        "progress": Progress.of(cells, found.status),
+        "summary": summary(cells, len(found.column_labels)),
         "running_here": True,  # the socket says otherwise once it attaches
         "can_change": can_change_batch(request.user, found),
+        "check_columns": check_columns(found),
     }
     return render(request, "cases/batch.html", context)
+
+
+def check_columns(
+    batch: Batch, form: CheckForm | None = None, column: int | None = None
+) -> list[dict[str, Any]]:
+    """Each column's checks and the form that adds one (`form`, bound, for `column`)."""
+    return [
+        {
+            "index": index,
+            "label": label,
+            "checks": batch.column_checks(index),
+            "form": form if index == column else CheckForm(prefix=f"check-{index}"),
+        }
+        for index, label in enumerate(batch.column_labels)
+    ]
+
+
+def _checks_panel(request: HttpRequest, batch: Batch, problem: str = "", **bound) -> HttpResponse:
+    context = {
+        "batch": batch,
+        "can_change": can_change_batch(request.user, batch),
+        "check_columns": check_columns(batch, **bound),
+        "checks_problem": problem,
+    }
+    return render(request, "cases/partials/batch_checks.html", context)
+
+
+def _changeable_column(request: HttpRequest, uuid, column: int) -> tuple[Batch, str]:
+    """The batch the user may see, and why they may not change this column's checks."""
+    found = get_batch_for_user(request.user, uuid)
+    if not can_change_batch(request.user, found):
+        return found, "Only the batch's owner (or staff) may change its checks."
+    if column >= len(found.column_labels):
+        return found, "The batch has no such column."
+    return found, ""
+
+
+@login_required
+@require_POST
+def add_check(request: HttpRequest, uuid, column: int) -> HttpResponse:
+    """A check on a column's cells: the page again (every cell of the column has a verdict
+    now), or the checks again saying why not."""
+    found, problem = _changeable_column(request, uuid, column)
+    form = CheckForm(request.POST, prefix=f"check-{column}")
+    if problem or not form.is_valid():
+        return _checks_panel(request, found, problem, form=form, column=column)
+    try:
+        services.batch_check_add(batch=found, column=column, check=form.check())
+    except services.TooManyChecks as refused:
+        return _checks_panel(request, found, str(refused), form=form, column=column)
+    return HttpResponseClientRefresh()
+
+
+@login_required
+@require_POST
+def remove_check(request: HttpRequest, uuid, column: int) -> HttpResponse:
+    found, problem = _changeable_column(request, uuid, column)
+    index = request.POST.get("index", "")
+    if not problem and not (index.isascii() and index.isdigit()):
+        problem = "That check is no longer there."
+    if problem:
+        return _checks_panel(request, found, problem)
+    services.batch_check_remove(batch=found, column=column, index=int(index))
+    return HttpResponseClientRefresh()
 
 
 @login_required
@@ -210,3 +281,46 @@ def batches(request: HttpRequest) -> HttpResponse:
     """The batches the user's team ran, newest first."""
     listed = batches_listed(request.user)[:100]
     return render(request, "cases/batches.html", {"batches": listed})
+
+
+NOT_YOURS = "Only the batch's owner (or staff) may grade its cells."
+NOT_GRADABLE = "Only a cell that ran to its end (done) can be graded."
+
+
+@login_required
+@require_POST
+def grade(request: HttpRequest, uuid, row: int, column: int) -> HttpResponse:
+    """A cell's rating and comment, by whoever may change its batch: the cell again, saying
+    why in it when refused (a 200: htmx swaps no 4xx)."""
+    cell = get_cell_for_user(request.user, uuid, row, column)
+    form = GradeForm(request.POST)
+    problem = _grade_problem(request, cell, form)
+    if problem is None:
+        services.batch_cell_grade(cell=cell, **form.cleaned_data)
+    context = {"cell": stored_view(cell), "oob": False, "grade_problem": problem}
+    return render(request, "cases/partials/batch_cell.html", context)
+
+
+def _grade_problem(request: HttpRequest, cell: BatchCell, form: GradeForm) -> str | None:
+    if not can_change_batch(request.user, cell.batch):
+        return NOT_YOURS
+    if not stored_view(cell).gradable:
+        return NOT_GRADABLE
+    if not form.is_valid():
+        return " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return None
+
+
+EXPORTS = {
+    "csv": (export.csv_lines, "text/csv"),
+    "jsonl": (export.jsonl_lines, "application/jsonl"),
+}
+
+
+@login_required
+def batch_export(request: HttpRequest, uuid, kind: str) -> StreamingHttpResponse:
+    """The batch's grid as a file, for whoever may see the batch."""
+    found = get_batch_for_user(request.user, uuid)
+    lines, content_type = EXPORTS[kind]
+    name = f"batch-{found.created_at:%Y%m%d-%H%M%S}-{str(found.uuid)[:8]}.{kind}"
+    return attachment(lines(found), name, content_type)

@@ -24,7 +24,8 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.template.loader import render_to_string
 
-from playground.cases.grid import ENDED_AS, CellView, Progress, cell_view
+from playground.cases.checks import Check
+from playground.cases.grid import ENDED_AS, CellView, Progress, cell_view, with_grade
 from playground.cases.models import Batch, BatchCell, DataSetVersion
 from playground.cases.selectors import batch_cells
 from playground.cases.services import (
@@ -122,22 +123,36 @@ class BatchSession:
 
     async def watch(self, watcher: Watcher) -> list[str]:
         """Take `watcher` among the watchers; the grid as it stands, in frames (its frames
-        from now on must wait until it has been sent these: see the consumer's `held`)."""
+        from now on must wait until it has been sent these: see the consumer's `held`).
+        Its finished cells are drawn with the grades given them on the page meanwhile."""
+        stored = await self._stored_cells()
         async with self._sending:
             if watcher not in self.watchers:
                 self.watchers.append(watcher)
-            cells, progress = list(self.cells.values()), self._progress_html()
+            cells = [with_grade(cell, stored.get(place)) for place, cell in self.cells.items()]
+            progress = self._progress_html()
         return await grid_frames(cells, progress)
 
     async def snapshot_frames(self) -> tuple[int, list[str]] | None:
-        """For a page on another process (`remote.py`): the grid as it stands, with the
-        number of the last frame it covers; None once the batch has ended."""
+        """For a page on another process (`remote.py`): the grid as it stands, graded as
+        `watch` draws it, with the number of the last frame it covers; None once the batch
+        has ended."""
+        stored = await self._stored_cells()
         async with self._sending:
             if self.task.done():
                 return None
-            seq, cells = self.outgoing.seq, list(self.cells.values())
+            seq = self.outgoing.seq
+            cells = [with_grade(cell, stored.get(place)) for place, cell in self.cells.items()]
             progress = self._progress_html()
         return seq, await grid_frames(cells, progress)
+
+    async def _stored_cells(self) -> dict[Place, CellView]:
+        try:
+            cells = await in_run_db(partial(batch_cells, self.batch))
+        except OUTAGE:
+            logger.warning("Batch %s could not read its grades", self.id, exc_info=True)
+            return {}
+        return {(cell.row, cell.column): cell for cell in cells}
 
     async def follow(self, watcher: Watcher) -> None:
         """Take `watcher` among the watchers, its page already drawn (it retried a cell)."""
@@ -200,13 +215,13 @@ class BatchSession:
         finally:
             del self.running[place]
         ended = self._registry.run_ended  # set by the next run to end, from now on
-        row = await in_run_db(partial(_transcript, session.id))
+        row, checks = await in_run_db(partial(_ended, session.id, self.batch.pk, place[1]))
         refused = session.refused
         if row is None and refused is not None and refused.soon and self.stop_reason is None:
             await self._wait_for_room(place, refused, ended)
             return
         status = Status(ENDED_AS.get(row.status, Status.FAILED)) if row else Status.FAILED
-        await self._cell_over(place, status, row, str(refused or ""))
+        await self._cell_over(place, status, row, str(refused or ""), checks)
 
     async def _wait_for_room(self, place: Place, refused: RunRefused, ended: asyncio.Event) -> None:
         """A cell refused for now (its user has their most runs going, or has started their
@@ -250,11 +265,19 @@ class BatchSession:
         return self._row[1]
 
     async def _cell_over(
-        self, place: Place, status: str, row: Transcript | None, problem: str = ""
+        self,
+        place: Place,
+        status: str,
+        row: Transcript | None,
+        problem: str = "",
+        checks: list[Check] | None = None,
     ) -> None:
         await self._save(place, status, row.uuid if row is not None else None, problem)
         self._ended_here += 1
-        await self._show(cell_view(*place, status, row, problem))
+        expected = self.batch.version.expected(place[0])
+        # Off the loop: a check may validate a long answer against a JSON schema.
+        view = partial(cell_view, *place, status, row, problem, checks=checks, expected=expected)
+        await self._show(await asyncio.to_thread(view))
 
     async def _save(
         self, place: Place, status: str, run_id: uuid.UUID | None, problem: str
@@ -333,8 +356,11 @@ class BatchSession:
                 self.detach(watcher)
 
 
-def _transcript(run_id: uuid.UUID) -> Transcript | None:
-    return Transcript.objects.filter(uuid=run_id).first()
+def _ended(run_id: uuid.UUID, batch_pk: int, column: int) -> tuple[Transcript | None, list[Check]]:
+    """A cell's run, and its column's checks as they are now (its page may change them while
+    the batch runs)."""
+    batch = Batch.objects.only("checks").get(pk=batch_pk)
+    return Transcript.objects.filter(uuid=run_id).first(), batch.column_checks(column)
 
 
 def started(batch: Batch, shares: list[EndpointShare]) -> str:

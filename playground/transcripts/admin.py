@@ -6,12 +6,12 @@ from django import forms
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from playground.core.admin import AccessRuleAdmin
+from playground.core.downloads import attachment
 from playground.output import rendered_choices
 
 from . import services
@@ -196,8 +196,6 @@ class TranscriptAdmin(AccessRuleAdmin):
         return _download(rows, "csv", "text/csv")
 
 
-def _download(lines, extension: str, content_type: str) -> StreamingHttpResponse:
+def _download(lines, extension: str, content_type: str):
     name = f"transcripts-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
-    response = StreamingHttpResponse(lines, content_type=f"{content_type}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return attachment(lines, name, content_type)

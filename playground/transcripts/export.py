@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+from playground.core.downloads import csv_text
 
 from .models import Transcript
 
@@ -46,13 +46,6 @@ def finetune_record(transcript: Transcript) -> dict[str, Any] | None:
     return record
 
 
-def _cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is written as plain text (a leading ')."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def jsonl_lines(transcripts: Iterable[Transcript]) -> Iterator[str]:
     for transcript in transcripts:
         record = finetune_record(transcript)
@@ -61,27 +54,14 @@ def jsonl_lines(transcripts: Iterable[Transcript]) -> Iterator[str]:
 
 
 def csv_lines(transcripts: Iterable[Transcript]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def take() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(CSV_COLUMNS)
-    yield take()
+    yield csv_text([CSV_COLUMNS])
     for transcript in transcripts:
         answer = answer_message(transcript) or {}
-        writer.writerow(
-            map(_cell, [
-                transcript.uuid, transcript.created_at.isoformat(), transcript.user.get_username(),
-                transcript.endpoint, transcript.model, transcript.status,
-                transcript.review_state, transcript.rating or "", transcript.labels,
-                transcript.first_user_message, answer.get("content") or "",
-                transcript.prompt_tokens, transcript.completion_tokens,
-                transcript.received_tokens, transcript.cost, transcript.duration_ms,
-            ])
-        )  # fmt: skip
-        yield take()
+        yield csv_text([[
+            transcript.uuid, transcript.created_at.isoformat(), transcript.user.get_username(),
+            transcript.endpoint, transcript.model, transcript.status,
+            transcript.review_state, transcript.rating or "", transcript.labels,
+            transcript.first_user_message, answer.get("content") or "",
+            transcript.prompt_tokens, transcript.completion_tokens,
+            transcript.received_tokens, transcript.cost, transcript.duration_ms,
+        ]])  # fmt: skip

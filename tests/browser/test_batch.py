@@ -1,6 +1,6 @@
 """Run all in Chromium: a CSV imported as test cases, two columns, every case run on the server
-into a grid that fills live (the first column's answers go on until Stop), and the same grid
-opened from its link by another member."""
+into a grid that fills live (the first column's answers go on until Stop), two cells rated and
+the grid exported, and the same grid opened from its link by another member."""
 
 from playwright.sync_api import expect
 
@@ -43,6 +43,20 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     expect(grid.locator("#batch-progress-text")).to_have_text("6 / 6 done, 4 stopped")
     expect(grid.locator(".batch-cell.stopped")).to_have_count(4)
     expect(grid.get_by_role("button", name="Resume")).to_be_visible()
+    grid.get_by_role("button", name="Good answer: case 1, column 2").click()
+    expect(grid.get_by_role("button", name="Good answer: case 1, column 2")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    grid.get_by_role("textbox", name="Comment on case 2, column 2").fill("too short")
+    grid.get_by_role("button", name="Bad answer: case 2, column 2").click()
+    expect(grid.get_by_role("button", name="Bad answer: case 2, column 2")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    exported = download.value.path().read_text()
+    assert exported.count(",done,stop,") == 2
+    assert ",-1,too short" in exported
     batch = Batch.objects.get()
     assert batch.status == Batch.Status.STOPPED
     assert page.url == f"{live_url}{batch.get_absolute_url()}"
@@ -54,4 +68,9 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     expect(theirs.locator(".batch-cell.done")).to_have_count(2)
     expect(theirs.get_by_role("button", name="Resume")).to_be_hidden()  # not theirs to change
     expect(theirs.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(theirs.locator(".cell-grade-shown")).to_have_text(
+        ["Rated good.", "Rated bad. too short"]
+    )
+    expect(theirs.locator(".cell-grade")).to_have_count(2)
+    expect(theirs.locator(".cell-grade").first).to_be_hidden()  # theirs to read, not to give
     context.close()

@@ -2,20 +2,24 @@
 simulator on a real socket, a bounded number at once, each cell a transcript of its own."""
 
 import asyncio
+import json
 import re
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.core.management import call_command
 from django.utils import timezone
 
+from playground.cases.checks import Check, Kind
 from playground.cases.models import Batch, BatchCell, DataSetVersion
-from playground.cases.services import batch_create, data_set_save
+from playground.cases.services import batch_check_add, batch_create, data_set_save
 from playground.cases.table import Table
 from playground.chat.batch import resume
 from playground.chat.registry import RunRegistry
 from playground.chat.sweep import sweep_once
 from playground.transcripts.models import Transcript
+from playground.transcripts.services import transcripts_review
 
 from ..factories import make_transcript
 from ..helpers import (
@@ -154,6 +158,9 @@ async def test_a_failed_cell_is_retried_alone(alice, scripted):
 
     answer = "<img src=x onerror=alert(1)> better now"  # model output: shown as text
     scripted.script("flaky", sse(chunk(content=answer), chunk(finish_reason="stop")))
+    # Set on the page meanwhile: the cell's frame has its verdict.
+    check = Check(Kind.CONTAINS, "better")
+    await database_sync_to_async(batch_check_add)(batch=batch, column=0, check=check)
     await socket.send({"action": "batch_retry", "batch": str(batch.uuid), "row": "1"})
     await socket.until("Only a failed, stopped or not run cell can be run again.")
     await socket.send(
@@ -168,6 +175,7 @@ async def test_a_failed_cell_is_retried_alone(alice, scripted):
     assert grid[1].transcript.choices[0]["content"] == answer
     escaped = "&lt;img src=x onerror=alert(1)&gt; better now"
     assert escaped in "".join(socket.frames)
+    assert "<strong>pass</strong> contains &#x27;better&#x27;" in "".join(socket.frames)
     assert "<img" not in "".join(socket.frames)
     as_alice = await database_sync_to_async(client_for)(alice)
     page = await database_sync_to_async(as_alice.get)(batch.get_absolute_url())
@@ -364,3 +372,46 @@ async def test_a_batch_past_the_days_tokens_is_refused_up_front_saying_by_how_mu
     assert "4 cells on scripted, up to 400 tokens of the 700 you have left for 24 hours" in started
     await ended("done")
     await socket.close()
+
+
+async def test_a_grade_given_while_the_batch_runs_is_drawn_for_a_page_that_attaches(
+    alice, settings
+):
+    settings.PLAYGROUND_BATCH_CONCURRENCY = 1  # the fast cell ends, then the slow one runs
+    version = await saved_version(alice, 1)
+    socket = await connected(alice)
+    batch = await start(socket, version, {"model": PACED}, {"model": SLOW})
+    await socket.until('id="cell-0-1" class="batch-cell running"')
+    as_alice = await database_sync_to_async(client_for)(alice)
+    url = f"{batch.get_absolute_url()}cells/0/0/grade/"
+    await database_sync_to_async(as_alice.post)(url, {"rating": "1", "comment": "crisp"})
+
+    page = await connected(alice)
+    await page.send({"action": "batch_attach", "batch": str(batch.uuid)})
+    drawn = await page.until('id="cell-0-0"')
+    assert 'value="crisp"' in drawn, "the session's cell, with the grade from the database"
+    assert 'aria-pressed="true" aria-label="Good answer: case 1, column 1"' in drawn
+    await socket.send({"action": "batch_stop", "batch": str(batch.uuid)})
+    await ended("stopped")
+    await page.close()
+    await socket.close()
+
+
+async def test_an_approved_cells_run_goes_into_the_fine_tuning_export(alice, staff, tmp_path):
+    version = await saved_version(alice, 2)
+    socket = await connected(alice)
+    await start(socket, version, {"model": PACED})
+    await ended("done")
+    await socket.close()
+    first, _ = await cells()
+    reviewed = Transcript.objects.filter(pk=first.transcript.pk)
+    await database_sync_to_async(transcripts_review)(reviewed, state="approved", reviewer=staff)
+
+    exported = tmp_path / "approved.jsonl"
+    await database_sync_to_async(call_command)("export_transcripts", output=str(exported))
+    (record,) = [json.loads(line) for line in exported.read_text().splitlines()]
+    answer = first.transcript.choices[0]["content"]
+    assert record["messages"] == [
+        {"role": "user", "content": "Say w0"},  # its test case's values put in
+        {"role": "assistant", "content": answer},
+    ]

@@ -37,17 +37,17 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
-from playground.cases.models import DataSet, DataSetVersion
-from playground.cases.services import data_set_save
+from playground.cases.models import Batch, BatchCell, DataSet, DataSetVersion
+from playground.cases.services import batch_create, data_set_save
 from playground.cases.table import Table
 from playground.presets.models import Preset
 from playground.transcripts.models import Transcript
 
 from ..factories import make_preset, make_transcript
-from ..helpers import FINAL, HELLO, Socket, ack_for, form_data, session_cookie
+from ..helpers import FINAL, HELLO, Socket, ack_for, body_of, form_data, session_cookie
 
 P, T, D = Preset.Visibility, Transcript.Visibility, DataSet.Visibility
-PRESET, TRANSCRIPT, DATA_SET = "preset", "transcript", "data_set"
+PRESET, TRANSCRIPT, DATA_SET, BATCH = "preset", "transcript", "data_set", "batch"
 NOTHING: frozenset = frozenset()
 
 # --- The rule: for another's row, the visibilities each caller may open, see listed, change
@@ -78,7 +78,8 @@ RULE = {
         "clerk": (set(D), {D.TEAM}, set(D)),
     },
 }
-MODELS = {PRESET: Preset, TRANSCRIPT: Transcript, DATA_SET: DataSet}
+RULE[BATCH] = RULE[DATA_SET]  # a batch has a data set's visibilities, and its rule
+MODELS = {PRESET: Preset, TRANSCRIPT: Transcript, DATA_SET: DataSet, BATCH: Batch}
 PEOPLE = list(RULE[PRESET])
 SIGNED_OUT = {"anonymous", "inactive"}
 SIGNED_IN = [who for who in PEOPLE if who not in SIGNED_OUT]
@@ -187,7 +188,8 @@ WRONG_PASSWORD = {"username": "{o.me}", "password": "wrong"}  # one failure per 
 NEW_PRESET = {"preset-name": "New", "preset-visibility": "team"}
 # A POST's values are formatted with the pass's objects: all text, no braces.
 PAGE = {**{key: str(value) for key, value in form_data().items()}, "cases-table": ""}
-TABLE_ACTIONS = ["variables", "show", "add", "remove", "paste", "import", "save"]
+TABLE_ACTIONS = ["variables", "show", "add", "remove", "paste", "import", "save", "run-all"]
+BATCH_URL = "/cases/batches/{o.batch_uuid}/"
 RENAME = {"preset-name": "Renamed", "preset-visibility": "team"}
 
 # fmt: off
@@ -218,6 +220,18 @@ ROWS = [
     *(get(f"/cases/{action}/", members(405)) for action in [*TABLE_ACTIONS, "open"]),
     post("/cases/open/", opened_if_visible, {**PAGE, "data_set": "{o.data_set_slug}"}, DATA_SET,
          lists="Opened {o.data_set_name}"),
+    # Batches: a grade or a check by a member who may see but not change the batch is
+    # refused in the answer (a 200: htmx swaps no 4xx).
+    get("/cases/batches/", listing(), BATCH, lists="{o.batch_uuid}"),
+    get(BATCH_URL, if_visible(), BATCH),
+    get(BATCH_URL + "export.csv", if_visible(), BATCH),
+    get(BATCH_URL + "export.jsonl", if_visible(), BATCH),
+    post(BATCH_URL + "cells/0/0/grade/", if_visible(), {"rating": "1"}, BATCH),
+    get(BATCH_URL + "cells/0/0/grade/", members(405), BATCH),
+    post(BATCH_URL + "checks/0/add/", if_visible(), {"check-0-kind": "schema"}, BATCH),
+    get(BATCH_URL + "checks/0/add/", members(405), BATCH),
+    post(BATCH_URL + "checks/0/remove/", if_visible(), {"index": "0"}, BATCH),
+    get(BATCH_URL + "checks/0/remove/", members(405), BATCH),
     # Transcripts.
     get("/transcripts/", listing(own_only=True), TRANSCRIPT, lists="{o.uuid}"),
     get("/transcripts/{o.uuid}/", if_visible(), TRANSCRIPT),
@@ -294,6 +308,8 @@ USER_PASSWORD = "/admin/auth/user/{o.user_pk}/password/"
 ADMINS = {
     "presets.preset": AdminSpec(PRESET, "preset_pk", DELETE_ASKS),
     "cases.dataset": AdminSpec(DATA_SET, "data_set_pk", DELETE_ASKS),
+    # Batches come from Run all, never from the add page.
+    "cases.batch": AdminSpec(BATCH, "batch_pk", DELETE_ASKS, 403),
     # Transcripts come from runs, never from the add page.
     "transcripts.transcript": AdminSpec(TRANSCRIPT, "transcript_pk", TRANSCRIPT_ACTIONS, 403),
     "auth.user": AdminSpec(
@@ -389,9 +405,11 @@ ANY_IDS = SimpleNamespace(
             "log_pk",
             "failure_pk",
             "data_set_pk",
+            "batch_pk",
         ],
         1,
     ),
+    batch_uuid="00000000-0000-4000-8000-000000000000",
     data_set_slug="abc",
     **dict.fromkeys(["preset_type", "transcript_type"], 1),
 )
@@ -461,7 +479,16 @@ def objects(people, kind: str, visibility: str) -> SimpleNamespace:
         table=Table(["city", "expected"], [["Oslo", "rain"]]),
         visibility=visibility if kind == DATA_SET else D.TEAM,
     )
+    # Over a data set of its own: a version a batch ran over cannot be deleted on its own.
+    ran = data_set_save(owner=owner, name="Batched", table=Table(["expected"], [["a"]]))
+    batch = batch_create(
+        owner=owner, version=ran, template={}, form_data={}, column_labels=["a"], concurrency=1
+    )
+    Batch.objects.filter(pk=batch.pk).update(visibility=visibility if kind == BATCH else D.TEAM)
     return SimpleNamespace(
+        batch=Batch.objects.get(pk=batch.pk),
+        batch_pk=batch.pk,
+        batch_uuid=batch.uuid,
         data_set=version.data_set,
         data_set_pk=version.data_set.pk,
         data_set_slug=version.data_set.slug,
@@ -495,7 +522,7 @@ def sign_in_records() -> dict[str, int]:
 
 
 def snapshot() -> list[list[dict]]:
-    models = (Preset, Transcript, User, Group, DataSet, DataSetVersion)
+    models = (Preset, Transcript, User, Group, DataSet, DataSetVersion, Batch, BatchCell)
     return [list(m.objects.order_by("pk").values()) for m in models]
 
 
@@ -518,7 +545,7 @@ def cell(browser: Client, row: Row, o: SimpleNamespace) -> Outcome:
     with transaction.atomic():
         before = snapshot() if row.method == "POST" else None
         response = browser.get(url) if row.method == "GET" else browser.post(url, data)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
+        body = body_of(response)
         result = outcome(response)
         if result == 200 and row.lists:
             result = "200 listed" if row.lists.format(o=o).encode() in body else "200 unlisted"
@@ -554,6 +581,7 @@ PASSES = (
     + [(PRESET, v) for v in P]
     + [(TRANSCRIPT, v) for v in T]
     + [(DATA_SET, v) for v in D]
+    + [(BATCH, v) for v in D]
 )
 
 

@@ -8,13 +8,9 @@ from .models import Batch, BatchCell, DataSet, DataSetVersion
 from .selectors import batch_cells
 
 
-class VersionInline(admin.TabularInline):
-    """A data set's versions, read only: they are written by saves and never changed, since a
-    run names the version it ran over."""
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown with their parent, never added, changed or deleted from it."""
 
-    model = DataSetVersion
-    fields = ("number", "test_cases", "created_by", "created_at")
-    readonly_fields = fields
     extra = 0
 
     def has_add_permission(self, request, obj=None):
@@ -25,6 +21,15 @@ class VersionInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class VersionInline(ReadOnlyInline):
+    """A data set's versions, read only: they are written by saves and never changed, since a
+    run names the version it ran over."""
+
+    model = DataSetVersion
+    fields = ("number", "test_cases", "created_by", "created_at")
+    readonly_fields = fields
 
     @admin.display(description="test cases")
     def test_cases(self, version: DataSetVersion) -> int:
@@ -41,23 +46,13 @@ class DataSetAdmin(AccessRuleAdmin):
     inlines = [VersionInline]
 
 
-class CellInline(admin.TabularInline):
+class CellInline(ReadOnlyInline):
     """A batch's cells, read only: runs write them, the grid grades them."""
 
     model = BatchCell
     fields = ("status", "transcript", "rating", "comment", "problem")  # its place: its name
     readonly_fields = fields
-    extra = 0
     classes = ["collapse"]  # up to 5,000 of them
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 BATCH_FIELDS = (

@@ -22,6 +22,10 @@ KEEPALIVE_LIMIT = 120.0
 # Generating is CPU work on the event loop: a request hands the loop back after holding it
 # this long (seconds), so a long unpaced stream or whole answer never holds up the others.
 TURN = 0.002
+# A real pause, not sleep(0): a loop that always has a task ready never waits in its selector,
+# so it hardly ever lets go of the GIL, and the thread of a sync view (every Django page)
+# starves: pages waited for a whole answer (seconds) on an idle machine.
+PAUSE = 0.001
 
 # The ASGI interface, spelled out here so the simulator needs nothing but the standard library.
 Scope = dict[str, Any]
@@ -270,7 +274,7 @@ class _Turns:
         """True when it did hand the loop back."""
         if time.monotonic() - self.since < TURN:
             return False
-        await asyncio.sleep(0)
+        await asyncio.sleep(PAUSE)
         self.since = time.monotonic()
         return True
 

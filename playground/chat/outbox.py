@@ -4,20 +4,19 @@ A compare's columns each have their own relay, and each relay sends up to a fram
 without this a socket watching four columns would get four messages a tick. A socket that
 watches one run sends its frames as they come (its relay paces them already; every extra hop
 through the loop would add to the delay when it is busy). One that watches several queues
-them, paced by a token bucket like the relay's (one message per tick, bursts of BURST): the
+them, paced as a relay paces its run (`pace.py`: one message per tick, in short bursts): the
 frames that come within one tick go out together, in order, joined under the frame bound.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 from collections.abc import Awaitable, Callable
 
 from .frames import HEADER, joinable
+from .pace import Pace
 
-BURST = 2.0
 _open: weakref.WeakSet[Outbox] = weakref.WeakSet()  # those of this process's sockets
 
 
@@ -40,11 +39,9 @@ class Outbox:
     ):
         self.send = send  # numbers a message and puts it on the socket
         self.shared = shared  # whether the socket watches several runs
-        self.tick = tick
         self.budget = limit - HEADER
         self.frames: list[str] = []
-        self._allowance = BURST
-        self._refilled = time.monotonic()
+        self._pace = Pace(tick)
         self._flushing: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None  # what the last send raised, for the next put
         _open.add(self)
@@ -69,11 +66,7 @@ class Outbox:
     async def _flush(self) -> None:
         try:
             while self.frames:
-                self._refill()
-                if self._allowance < 1:
-                    await asyncio.sleep((1 - self._allowance) * self.tick)
-                    self._refill()
-                self._allowance -= 1
+                await self._pace.take()
                 await asyncio.sleep(0)  # what the loop's other runs have ready joins in
                 await self.send(self._message())
         except Exception as error:
@@ -95,9 +88,3 @@ class Outbox:
             parts.append(self.frames.pop(0))
             size += more
         return "".join(parts)
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        gained = (now - self._refilled) / self.tick if self.tick > 0 else BURST
-        self._allowance = min(BURST, self._allowance + gained)
-        self._refilled = now

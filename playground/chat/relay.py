@@ -1,9 +1,9 @@
 """Coalesces a run's deltas into frames: a token after a quiet spell goes out at once, a burst
 goes out as one frame per tick, never one frame per token at high rates.
 
-The pacing is a token bucket of frames: it refills one frame per tick and holds at most
-BURST, so a stream that is no faster than the tick is sent as it arrives (jitter included),
-and a faster one is cut into one frame per tick. Coalescing is not back-pressure by itself
+The pacing is a token bucket of frames (`pace.py`): a stream that is no faster than the tick
+is sent as it arrives (jitter included), and a faster one is cut into one frame per tick.
+Coalescing is not back-pressure by itself
 (under Daphne a send returns at once, and Twisted buffers what the client has not read): the
 relay takes text from the state only while the watchers have room in their acknowledgement
 window (`room`), so text a slow client has not taken waits in the state, where it is kept
@@ -29,9 +29,9 @@ from playground.output.offloop import render_choice, render_closed_blocks
 
 from . import observe, runframes
 from .frames import Atom, Unsplittable, pack
+from .pace import Pace
 from .state import ChoicePending, RunState
 
-BURST = 2.0
 RENDERS_PER_SECOND = 4
 BLOCK_MAX = 64 * 1024  # characters: a longer block stays raw until its choice ends
 FINAL_MAX = 1024 * 1024  # characters left to render at the end past which they stay raw
@@ -88,14 +88,12 @@ class Relay:
         # for it, so that its snapshot holds what was sent, and nothing still on the way.
         self.batch = batch
         self.schema = schema
-        self.tick = tick
         self.render_timeout = render_timeout
         self.frame_bytes = frame_bytes
         self.views: dict[int, ChoiceView] = {}
         self._dirty = asyncio.Event()
         self._closing = False
-        self._allowance = BURST
-        self._refilled = time.monotonic()
+        self._pace = Pace(tick)
         self._wake: asyncio.TimerHandle | None = None
         self._waiting_since: float | None = None  # when the oldest text not yet sent came
         self._next_rate = 0.0
@@ -115,26 +113,13 @@ class Relay:
         try:
             while not self._closing:
                 await self._dirty.wait()
-                self._refill()
-                if self._allowance < 1 and not self._closing:
-                    await asyncio.sleep((1 - self._allowance) * self.tick)
-                    self._refill()
-                self._allowance -= 1
+                await self._pace.take(wait=not self._closing)
                 await self._flush()
             while self.state.has_pending():
                 await self._flush()
         finally:
             if self._wake is not None:
                 self._wake.cancel()
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        if self.tick > 0:
-            gained = (now - self._refilled) / self.tick
-            self._allowance = min(BURST, self._allowance + gained)
-        else:
-            self._allowance = BURST
-        self._refilled = now
 
     async def _flush(self) -> None:
         watched = await self.room()  # text not taken now stays in the state, coalescing

@@ -177,9 +177,10 @@ async def ended_frames(
     return await _ended(transcript, place, others)
 
 
-async def _others_running(transcript: Transcript) -> bool:
+@database_sync_to_async
+def _others_running(transcript: Transcript) -> bool:
     siblings = Transcript.objects.filter(group=transcript.group).exclude(pk=transcript.pk)
-    return await siblings.filter(status=Transcript.Status.RUNNING).aexists()
+    return siblings.filter(status=Transcript.Status.RUNNING).exists()
 
 
 async def may_stop(user: Any, run_id: uuid.UUID, owner: Any = None) -> bool:
@@ -187,7 +188,12 @@ async def may_stop(user: Any, run_id: uuid.UUID, owner: Any = None) -> bool:
     known here), or whomever the one access rule lets change its transcript."""
     if owner is not None and owner.pk == user.pk:
         return True
-    return await Transcript.objects.changeable_by(user).filter(uuid=run_id).aexists()
+    return await _changeable(user, run_id)
+
+
+@database_sync_to_async
+def _changeable(user: Any, run_id: uuid.UUID) -> bool:
+    return Transcript.objects.changeable_by(user).filter(uuid=run_id).exists()
 
 
 async def _find(user: Any, run_id: Any) -> Transcript | None:
@@ -196,12 +202,13 @@ async def _find(user: Any, run_id: Any) -> Transcript | None:
     return await database_sync_to_async(find_transcript_for_user)(user, run_id)
 
 
-async def _group_rows(user: Any, key: Any) -> list[Transcript]:
+@database_sync_to_async
+def _group_rows(user: Any, key: Any) -> list[Transcript]:
     """A compare's rows in the page's order (a blind one's in their shuffled places)."""
     if not (isinstance(key, str) and key):
         return []
     visible = Transcript.objects.visible_to(user).filter(group_key=key)
-    return [row async for row in visible.order_by("blind_slot", "column")]
+    return list(visible.order_by("blind_slot", "column"))
 
 
 async def _watched(

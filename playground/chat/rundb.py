@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -36,6 +36,7 @@ OUTAGE = (OperationalError, InterfaceError)
 WORKERS = 8
 
 _executor: ThreadPoolExecutor | None = None
+_sqlite_writer = threading.Lock()
 
 
 async def in_run_db(work: Callable[[], R]) -> R:
@@ -61,10 +62,13 @@ def _bounded(work: Callable[[], R]) -> R:
 def _in_transaction(work: Callable[[], R]) -> R:
     wait_ms = max(1, round(settings.PLAYGROUND_DB_WRITE_TIMEOUT * 1000))
     if connection.vendor == "sqlite":
-        # SQLite's lock wait is the connection's busy timeout: set before BEGIN IMMEDIATE
-        # waits for the write lock. Only runs use these workers' connections.
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
+        with _sqlite_turn():
+            # SQLite's lock wait is the connection's busy timeout: set before BEGIN IMMEDIATE
+            # waits for the write lock. Only runs use these workers' connections.
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
+            with transaction.atomic():
+                return work()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -74,6 +78,21 @@ def _in_transaction(work: Callable[[], R]) -> R:
                     f"SET LOCAL statement_timeout = {wait_ms}; SET LOCAL lock_timeout = {wait_ms}"
                 )
         return work()
+
+
+@contextlib.contextmanager
+def _sqlite_turn() -> Iterator[None]:
+    """The run workers' turn at SQLite's one write lock, taken in this process first. A
+    writer that finds the lock taken polls for it, sleeping up to 100 ms between tries, so
+    workers queued on it (starts all at once) left it idle between their sleeps; here the
+    next worker is handed it as soon as it is free. Other threads and processes still wait
+    on the busy timeout. Bounded like the rest, and failing as SQLite's own wait would."""
+    if not _sqlite_writer.acquire(timeout=settings.PLAYGROUND_DB_WRITE_TIMEOUT):
+        raise OperationalError("database is locked")
+    try:
+        yield
+    finally:
+        _sqlite_writer.release()
 
 
 async def close(within: float = 2.0) -> None:

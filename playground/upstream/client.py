@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import weakref
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ class UpstreamConfig:
 
 
 _config = UpstreamConfig()
+# Sends of a request that found its kept-alive connection closed under it (_AiohttpTransport).
+STALE_RETRIES = 2
 # An AsyncClient belongs to the loop it was first used on, so there is one per running loop.
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
     weakref.WeakKeyDictionary()
@@ -66,20 +69,67 @@ async def close_client() -> None:
 
 
 class _AiohttpTransport(AiohttpTransport):
-    """httpx-aiohttp 0.2.0 maps every aiohttp connection error to ConnectTimeout (its table
+    """httpx-aiohttp's transport, with two mends.
+
+    A request sent on a kept-alive connection that the server closed at that very moment (an
+    idle timeout: 5 s for uvicorn, and for httpx's default keep-alive alike) never reached
+    it: it is sent again, as OpenAI's own client would, at most STALE_RETRIES times. One that
+    failed on a new connection is not: that server is answered as it behaved.
+
+    httpx-aiohttp 0.2.0 maps every aiohttp connection error to ConnectTimeout (its table
     matches their base class first): a refused connection or a server that hung up is put
     back as what httpx itself raises, so the page says what happened."""
 
+    def __init__(self, *, limits: httpx.Limits):
+        super().__init__(limits=limits, client=self._session)
+
+    def _session(self) -> aiohttp.ClientSession:
+        """The session httpx-aiohttp would make, and a trace of which requests reuse a
+        connection. Made on the first request, inside the loop it belongs to."""
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.max_connections or 0,
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+        )
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_reuseconn.append(_note_reuse)
+        return aiohttp.ClientSession(connector=connector, trace_configs=[trace])
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return await super().handle_async_request(request)
-        except httpx.ConnectTimeout as exc:
-            cause = exc.__cause__
-            if cause is None or isinstance(cause, asyncio.TimeoutError):
-                raise
-            if isinstance(cause, aiohttp.ClientConnectorError):
-                raise httpx.ConnectError(str(cause), request=request) from cause
-            raise httpx.RemoteProtocolError(str(cause), request=request) from cause
+        retries = STALE_RETRIES
+        while True:
+            attempt = _Attempt()
+            token = _attempt.set(attempt)
+            try:
+                return await super().handle_async_request(request)
+            except httpx.ConnectTimeout as exc:
+                cause = exc.__cause__
+                if cause is None or isinstance(cause, asyncio.TimeoutError):
+                    raise
+                if isinstance(cause, aiohttp.ClientConnectorError):
+                    raise httpx.ConnectError(str(cause), request=request) from cause
+                if not (attempt.reused and retries):
+                    raise httpx.RemoteProtocolError(str(cause), request=request) from cause
+                retries -= 1
+            finally:
+                _attempt.reset(token)
+
+
+
+@dataclass
+class _Attempt:
+    reused: bool = False  # it went out on a kept-alive connection
+
+
+_attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
+    "upstream_attempt", default=None
+)
+
+
+async def _note_reuse(*_: object) -> None:
+    """aiohttp's trace hook, called in the task that sends the request."""
+    if (attempt := _attempt.get()) is not None:
+        attempt.reused = True
 
 
 def _timeout() -> httpx.Timeout:

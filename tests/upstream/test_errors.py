@@ -327,3 +327,51 @@ async def test_content_that_is_not_text_is_a_protocol_error(error_server):
         ErrorKind.PROTOCOL,
         "`content` in a response is not text.",
     )
+
+
+class IdleTimeoutRace:
+    """A server whose idle timeout strikes as a kept-alive connection's next request comes: it
+    answers the first request on each connection (keep-alive) and closes the connection when
+    another one arrives on it, unanswered."""
+
+    def __init__(self):
+        self.connections = 0
+        self.answered: list[int] = []  # the connection each answered request came on
+        self.dropped: list[int] = []  # those on which a request was hung up on
+
+    async def __aenter__(self) -> Endpoint:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return Endpoint(name="idle", base_url=f"http://127.0.0.1:{port}/v1")
+
+    async def __aexit__(self, *exc) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = self.connections = self.connections + 1
+        head = (await reader.readuntil(b"\r\n\r\n")).lower()
+        await reader.readexactly(int(head.split(b"content-length:")[1].split(b"\r\n")[0]))
+        body = b"".join(sse(chunk(content="Hi"), chunk(finish_reason="stop")))
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: keep-alive\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        self.answered.append(connection)
+        if await reader.read(1):  # the next request on this connection
+            self.dropped.append(connection)
+        writer.close()
+
+
+async def test_a_request_on_a_kept_alive_connection_closed_under_it_goes_again():
+    """It never reached the server: it is sent again, on a new connection, and the page never
+    hears of it. (One hung up on over a new connection is the server's answer: see
+    test_a_server_that_hangs_up_before_answering_is_a_dropped_connection.)"""
+    race = IdleTimeoutRace()
+    async with race as endpoint:
+        first = await collect(endpoint, model="m")
+        second = await collect(endpoint, model="m")
+    assert text_of(first) == text_of(second) == "Hi"
+    assert not [e for e in second if isinstance(e, ErrorEvent)]
+    assert (race.answered, race.dropped) == ([1, 2], [1])

@@ -291,13 +291,15 @@ NOT_GRADABLE = "Only a cell that ran to its end (done) can be graded."
 @require_POST
 def grade(request: HttpRequest, uuid, row: int, column: int) -> HttpResponse:
     """A cell's rating and comment, by whoever may change its batch: the cell again, saying
-    why in it when refused (a 200: htmx swaps no 4xx)."""
+    why in it when refused, with the comment as typed (a 200: htmx swaps no 4xx)."""
     cell = get_cell_for_user(request.user, uuid, row, column)
     form = GradeForm(request.POST)
     problem = _grade_problem(request, cell, form)
     if problem is None:
         services.batch_cell_grade(cell=cell, **form.cleaned_data)
     context = {"cell": stored_view(cell), "oob": False, "grade_problem": problem}
+    if problem is not None:
+        context["typed_comment"] = request.POST.get("comment", "")
     return render(request, "cases/partials/batch_cell.html", context)
 
 

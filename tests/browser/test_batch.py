@@ -47,7 +47,15 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     expect(grid.get_by_role("button", name="Good answer: case 1, column 2")).to_have_attribute(
         "aria-pressed", "true"
     )
-    grid.get_by_role("textbox", name="Comment on case 2, column 2").fill("too short")
+    comment = grid.get_by_role("textbox", name="Comment on case 2, column 2")
+    comment.fill("x" * 1001)  # refused, and kept for the member to shorten
+    comment.press("Enter")
+    expect(grid.locator("#cell-1-1 [role=alert]")).to_have_text(
+        "Ensure this value has at most 1000 characters (it has 1001)."
+    )
+    expect(comment).to_have_value("x" * 1001)
+    expect(comment).to_have_attribute("aria-invalid", "true")
+    comment.fill("too short")
     grid.get_by_role("button", name="Bad answer: case 2, column 2").click()
     expect(grid.get_by_role("button", name="Bad answer: case 2, column 2")).to_have_attribute(
         "aria-pressed", "true"

@@ -27,7 +27,7 @@ from .forms import GradeForm, SaveDataSetForm
 from .grid import Progress, stored_view, summary
 from .importing import ImportRefused, decode, format_of, parse
 from .models import Batch, BatchCell
-from .page import TABLE_FIELD
+from .page import TABLE_FIELD, NoEstimate, batch_estimate
 from .selectors import (
     batch_cells,
     batch_rows,
@@ -179,6 +179,20 @@ def run_all(request: HttpRequest, table: Table) -> tuple[Table, str]:
         version = services.data_set_save(owner=request.user, table=table, name=name or UNNAMED)
     saved = replace(Table.of_version(version), run_version=version.pk)
     return saved, f"Running all of {version.data_set.name}, version {version.number}."
+
+
+@login_required
+@require_POST
+def estimate(request: HttpRequest) -> HttpResponse:
+    """What Run all would spend, said beside its button as the form and the table change;
+    a field it cannot be made of is named instead."""
+    context: dict[str, Any] = {}
+    try:
+        rows = len(table_from_state(request.POST.get(TABLE_FIELD)).rows)
+        context["estimate"] = batch_estimate(request.user, request.POST.dict(), rows)
+    except (BadTable, NoEstimate) as problem:
+        context["problem"] = str(problem)
+    return render(request, "cases/partials/batch_estimate.html", context)
 
 
 @table_action

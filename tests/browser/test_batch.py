@@ -1,6 +1,7 @@
-"""Run all in Chromium: a CSV imported as test cases, two columns, every case run on the server
-into a grid that fills live (the first column's answers go on until Stop), two cells rated and
-the grid exported, and the same grid opened from its link by another member."""
+"""Run all in Chromium: a CSV imported as test cases, two columns, what they would spend said as
+max_tokens changes, every case run on the server into a grid that fills live (the first
+column's answers go on until Stop), two cells rated (a refused comment kept) and the grid
+exported, and the same grid opened from its link by another member."""
 
 from playwright.sync_api import expect
 
@@ -26,6 +27,18 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     table.get_by_label("A CSV or JSONL file").set_input_files(upload)
     table.get_by_role("button", name="Import, replacing the table").click()
     expect(table.get_by_role("status")).to_have_text("3 test cases imported from words.csv.")
+    # What Run all would spend, said again as max_tokens changes.
+    spend = table.locator("#batch-estimate li")
+    expect(spend).to_have_text(
+        [
+            "Column 1: 3 cells × up to 8,192 tokens × n=1 = up to 24,576 tokens",
+            "Column 2: 3 cells × up to 8,192 tokens × n=1 = up to 24,576 tokens",
+        ]
+    )
+    page.locator("#id_max_tokens").fill("4000")
+    expect(spend.first).to_have_text(
+        "Column 1: 3 cells × up to 4,000 tokens × n=1 = up to 12,000 tokens"
+    )
 
     table.get_by_role("button", name="Start a batch").click()
     expect(table.get_by_role("status")).to_have_text("Running all of Test cases, version 1.")

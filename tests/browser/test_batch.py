@@ -1,7 +1,9 @@
 """Run all in Chromium: a CSV imported as test cases, two columns, what they would spend said as
-max_tokens changes, every case run on the server into a grid that fills live (the first
-column's answers go on until Stop), two cells rated (a refused comment kept) and the grid
-exported, and the same grid opened from its link by another member."""
+max_tokens changes, every case run on the server into a grid that fills live with its summary
+row (the first column's answers go on until Stop), two cells rated (a refused comment kept)
+and the grid exported, and the same grid opened from its link by another member."""
+
+import re
 
 from playwright.sync_api import expect
 
@@ -52,8 +54,11 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     expect(grid.locator("thead th")).to_have_text(
         ["#", "word", "expected", f"Column 1: {SLOW}", "Column 2: simulator/chat-fast?tokens=3"]
     )
+    slow_summary = grid.locator("#column-summary-0")
+    expect(slow_summary).to_contain_text("Mean first token: –")
     grid.get_by_role("button", name="Stop the batch").click()
     expect(grid.locator("#batch-progress-text")).to_have_text("6 / 6 done, 4 stopped")
+    expect(slow_summary).to_contain_text(re.compile(r"Mean first token: \d+ ms"))  # no reload
     expect(grid.locator(".batch-cell.stopped")).to_have_count(4)
     expect(grid.get_by_role("button", name="Resume")).to_be_visible()
     grid.get_by_role("button", name="Good answer: case 1, column 2").click()

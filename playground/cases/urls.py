@@ -13,6 +13,7 @@ urlpatterns = [
     path("save/", views.save, name="save"),
     path("open/", views.open_data_set, name="open"),
     path("run-all/", views.run_all, name="run-all"),
+    path("estimate/", views.estimate, name="estimate"),
     path("batches/", views.batches, name="batches"),
     path("batches/<uuid:uuid>/", views.batch, name="batch"),
     path(

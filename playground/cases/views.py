@@ -27,7 +27,7 @@ from .forms import GradeForm, SaveDataSetForm
 from .grid import Progress, stored_view, summary
 from .importing import ImportRefused, decode, format_of, parse
 from .models import Batch, BatchCell
-from .page import TABLE_FIELD
+from .page import TABLE_FIELD, NoEstimate, batch_estimate
 from .selectors import (
     batch_cells,
     batch_rows,
@@ -181,6 +181,20 @@ def run_all(request: HttpRequest, table: Table) -> tuple[Table, str]:
     return saved, f"Running all of {version.data_set.name}, version {version.number}."
 
 
+@login_required
+@require_POST
+def estimate(request: HttpRequest) -> HttpResponse:
+    """What Run all would spend, said beside its button as the form and the table change;
+    a field it cannot be made of is named instead."""
+    context: dict[str, Any] = {}
+    try:
+        rows = len(table_from_state(request.POST.get(TABLE_FIELD)).rows)
+        context["estimate"] = batch_estimate(request.user, request.POST.dict(), rows)
+    except (BadTable, NoEstimate) as problem:
+        context["problem"] = str(problem)
+    return render(request, "cases/partials/batch_estimate.html", context)
+
+
 @table_action
 def open_data_set(request: HttpRequest, table: Table) -> tuple[Table, str]:
     version = find_latest_version(request.user, request.POST.get("data_set", ""))
@@ -291,13 +305,15 @@ NOT_GRADABLE = "Only a cell that ran to its end (done) can be graded."
 @require_POST
 def grade(request: HttpRequest, uuid, row: int, column: int) -> HttpResponse:
     """A cell's rating and comment, by whoever may change its batch: the cell again, saying
-    why in it when refused (a 200: htmx swaps no 4xx)."""
+    why in it when refused, with the comment as typed (a 200: htmx swaps no 4xx)."""
     cell = get_cell_for_user(request.user, uuid, row, column)
     form = GradeForm(request.POST)
     problem = _grade_problem(request, cell, form)
     if problem is None:
         services.batch_cell_grade(cell=cell, **form.cleaned_data)
     context = {"cell": stored_view(cell), "oob": False, "grade_problem": problem}
+    if problem is not None:
+        context["typed_comment"] = request.POST.get("comment", "")
     return render(request, "cases/partials/batch_cell.html", context)
 
 

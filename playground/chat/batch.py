@@ -25,7 +25,16 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.template.loader import render_to_string
 
 from playground.cases.checks import Check
-from playground.cases.grid import ENDED_AS, CellView, Progress, cell_view, with_grade
+from playground.cases.grid import (
+    ENDED_AS,
+    OVER,
+    CellView,
+    ColumnSummary,
+    Progress,
+    cell_view,
+    summary,
+    with_grade,
+)
 from playground.cases.models import Batch, BatchCell, DataSetVersion
 from playground.cases.selectors import batch_cells
 from playground.cases.services import (
@@ -59,6 +68,9 @@ MOST_BEHIND = 64
 # How long a cell refused for its user's cap waits at most before trying again (a run of this
 # process ending wakes it at once).
 WAIT_FOR_ROOM = 5.0
+# The summary row is drawn again at most this often (seconds) while cells end: a few times a
+# second is live enough, and it is figured over every cell.
+SUMMARY_EVERY = 0.25
 
 
 def batch_concurrency() -> int:
@@ -97,6 +109,7 @@ class BatchSession:
         self._began = time.monotonic()
         self._ended_here = 0
         self._workers: set[asyncio.Task[None]] = set()
+        self._summary_changed = asyncio.Event()  # a cell ended since the summary was sent
         self.outgoing = remote.Outgoing(self)  # for pages on other processes
         self.task = asyncio.create_task(self._life(), name=f"batch {self.id}")
 
@@ -129,9 +142,9 @@ class BatchSession:
         async with self._sending:
             if watcher not in self.watchers:
                 self.watchers.append(watcher)
-            cells = [with_grade(cell, stored.get(place)) for place, cell in self.cells.items()]
-            progress = self._progress_html()
-        return await grid_frames(cells, progress)
+            cells = self._graded(stored)
+            tail = [self._progress_html(), self._summary_html()]
+        return await grid_frames(cells, *tail)
 
     async def snapshot_frames(self) -> tuple[int, list[str]] | None:
         """For a page on another process (`remote.py`): the grid as it stands, graded as
@@ -142,9 +155,15 @@ class BatchSession:
             if self.task.done():
                 return None
             seq = self.outgoing.seq
-            cells = [with_grade(cell, stored.get(place)) for place, cell in self.cells.items()]
-            progress = self._progress_html()
-        return seq, await grid_frames(cells, progress)
+            cells = self._graded(stored)
+            tail = [self._progress_html(), self._summary_html()]
+        return seq, await grid_frames(cells, *tail)
+
+    def _graded(self, stored: dict[Place, CellView]) -> list[CellView]:
+        """The cells with the grades given them meanwhile, kept for the live summary."""
+        for place, cell in self.cells.items():
+            self.cells[place] = with_grade(cell, stored.get(place))
+        return list(self.cells.values())
 
     async def _stored_cells(self) -> dict[Place, CellView]:
         try:
@@ -168,6 +187,7 @@ class BatchSession:
 
     async def _life(self) -> None:
         beats = asyncio.create_task(self._beats(), name=f"batch {self.id} heartbeat")
+        summaries = asyncio.create_task(self._summaries(), name=f"batch {self.id} summary")
         try:
             self._spawn()
             while self._workers:
@@ -178,6 +198,7 @@ class BatchSession:
             logger.exception("Batch %s failed", self.id)
         finally:
             beats.cancel()
+            summaries.cancel()
             await self.outgoing.close()
 
     def _spawn(self) -> None:
@@ -312,7 +333,7 @@ class BatchSession:
         async with self._sending:
             for place in unstarted:
                 await self._send(grid_cell(self.cells[place]))
-            await self._send(self._progress_html())
+            await self._send(self._progress_html() + self._summary_html())
 
     async def _beats(self) -> None:
         """A heartbeat while it runs: a batch whose server died is swept (chat/sweep.py)."""
@@ -323,15 +344,30 @@ class BatchSession:
             except OUTAGE:
                 logger.warning("Batch %s could not beat", self.id, exc_info=True)
 
+    async def _summaries(self) -> None:
+        """The summary row sent again as cells end, at most every SUMMARY_EVERY (its end
+        sends the last one)."""
+        while True:
+            await self._summary_changed.wait()
+            self._summary_changed.clear()
+            async with self._sending:
+                await self._send(self._summary_html())
+            await asyncio.sleep(SUMMARY_EVERY)
+
     # What the page is sent
 
     async def _show(self, cell: CellView) -> None:
         async with self._sending:
             self.cells[(cell.row, cell.column)] = cell
             await self._send(grid_cell(cell) + self._progress_html())
+        if cell.status in OVER:
+            self._summary_changed.set()
 
     def _progress_html(self) -> str:
         return batch_progress(self.batch, self.progress(), running_here=not self.ending)
+
+    def _summary_html(self) -> str:
+        return batch_summary(summary(list(self.cells.values()), len(self.batch.column_labels)))
 
     def progress(self) -> Progress:
         status = Batch.Status.RUNNING if not self.ending else self.batch.status
@@ -376,6 +412,16 @@ def grid_cell(cell: CellView, *, oob: bool = True) -> str:
 def batch_progress(batch: Batch, progress: Progress, *, running_here: bool) -> str:
     context = {"batch": batch, "progress": progress, "running_here": running_here, "oob": True}
     return render_to_string("cases/partials/batch_progress.html", context)
+
+
+def batch_summary(columns: list[ColumnSummary]) -> str:
+    """The summary row's columns, each swapped into its place under the grid."""
+    return "".join(
+        render_to_string(
+            "cases/partials/column_summary.html", {"column": column, "index": index, "oob": True}
+        )
+        for index, column in enumerate(columns)
+    )
 
 
 # Starting, resuming and watching a batch: what the socket asks for, under the one access
@@ -484,15 +530,16 @@ async def ended_grid(batch_id: uuid.UUID) -> list[str] | None:
 async def _grid_from_rows(batch: Batch, *, followed: bool) -> list[str]:
     cells = await in_run_db(partial(batch_cells, batch))
     progress = batch_progress(batch, Progress.of(cells, batch.status), running_here=followed)
-    return await grid_frames(cells, progress)
+    columns = summary(cells, len(batch.column_labels))
+    return await grid_frames(cells, progress, batch_summary(columns))
 
 
-async def grid_frames(cells: list[CellView], progress: str) -> list[str]:
-    """Every cell and the progress line, in frames under the bound; rendered off the event
-    loop (a grid has up to 5,000 cells)."""
+async def grid_frames(cells: list[CellView], *tail: str) -> list[str]:
+    """Every cell, then the progress line and the summary row (`tail`), in frames under the
+    bound; rendered off the event loop (a grid has up to 5,000 cells)."""
 
     def render() -> list[str]:
-        pieces = [grid_cell(cell) for cell in cells] + [progress]
+        pieces = [grid_cell(cell) for cell in cells] + list(tail)
         limit = settings.PLAYGROUND_FRAME_BYTES
         return list(pack((Atom(html, len(html.encode())) for html in pieces), limit))
 

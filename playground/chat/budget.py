@@ -1,6 +1,7 @@
 """What a batch would spend, said before it starts: its cells x max_tokens x n against the
 tokens the user has left for 24 hours on each endpoint, and the runs-per-minute limit. A batch
-that could not fit today's budget is refused up front, rather than failing halfway."""
+that could not fit today's budget is refused up front, rather than failing halfway. The page
+says the same live, as its form is edited (`cases/page.py`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,29 @@ from .services import rate_limits
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnCost:
+    """A column's part of a batch: each of its cells may generate max_tokens x n."""
+
+    cells: int
+    max_tokens: int
+    n: int
+
+    @classmethod
+    def of(cls, form: RunForm, rows: int) -> ColumnCost:
+        return cls(rows, *form.token_terms())
+
+    @property
+    def tokens(self) -> int:
+        return self.cells * self.max_tokens * self.n
+
+    def __str__(self) -> str:
+        return (
+            f"{self.cells:,} cells × up to {self.max_tokens:,} tokens × n={self.n}"
+            f" = up to {self.tokens:,} tokens"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointShare:
     """A batch's part on one endpoint (the columns that use it)."""
 
@@ -26,6 +50,10 @@ class EndpointShare:
     tokens: int  # at most: each cell's max_tokens x n
     tokens_left: int | None  # of the user's daily budget; None: no budget here
     runs_per_minute: int  # 0: no limit
+
+    @property
+    def limited(self) -> bool:
+        return self.tokens_left is not None or bool(self.runs_per_minute)
 
     @property
     def too_much(self) -> bool:
@@ -56,7 +84,7 @@ def batch_shares(user: AbstractBaseUser, forms: list[RunForm], rows: int) -> lis
             EndpointShare(
                 name=name,
                 cells=rows * len(columns),
-                tokens=rows * sum(form.most_tokens() for form in columns),
+                tokens=sum(ColumnCost.of(form, rows).tokens for form in columns),
                 tokens_left=left,
                 runs_per_minute=rates.runs_per_minute if rates is not None else 0,
             )

@@ -342,9 +342,14 @@ class RunForm(forms.Form):
     def most_tokens(self) -> int:
         """The most tokens the run may generate: max_tokens (the endpoint's cap when blank)
         times n. For a valid form."""
+        max_tokens, n = self.token_terms()
+        return max_tokens * n
+
+    def token_terms(self) -> tuple[int, int]:
+        """max_tokens (the endpoint's cap when blank) and n, as the run would use them."""
         data = self.cleaned_data
         max_tokens = data.get("max_tokens") or max_tokens_cap(data["endpoint"])
-        return int(max_tokens * (data.get("n") or 1))
+        return int(max_tokens), int(data.get("n") or 1)
 
     def _clean_tokens(self, data: dict[str, Any]) -> None:
         endpoint: Endpoint | None = data.get("endpoint")

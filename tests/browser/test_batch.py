@@ -1,6 +1,9 @@
-"""Run all in Chromium: a CSV imported as test cases, two columns, every case run on the server
-into a grid that fills live (the first column's answers go on until Stop), two cells rated and
-the grid exported, and the same grid opened from its link by another member."""
+"""Run all in Chromium: a CSV imported as test cases, two columns, what they would spend said as
+max_tokens changes, every case run on the server into a grid that fills live with its summary
+row (the first column's answers go on until Stop), two cells rated (a refused comment kept)
+and the grid exported, and the same grid opened from its link by another member."""
+
+import re
 
 from playwright.sync_api import expect
 
@@ -26,6 +29,18 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     table.get_by_label("A CSV or JSONL file").set_input_files(upload)
     table.get_by_role("button", name="Import, replacing the table").click()
     expect(table.get_by_role("status")).to_have_text("3 test cases imported from words.csv.")
+    # What Run all would spend, said again as max_tokens changes.
+    spend = table.locator("#batch-estimate li")
+    expect(spend).to_have_text(
+        [
+            "Column 1: 3 cells × up to 8,192 tokens × n=1 = up to 24,576 tokens",
+            "Column 2: 3 cells × up to 8,192 tokens × n=1 = up to 24,576 tokens",
+        ]
+    )
+    page.locator("#id_max_tokens").fill("4000")
+    expect(spend.first).to_have_text(
+        "Column 1: 3 cells × up to 4,000 tokens × n=1 = up to 12,000 tokens"
+    )
 
     table.get_by_role("button", name="Start a batch").click()
     expect(table.get_by_role("status")).to_have_text("Running all of Test cases, version 1.")
@@ -39,15 +54,26 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     expect(grid.locator("thead th")).to_have_text(
         ["#", "word", "expected", f"Column 1: {SLOW}", "Column 2: simulator/chat-fast?tokens=3"]
     )
+    slow_summary = grid.locator("#column-summary-0")
+    expect(slow_summary).to_contain_text("Mean first token: –")
     grid.get_by_role("button", name="Stop the batch").click()
     expect(grid.locator("#batch-progress-text")).to_have_text("6 / 6 done, 4 stopped")
+    expect(slow_summary).to_contain_text(re.compile(r"Mean first token: \d+ ms"))  # no reload
     expect(grid.locator(".batch-cell.stopped")).to_have_count(4)
     expect(grid.get_by_role("button", name="Resume")).to_be_visible()
     grid.get_by_role("button", name="Good answer: case 1, column 2").click()
     expect(grid.get_by_role("button", name="Good answer: case 1, column 2")).to_have_attribute(
         "aria-pressed", "true"
     )
-    grid.get_by_role("textbox", name="Comment on case 2, column 2").fill("too short")
+    comment = grid.get_by_role("textbox", name="Comment on case 2, column 2")
+    comment.fill("x" * 1001)  # refused, and kept for the member to shorten
+    comment.press("Enter")
+    expect(grid.locator("#cell-1-1 [role=alert]")).to_have_text(
+        "Ensure this value has at most 1000 characters (it has 1001)."
+    )
+    expect(comment).to_have_value("x" * 1001)
+    expect(comment).to_have_attribute("aria-invalid", "true")
+    comment.fill("too short")
     grid.get_by_role("button", name="Bad answer: case 2, column 2").click()
     expect(grid.get_by_role("button", name="Bad answer: case 2, column 2")).to_have_attribute(
         "aria-pressed", "true"

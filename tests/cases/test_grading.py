@@ -56,8 +56,10 @@ def test_a_bad_grade_or_an_unfinished_cell_is_refused_saying_why(client, alice):
     client.force_login(alice)
     cell = grade(client, batch, 0, 0, rating="5")
     assert 'role="alert">Rate the answer thumbs up or thumbs down.' in cell
-    long = grade(client, batch, 0, 0, rating="1", comment="x" * 1001)
+    long = grade(client, batch, 0, 0, rating="1", comment="<i>" + "x" * 998)
     assert "Ensure this value has at most 1000 characters (it has 1001)." in long
+    assert f'value="&lt;i&gt;{"x" * 998}" placeholder' in long, "the comment as typed, kept"
+    assert 'aria-invalid="true" aria-describedby="cell-0-0-problem"' in long
     batch.cells.filter(row=0, column=1).update(status=BatchCell.Status.FAILED)
     failed = grade(client, batch, 0, 1, rating="1")
     assert "Only a cell that ran to its end (done) can be graded." in failed

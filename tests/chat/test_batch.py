@@ -374,13 +374,25 @@ async def test_a_batch_past_the_days_tokens_is_refused_up_front_saying_by_how_mu
     await socket.close()
 
 
-async def test_a_grade_given_while_the_batch_runs_is_drawn_for_a_page_that_attaches(
-    alice, settings
+def column_summary(column: int, says: str) -> str:
+    """A frame's summary of one column, saying `says` (a pattern)."""
+    return rf'id="column-summary-{column}"(?:(?!</div>)[\s\S])*{says}'
+
+
+async def test_the_summary_row_is_live_and_a_page_that_attaches_gets_it_graded(
+    alice, settings, scripted
 ):
-    settings.PLAYGROUND_BATCH_CONCURRENCY = 1  # the fast cell ends, then the slow one runs
+    settings.PLAYGROUND_BATCH_CONCURRENCY = 1  # the held cell ends, then the slow one runs
+    held = scripted.script("held", sse(chunk(content="ok"), chunk(finish_reason="stop")))
+    held.held_after = 1  # its first token, then held until the test releases it
     version = await saved_version(alice, 1)
     socket = await connected(alice)
-    batch = await start(socket, version, {"model": PACED}, {"model": SLOW})
+    columns = {"endpoint": "scripted", "model": "held"}, {"model": SLOW}
+    batch = await start(socket, version, *columns)
+    await socket.until('id="cell-0-0" class="batch-cell running"')
+    assert re.search(column_summary(0, "Mean first token: –"), "".join(socket.frames))
+    held.release.set()
+    await socket.until(column_summary(0, r"Mean first token: \d+ ms"))  # live, as it ended
     await socket.until('id="cell-0-1" class="batch-cell running"')
     as_alice = await database_sync_to_async(client_for)(alice)
     url = f"{batch.get_absolute_url()}cells/0/0/grade/"
@@ -391,6 +403,8 @@ async def test_a_grade_given_while_the_batch_runs_is_drawn_for_a_page_that_attac
     drawn = await page.until('id="cell-0-0"')
     assert 'value="crisp"' in drawn, "the session's cell, with the grade from the database"
     assert 'aria-pressed="true" aria-label="Good answer: case 1, column 1"' in drawn
+    graded = column_summary(0, r"Rated good: 1 / 1 \(100%\)")
+    await eventually(lambda: re.search(graded, "".join(page.frames)))
     await socket.send({"action": "batch_stop", "batch": str(batch.uuid)})
     await ended("stopped")
     await page.close()

@@ -188,7 +188,7 @@ WRONG_PASSWORD = {"username": "{o.me}", "password": "wrong"}  # one failure per 
 NEW_PRESET = {"preset-name": "New", "preset-visibility": "team"}
 # A POST's values are formatted with the pass's objects: all text, no braces.
 PAGE = {**{key: str(value) for key, value in form_data().items()}, "cases-table": ""}
-TABLE_ACTIONS = ["variables", "show", "add", "remove", "paste", "import", "save", "run-all"]
+TABLE_ACTIONS = "variables show add remove paste import save run-all estimate".split()
 BATCH_URL = "/cases/batches/{o.batch_uuid}/"
 RENAME = {"preset-name": "Renamed", "preset-visibility": "team"}
 

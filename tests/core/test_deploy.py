@@ -220,6 +220,12 @@ def since_drawn(frames: list[str], column: int) -> list[int]:
     return [int(number) for number in re.findall(r" (\d+)@", text)]
 
 
+def tokens_summed(page: Page) -> int:
+    """The most completion tokens a batch page's summary row has said so far."""
+    said = re.findall(r"Completion tokens: (\d+)", "".join(page.frames))
+    return max(map(int, said), default=0)
+
+
 def test_a_batch_on_one_process_is_followed_live_and_stopped_from_the_other(alice, processes):
     one, two = processes
     table = Table(["word", "expected"], [[f"w{row}", ""] for row in range(30)])
@@ -236,6 +242,8 @@ def test_a_batch_on_one_process_is_followed_live_and_stopped_from_the_other(alic
     grid.send({"action": "batch_attach", "batch": str(batch.uuid)})
     drawn = int(grid.seen(r"(\d+) / 30 done")[1])  # from the rows, then its process's snapshot
     grid.seen(rf"(?:{drawn + 3}|{drawn + 4}|{drawn + 5}) / 30 done")  # cells ended since: live
+    summed = tokens_summed(grid)
+    wait_until(lambda: tokens_summed(grid) > summed, timeout=15)  # the summary row live too
     grid.send({"action": "batch_stop", "batch": str(batch.uuid)})
     grid.close()
 

@@ -115,7 +115,6 @@ class _AiohttpTransport(AiohttpTransport):
                 _attempt.reset(token)
 
 
-
 @dataclass
 class _Attempt:
     reused: bool = False  # it went out on a kept-alive connection

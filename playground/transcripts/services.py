@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -244,8 +244,10 @@ def _lock_runs_of(user) -> None:
     """Hold the user's run starts until this transaction ends. On PostgreSQL, a lock on the
     user's row (NO KEY: rows that merely point at the user, like this transcript, are not
     held up). SQLite ignores the row lock, but its IMMEDIATE transactions (see settings) take
-    the database's write lock at BEGIN, which serialises every start."""
-    get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
+    the database's write lock at BEGIN, which serialises every start: there the query would
+    be one more for nothing."""
+    if connection.features.has_select_for_update:
+        get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
 
 
 def transcript_checkpoint(

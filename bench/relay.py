@@ -8,8 +8,10 @@ requirements-bench.txt, made on first use) and **ours** (the app in Daphne with 
 settings, read through its run socket as the page does; per-user limits raised above C and
 printed, and a refused run counted as a failure). `ours-asyncio` and `ours-httpx` turn one
 lever back each (uvloop, aiohttp's transport); `--baseline REF` adds the app as commit REF
-has it. For each target, C and way of starting (all at once, spread over 1 s, and a fast
-upstream of 500 tokens/s that shows coalescing), with the targets taking turns:
+has it; `--processes 1 2` the app deployed as docs/deploy.md scales it out, that many Daphnes
+behind nginx on PostgreSQL and Redis. For each target, C and way of starting (all at once,
+spread over 1 s, and a fast upstream of 500 tokens/s that shows coalescing), with the targets
+taking turns:
 
 - added delay p50/p99/max: token arrival minus its emission, over the tokens emitted after
   every stream had started; TTFT p50/p99 from the request to the first token; "- direct"
@@ -24,6 +26,7 @@ Its section of docs/benchmarks.md is rewritten: the table, the date, the machine
 
     .venv/bin/python -m bench.relay [--concurrency 1 10 50 100 200] [--tokens 150]
         [--targets direct litellm ours] [--repeats 1] [--database URL] [--baseline REF]
+        [--processes 1 2 --database postgres://... [--redis URL]]
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from .common import (
     write_section,
 )
 from .readers import Starter, Stream, bench_model
-from .targets import VARIANTS, Direct, litellm_proxy, ours, production_env
+from .targets import VARIANTS, Direct, litellm_proxy, ours, ours_deployed, production_env
 
 SPREAD = 1.0  # seconds over which the "spread" starts are spaced
 FAST_TPS = 500
@@ -80,9 +83,9 @@ class Row:
     load: float
 
 
-def rss_kib(pid: int) -> int:
+def rss_kib(pids: list[int]) -> int:
     total = 0
-    for each in process_tree(pid):
+    for each in (task for pid in pids for task in process_tree(pid)):
         with contextlib.suppress(OSError, StopIteration):
             status = Path(f"/proc/{each}/status").read_text().splitlines()
             total += int(next(line for line in status if line.startswith("VmRSS")).split()[1])
@@ -90,27 +93,28 @@ def rss_kib(pid: int) -> int:
 
 
 class PeakMemory:
-    """The largest resident size of a process tree, sampled every 50 ms in a thread."""
+    """The largest resident size of process trees together, sampled every 50 ms in a
+    thread."""
 
-    def __init__(self, pid: int | None):
-        self.pid, self.peak, self.before = pid, 0, 0
+    def __init__(self, pids: list[int]):
+        self.pids, self.peak, self.before = pids, 0, 0
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> PeakMemory:
-        if self.pid:
-            self.before = self.peak = rss_kib(self.pid)
+        if self.pids:
+            self.before = self.peak = rss_kib(self.pids)
             self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.done.set()
-        if self.pid:
+        if self.pids:
             self.thread.join()
 
     def _sample(self) -> None:
         while not self.done.wait(0.05):
-            self.peak = max(self.peak, rss_kib(self.pid))
+            self.peak = max(self.peak, rss_kib(self.pids))
 
 
 async def run_phase(target, c: int, mode: str, tokens: int, tps: float) -> tuple[Row, set[str]]:
@@ -123,14 +127,14 @@ async def run_phase(target, c: int, mode: str, tokens: int, tps: float) -> tuple
         for i, (offset, stream) in enumerate(zip(offsets, streams, strict=True))
     ]
     deadline = 15 + max(offsets) + 3 * tokens / tps
-    cpu_before = cpu_seconds(target.pid) if target.pid else 0.0
-    with PeakMemory(target.pid) as memory:
+    cpu_before = sum(map(cpu_seconds, target.pids))
+    with PeakMemory(target.pids) as memory:
         tasks = [asyncio.ensure_future(read) for read in reads]
         _, late = await asyncio.wait(tasks, timeout=deadline)
         for task in late:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    cpu = cpu_seconds(target.pid) - cpu_before if target.pid else None
+    cpu = sum(map(cpu_seconds, target.pids)) - cpu_before if target.pids else None
     failures = {s.status for s in streams if s.status != "completed"}
     return summarise(target, c, mode, tokens, tps, streams, cpu, memory), failures
 
@@ -163,7 +167,7 @@ def summarise(target, c, mode, tokens, tps, streams, cpu, memory) -> Row:
         ttft50=percentile(ttfts, 0.5),
         ttft99=percentile(ttfts, 0.99),
         cpu=cpu / received * 1000 if cpu is not None and received else None,
-        rss=(memory.peak - memory.before) / c if target.pid else None,
+        rss=(memory.peak - memory.before) / c if target.pids else None,
         glued=100 * glued / pairs if pairs else 0.0,
         fps=statistics.mean(s.frames / t for s, t in zip(streams, elapsed, strict=False))
         if elapsed
@@ -312,6 +316,14 @@ def main() -> None:
     )
     parser.add_argument("--database", help="DATABASE_URL for ours (default: a new SQLite file)")
     parser.add_argument("--baseline", help="also measure the app as this commit has it")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also the app in this many Daphne processes behind nginx (PostgreSQL and Redis)",
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9", help="for --processes")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     parser.add_argument(
         "--columns", type=int, default=4, help="then a compare of this many columns (0: none)"
@@ -331,6 +343,8 @@ def main() -> None:
     args.database_kind = "PostgreSQL" if database.startswith("postgres") else "SQLite"
     if args.database_kind == "PostgreSQL":
         ensure_postgres_database(database)
+    elif args.processes:
+        parser.error("--processes needs --database postgres://...: SQLite is one machine's")
     lines = settings_lines(args, env, database)
     print(*lines, sep="\n", flush=True)
     loads, began = [os.getloadavg()[0]], time.monotonic()
@@ -352,6 +366,14 @@ def main() -> None:
                     )
                 )
             )
+        targets += [
+            stack.enter_context(
+                ours_deployed(
+                    n, simulator.base_url, database, {**env, "REDIS_URL": args.redis}, most(args)
+                )
+            )
+            for n in args.processes
+        ]
         print(HEADER, flush=True)
         rows = asyncio.run(measure(targets, args))
     loads.append(os.getloadavg()[0])

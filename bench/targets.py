@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from tests.helpers import ROOT, DaphneServer, free_port, wait_until
+from tests.proxy import DAPHNE_BEHIND_NGINX, Nginx
 
 from .common import export, prepared
 from .readers import Starter, Stream, read_socket, read_sse
@@ -54,7 +55,7 @@ class Direct:
     """Clients reading the simulator's SSE themselves."""
 
     name = "direct"
-    pid: int | None = None
+    pids: list[int] = []  # the server's processes, whose CPU and memory are counted
 
     def __init__(self, base_url: str, key: str = ""):
         self.url = f"{base_url}/chat/completions"
@@ -81,16 +82,17 @@ class LiteLLM(Direct):
 
     def __init__(self, process: subprocess.Popen, port: int, key: str):
         super().__init__(f"http://127.0.0.1:{port}/v1", key)
-        self.pid = process.pid
+        self.pids = [process.pid]
 
 
 class Ours:
-    """The app in Daphne, read through its run socket as the page does."""
+    """The app in Daphne (in one process or several behind nginx, at `url`), read through its
+    run socket as the page does."""
 
-    def __init__(self, name: str, server: DaphneServer, cookies: list[str]):
+    def __init__(self, name: str, url: str, pids: list[int], cookies: list[str]):
         self.name = name
-        self.pid = server.process.pid
-        self.url = server.url.replace("http", "ws", 1) + "/ws/run/"
+        self.pids = pids
+        self.url = url.replace("http", "ws", 1) + "/ws/run/"
         self.cookies = cookies
 
     async def read(
@@ -181,17 +183,38 @@ def ours(
     would be in use (one user's thousands of runs a day would make their rate limits' queries
     the bench's subject)."""
     root = export(ref) if ref else ROOT
-    endpoints = [{"name": "simulator", "base_url": simulator_url}]
-    env = {
-        **env,
-        **VARIANTS.get(name, {}),
-        "DATABASE_URL": database,
-        "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
-    }
-    collect_static(root, env)
-    cookies = prepared(root, database, env, users=users)
+    env = {**env, **VARIANTS.get(name, {})}
+    env, cookies = _app(root, simulator_url, database, env, users)
     with DaphneServer(cwd=root, **env) as server:
-        yield Ours(name, server, cookies)
+        yield Ours(name, server.url, [server.process.pid], cookies)
+
+
+@contextlib.contextmanager
+def ours_deployed(
+    processes: int, simulator_url: str, database: str, env: dict[str, str], users: int
+) -> Iterator[Ours]:
+    """The app scaled out as docs/deploy.md does it: `processes` Daphnes behind nginx
+    (deploy/nginx.conf), one PostgreSQL database, Redis as the channel layer (REDIS_URL in
+    `env`). The clients reach it through nginx; CPU and memory are the Daphnes' together."""
+    env, cookies = _app(ROOT, simulator_url, database, env, users)
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(DaphneServer(*DAPHNE_BEHIND_NGINX, **env)) for _ in range(processes)
+        ]
+        proxy = stack.enter_context(Nginx([f"127.0.0.1:{server.port}" for server in servers]))
+        pids = [server.process.pid for server in servers]
+        yield Ours(f"ours x{processes} nginx", proxy.url, pids, cookies)
+
+
+def _app(
+    root: Path, simulator_url: str, database: str, env: dict[str, str], users: int
+) -> tuple[dict[str, str], list[str]]:
+    """The app's environment on `database`, its static files collected and its migrations
+    run, and a session cookie for each of `users` users."""
+    endpoints = [{"name": "simulator", "base_url": simulator_url}]
+    env = {**env, "DATABASE_URL": database, "PLAYGROUND_ENDPOINTS": json.dumps(endpoints)}
+    collect_static(root, env)
+    return env, prepared(root, database, env, users=users)
 
 
 def collect_static(root: Path, env: dict[str, str]) -> None:

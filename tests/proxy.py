@@ -13,6 +13,8 @@ from pathlib import Path
 from .helpers import ROOT, free_port, wait_until
 
 NGINX = "/usr/sbin/nginx"
+# As docs/deploy.md runs Daphne behind the proxy, and only there.
+DAPHNE_BEHIND_NGINX = ("--proxy-headers", "--proxy-headers-host", "X-Real-IP")
 CONFIG = ROOT / "deploy" / "nginx.conf"
 UPSTREAM = re.compile(r"(upstream playground \{\n)(?:\s*server [^;]+;\n)+")
 

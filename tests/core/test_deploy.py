@@ -36,15 +36,13 @@ from ..helpers import (
     wait_until,
 )
 from ..hostile import numbered
-from ..proxy import Nginx
+from ..proxy import DAPHNE_BEHIND_NGINX, Nginx
 
 pytestmark = [
     pytest.mark.multiprocess,
     pytest.mark.services_only,
     pytest.mark.django_db(transaction=True),
 ]
-# As docs/deploy.md runs Daphne behind the proxy, and only there.
-BEHIND_NGINX = ("--proxy-headers", "--proxy-headers-host", "X-Real-IP")
 
 
 def app_env(simulator_server, scripted_server) -> dict[str, str]:
@@ -65,7 +63,10 @@ def app_env(simulator_server, scripted_server) -> dict[str, str]:
 def processes(django_db_setup, simulator_server, scripted_server):
     """Two Daphne processes on the test database and the services' Redis, for the module."""
     env = app_env(simulator_server, scripted_server)
-    with DaphneServer(*BEHIND_NGINX, **env) as one, DaphneServer(*BEHIND_NGINX, **env) as two:
+    with (
+        DaphneServer(*DAPHNE_BEHIND_NGINX, **env) as one,
+        DaphneServer(*DAPHNE_BEHIND_NGINX, **env) as two,
+    ):
         yield one, two
 
 

@@ -11,6 +11,8 @@ from decimal import Decimal
 from statistics import fmean
 from typing import Any
 
+from django.template.loader import render_to_string
+
 from playground.upstream import json_schema_of
 
 from .checks import Check, Kind, run_check
@@ -211,6 +213,16 @@ def summary(cells: list[CellView], width: int) -> list[ColumnSummary]:
     if len(known) < 2 or known.count(max(known)) > 1:
         return columns
     return [replace(c, best=rate == max(known)) for c, rate in zip(columns, rates, strict=True)]
+
+
+def summary_row(columns: list[ColumnSummary]) -> str:
+    """The summary row's columns, each swapped into its place under the grid."""
+    return "".join(
+        render_to_string(
+            "cases/partials/column_summary.html", {"column": column, "index": index, "oob": True}
+        )
+        for index, column in enumerate(columns)
+    )
 
 
 def _column_summary(cells: list[CellView]) -> ColumnSummary:

@@ -82,6 +82,13 @@ def batch_cells(batch: Batch) -> list[CellView]:
     return [stored_view(cell) for cell in cells.order_by("row", "column")]
 
 
+def batch_ratings(batch: Batch) -> dict[tuple[int, int], int | None]:
+    """Each cell's rating by its place (row, column): what a running batch's summary needs of
+    the grades, read without the runs."""
+    ratings = batch.cells.values_list("row", "column", "rating")
+    return {(row, column): rating for row, column, rating in ratings}
+
+
 def _with_runs(batch: Batch, cells: QuerySet[BatchCell]) -> QuerySet[BatchCell]:
     """The cells with their runs, leaving out the runs' large fields that go unread (the
     request, unless a check needs its JSON schema)."""

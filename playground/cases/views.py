@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh, reswap, trigger_client_event
 
@@ -24,7 +25,7 @@ from playground.runform.values import VARIABLES_PREFIX
 from . import export, services
 from .checks import CheckForm
 from .forms import GradeForm, SaveDataSetForm
-from .grid import Progress, stored_view, summary
+from .grid import Progress, stored_view, summary, summary_row
 from .importing import ImportRefused, decode, format_of, parse
 from .models import Batch, BatchCell
 from .page import TABLE_FIELD, NoEstimate, batch_estimate
@@ -314,7 +315,11 @@ def grade(request: HttpRequest, uuid, row: int, column: int) -> HttpResponse:
     context = {"cell": stored_view(cell), "oob": False, "grade_problem": problem}
     if problem is not None:
         context["typed_comment"] = request.POST.get("comment", "")
-    return render(request, "cases/partials/batch_cell.html", context)
+        return render(request, "cases/partials/batch_cell.html", context)
+    # The summary row counts the grade at once (a running batch's counts it as cells end).
+    columns = summary(batch_cells(cell.batch), len(cell.batch.column_labels))
+    cell_html = render_to_string("cases/partials/batch_cell.html", context, request)
+    return HttpResponse(cell_html + summary_row(columns))
 
 
 def _grade_problem(request: HttpRequest, cell: BatchCell, form: GradeForm) -> str | None:

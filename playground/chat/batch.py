@@ -17,6 +17,7 @@ import uuid
 from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -29,14 +30,14 @@ from playground.cases.grid import (
     ENDED_AS,
     OVER,
     CellView,
-    ColumnSummary,
     Progress,
     cell_view,
     summary,
+    summary_row,
     with_grade,
 )
 from playground.cases.models import Batch, BatchCell, DataSetVersion
-from playground.cases.selectors import batch_cells
+from playground.cases.selectors import batch_cells, batch_ratings
 from playground.cases.services import (
     Place,
     batch_beat,
@@ -330,6 +331,7 @@ class BatchSession:
         self.batch.status = status
         for place in unstarted:
             self.cells[place] = cell_view(*place, cell_status)
+        await self._rate()
         async with self._sending:
             for place in unstarted:
                 await self._send(grid_cell(self.cells[place]))
@@ -350,6 +352,7 @@ class BatchSession:
         while True:
             await self._summary_changed.wait()
             self._summary_changed.clear()
+            await self._rate()
             async with self._sending:
                 await self._send(self._summary_html())
             await asyncio.sleep(SUMMARY_EVERY)
@@ -366,8 +369,21 @@ class BatchSession:
     def _progress_html(self) -> str:
         return batch_progress(self.batch, self.progress(), running_here=not self.ending)
 
+    async def _rate(self) -> None:
+        """Its finished cells take the ratings given them on the page meanwhile, for the
+        summary row: a grade is saved by a page's request, on whichever process, so it is
+        read here rather than told."""
+        try:
+            ratings = await in_run_db(partial(batch_ratings, self.batch))
+        except OUTAGE:
+            logger.warning("Batch %s could not read its ratings", self.id, exc_info=True)
+            return
+        for place, cell in self.cells.items():
+            if cell.gradable and place in ratings:
+                self.cells[place] = replace(cell, rating=ratings[place])
+
     def _summary_html(self) -> str:
-        return batch_summary(summary(list(self.cells.values()), len(self.batch.column_labels)))
+        return summary_row(summary(list(self.cells.values()), len(self.batch.column_labels)))
 
     def progress(self) -> Progress:
         status = Batch.Status.RUNNING if not self.ending else self.batch.status
@@ -412,16 +428,6 @@ def grid_cell(cell: CellView, *, oob: bool = True) -> str:
 def batch_progress(batch: Batch, progress: Progress, *, running_here: bool) -> str:
     context = {"batch": batch, "progress": progress, "running_here": running_here, "oob": True}
     return render_to_string("cases/partials/batch_progress.html", context)
-
-
-def batch_summary(columns: list[ColumnSummary]) -> str:
-    """The summary row's columns, each swapped into its place under the grid."""
-    return "".join(
-        render_to_string(
-            "cases/partials/column_summary.html", {"column": column, "index": index, "oob": True}
-        )
-        for index, column in enumerate(columns)
-    )
 
 
 # Starting, resuming and watching a batch: what the socket asks for, under the one access
@@ -531,7 +537,7 @@ async def _grid_from_rows(batch: Batch, *, followed: bool) -> list[str]:
     cells = await in_run_db(partial(batch_cells, batch))
     progress = batch_progress(batch, Progress.of(cells, batch.status), running_here=followed)
     columns = summary(cells, len(batch.column_labels))
-    return await grid_frames(cells, progress, batch_summary(columns))
+    return await grid_frames(cells, progress, summary_row(columns))
 
 
 async def grid_frames(cells: list[CellView], *tail: str) -> list[str]:

@@ -1,6 +1,8 @@
 """Grading a batch's cells in the grid: a rating and a comment by whoever may change the batch,
 the cell drawn again with it (or saying why not), and the grade in the exports."""
 
+import re
+
 import pytest
 
 from playground.cases.models import Batch, BatchCell
@@ -28,8 +30,11 @@ def test_the_owner_rates_and_comments_a_cell_and_the_export_has_it(client, alice
     assert 'value="Says &lt;b&gt;nothing&lt;/b&gt; of rain"' in cell
     stored = batch.cells.get(row=1, column=0)
     assert (stored.rating, stored.comment) == (-1, "Says <b>nothing</b> of rain")
+    rated = r'<div id="column-summary-0" [^>]*hx-swap-oob="true">.*?Rated good: {}</li>'
+    assert re.search(rated.format(r"0 / 1 \(0%\)"), cell, re.S), "the summary counts it at once"
     cleared = grade(client, batch, 1, 0, rating="", comment="")
     assert 'aria-pressed="true"' not in cleared
+    assert re.search(rated.format("none rated"), cleared, re.S)
     grade(client, batch, 0, 1, rating="1", comment="right")
     record = download(client, batch, "jsonl").splitlines()[0]
     assert '"label": "fast"' in record

@@ -65,6 +65,7 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     expect(grid.get_by_role("button", name="Good answer: case 1, column 2")).to_have_attribute(
         "aria-pressed", "true"
     )
+    expect(grid.locator("#column-summary-1")).to_contain_text("Rated good: 1 / 1 (100%)")
     comment = grid.get_by_role("textbox", name="Comment on case 2, column 2")
     comment.fill("x" * 1001)  # refused, and kept for the member to shorten
     comment.press("Enter")
@@ -78,6 +79,7 @@ def test_run_all_fills_a_grid_that_a_team_member_opens_from_its_link(page, live_
     expect(grid.get_by_role("button", name="Bad answer: case 2, column 2")).to_have_attribute(
         "aria-pressed", "true"
     )
+    expect(grid.locator("#column-summary-1")).to_contain_text("Rated good: 1 / 2 (50%)")
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV").click()
     exported = download.value.path().read_text()

@@ -203,8 +203,10 @@ class BatchSession:
             await self.outgoing.close()
 
     def _spawn(self) -> None:
-        """Workers up to the concurrency, each taking queued cells one after the other."""
-        while len(self._workers) < min(self.batch.concurrency, len(self.queue)):
+        """Workers up to the concurrency, each taking queued cells one after the other (a
+        cell queued again while others run gets a worker of its own: theirs are busy)."""
+        wanted = len(self.queue) + len(self.running)
+        while len(self._workers) < min(self.batch.concurrency, wanted):
             worker = asyncio.create_task(self._work(), name=f"batch {self.id} worker")
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)

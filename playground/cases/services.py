@@ -49,7 +49,14 @@ def _own_data_set(owner, name: str, visibility: str) -> DataSet:
 
 
 Place = tuple[int, int]  # a cell's row and column
-RESUMED = (BatchCell.Status.STOPPED, BatchCell.Status.NOT_RUN)
+# The cells of a batch that no process runs that a Resume runs again: every one that never
+# finished (a pending one too: a batch that ended as a retry was written leaves it pending).
+RESUMED = (BatchCell.Status.PENDING, BatchCell.Status.STOPPED, BatchCell.Status.NOT_RUN)
+RETRIED = (*RESUMED, BatchCell.Status.FAILED)  # and those a Retry may run again
+
+
+class BatchTaken(Exception):
+    """The batch runs: another process (or page) took it first."""
 
 
 class BatchTooBig(Exception):
@@ -111,22 +118,37 @@ def batch_cell_end(*, batch: Batch, place: Place, status: str, run_id, problem: 
     _cell(batch, place).update(status=status, transcript_id=run_id, problem=problem[:500])
 
 
-def batch_retry(*, batch: Batch, place: Place) -> None:
-    """One cell to run again: pending, and the batch running again."""
-    with transaction.atomic():
-        _cell(batch, place).update(status=BatchCell.Status.PENDING, problem="")
-        _running(batch)
+def batch_cell_again(*, batch: Batch, place: Place) -> None:
+    """A cell its batch's running session queues again: pending."""
+    _cell(batch, place).update(status=BatchCell.Status.PENDING, problem="")
 
 
-def batch_resume(*, batch: Batch) -> list[Place]:
-    """Every cell that never finished (stopped, not run) pending again, and the batch running
-    again; those cells."""
-    unfinished = batch.cells.filter(status__in=RESUMED).order_by("row", "column")
+def batch_take(*, batch: Batch, place: Place | None = None) -> list[Place]:
+    """A batch no process runs, taken to run again one cell (`place`: a Retry) or every cell
+    that never finished (a Resume): those cells pending, and the batch running again; those
+    cells (none: nothing to run, and the batch left as it was). BatchTaken when the batch
+    runs: one conditional UPDATE, so that of two processes taking it at once, the second
+    finds it running (it waits for the first's transaction, then matches no row)."""
+    if place is None:
+        cells = batch.cells.filter(status__in=RESUMED)
+    else:
+        cells = _cell(batch, place).filter(status__in=RETRIED)
+    now = timezone.now()
     with transaction.atomic():
-        places = [(row, column) for row, column in unfinished.values_list("row", "column")]
-        unfinished.update(status=BatchCell.Status.PENDING, problem="")
-        _running(batch)
-    return places
+        taken = (
+            Batch.objects.filter(pk=batch.pk)
+            .exclude(status=Batch.Status.RUNNING)
+            .update(status=Batch.Status.RUNNING, finished_at=None, heartbeat_at=now)
+        )
+        if not taken:
+            raise BatchTaken
+        places = [(row, column) for row, column in cells.values_list("row", "column")]
+        if not places:
+            transaction.set_rollback(True)
+            return []
+        cells.update(status=BatchCell.Status.PENDING, problem="")
+    batch.status, batch.finished_at, batch.heartbeat_at = Batch.Status.RUNNING, None, now
+    return sorted(places)
 
 
 def batch_beat(*, batch: Batch) -> None:
@@ -170,13 +192,6 @@ def batches_mark_interrupted(*, stale_after: timedelta) -> int:
 def _cell(batch: Batch, place: Place):
     row, column = place
     return BatchCell.objects.filter(batch=batch, row=row, column=column)
-
-
-def _running(batch: Batch) -> None:
-    batch.status = Batch.Status.RUNNING
-    batch.finished_at = None
-    batch.heartbeat_at = timezone.now()
-    batch.save(update_fields=["status", "finished_at", "heartbeat_at"])
 
 
 def batch_cell_grade(*, cell: BatchCell, rating: int | None, comment: str) -> None:

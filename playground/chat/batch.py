@@ -16,8 +16,8 @@ import time
 import uuid
 from asyncio import FIRST_COMPLETED
 from collections import deque
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -39,14 +39,15 @@ from playground.cases.grid import (
 from playground.cases.models import Batch, BatchCell, DataSetVersion
 from playground.cases.selectors import batch_cells, batch_ratings
 from playground.cases.services import (
+    BatchTaken,
     Place,
     batch_beat,
+    batch_cell_again,
     batch_cell_end,
     batch_cell_start,
     batch_create,
     batch_finish,
-    batch_resume,
-    batch_retry,
+    batch_take,
 )
 from playground.runform import page_state
 from playground.transcripts.models import Transcript
@@ -111,7 +112,7 @@ class BatchSession:
         self._ended_here = 0
         self._workers: set[asyncio.Task[None]] = set()
         self._summary_changed = asyncio.Event()  # a cell ended since the summary was sent
-        self.outgoing = remote.Outgoing(self)  # for pages on other processes
+        self.outgoing = remote.Outgoing(self, self._forwarded)  # for pages on other processes
         self.task = asyncio.create_task(self._life(), name=f"batch {self.id}")
 
     # The page's commands
@@ -183,6 +184,20 @@ class BatchSession:
     def detach(self, watcher: Watcher) -> None:
         if watcher in self.watchers:
             self.watchers.remove(watcher)
+
+    async def _forwarded(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Retry or Resume from a page on another process (allowed there), done here as for
+        a page of this process; a batch started anew goes on as this session's user's."""
+        command: Callable[..., Awaitable[Answer]] = resume
+        if message.get("command") == "retry":
+            row, column = message["place"]
+            command = partial(retry, place=(int(row), int(column)))
+        mine = {"user": self.user, "session_key": self.session_key, "batch": self.batch}
+        try:
+            answer = await command(self._registry, **mine)
+        except ProcessFull as full:
+            answer = Answer(str(full))
+        return {"problem": answer.problem, "started": answer.started}
 
     # Its life
 
@@ -445,6 +460,13 @@ UNKNOWN = "No such batch, or it is not shared with you."
 NOT_YOURS = "You may watch this batch, but only its owner (or staff) may change it."
 NOT_RETRYABLE = "Only a failed, stopped or not run cell can be run again."
 ELSEWHERE = "This batch runs on another server process: reload its page to follow it."
+RUNNING = "This batch is running."
+ALL_RAN = "Every cell of this batch has run: retry a failed one on its own."
+TAKEN = "This batch has just been started again from another page."
+NO_ANSWER = (
+    "The server process that runs this batch does not answer. If it has stopped, the batch is"
+    " marked interrupted shortly: then Resume runs it from here."
+)
 
 
 async def begin(
@@ -478,43 +500,86 @@ async def begin(
     return _run(registry, batch, cells, places, user, session_key)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What became of a Retry or Resume."""
+
+    problem: str | None = None  # why it was not done
+    started: bool = False  # a new session runs the batch: its frames start afresh
+    elsewhere: bool = False  # another process runs the batch: its page follows it there
+
+
 async def retry(
     registry: RunRegistry, *, user: AbstractBaseUser, session_key: str, batch: Batch, place: Place
-) -> str | None:
-    """Run one failed or stopped cell again; why not, when it cannot be."""
+) -> Answer:
+    """Run one failed, stopped or not run cell again: by the batch's session, wherever it
+    runs, or by a new one here when none does."""
     session = registry.batch(batch.uuid)
-    if session is not None:
-        cell = session.cells.get(place)
-        if cell is None or not cell.retryable:
-            return NOT_RETRYABLE
-        # Written pending first: the cell's start, once taken, must come after.
-        await in_run_db(partial(batch_retry, batch=batch, place=place))
-        if session.take(place):
-            return None
-        await asyncio.wait([session.task])  # it was ending: run the cell anew
-    elif batch.status == Batch.Status.RUNNING:
-        return ELSEWHERE
-    cells = await in_run_db(partial(batch_cells, batch))
-    if not any((c.row, c.column) == place and c.retryable for c in cells):
-        return NOT_RETRYABLE
-    await in_run_db(partial(batch_retry, batch=batch, place=place))
-    await _again(registry, batch, [place], user, session_key)
-    return None
+    if session is None:
+        take = partial(_take, registry, batch, user, session_key, place)
+        return await _elsewhere_or_here(batch, {"command": "retry", "place": place}, take)
+    cell = session.cells.get(place)
+    if cell is None or not cell.retryable:
+        return Answer(NOT_RETRYABLE)
+    # Written pending first: the cell's start, once taken, must come after.
+    await in_run_db(partial(batch_cell_again, batch=batch, place=place))
+    if session.take(place):
+        return Answer()
+    await asyncio.wait([session.task])  # it was ending: run the cell anew
+    return await _take(registry, batch, user, session_key, place)
 
 
 async def resume(
     registry: RunRegistry, *, user: AbstractBaseUser, session_key: str, batch: Batch
-) -> str | None:
+) -> Answer:
     """Run every cell that never finished (stopped, not run) again."""
     if registry.batch(batch.uuid) is not None:
-        return "This batch is running."
+        return Answer(RUNNING)
+    take = partial(_take, registry, batch, user, session_key, None)
+    return await _elsewhere_or_here(batch, {"command": "resume"}, take)
+
+
+async def _elsewhere_or_here(
+    batch: Batch, command: dict[str, Any], take: Callable[[], Awaitable[Answer]]
+) -> Answer:
+    """A batch no session of this process runs: the command goes to the process whose
+    session does; when none does (the batch ended, or its process died and the sweep marked
+    it), this process takes the batch."""
     if batch.status == Batch.Status.RUNNING:
-        return ELSEWHERE
-    places = await in_run_db(partial(batch_resume, batch=batch))
+        answered = await remote.ask(batch.uuid, command)
+        if answered is not None:
+            return Answer(answered["problem"], answered.get("started", False), elsewhere=True)
+        batch.status = await in_run_db(partial(_status, batch.pk))  # it may have ended since
+        if batch.status == Batch.Status.RUNNING:
+            return Answer(NO_ANSWER)
+    return await take()
+
+
+def _status(batch_pk: int) -> str:
+    return Batch.objects.values_list("status", flat=True).get(pk=batch_pk)
+
+
+async def _take(
+    registry: RunRegistry,
+    batch: Batch,
+    user: AbstractBaseUser,
+    session_key: str,
+    place: Place | None,
+) -> Answer:
+    """A new session of this process runs the batch over `place` (a Retry) or every cell
+    that never finished (a Resume), unless another process (or page) took it first."""
+    try:
+        places = await in_run_db(partial(batch_take, batch=batch, place=place))
+    except BatchTaken:
+        return Answer(TAKEN, started=True, elsewhere=True)
     if not places:
-        return "Every cell of this batch has run: retry a failed one on its own."
-    await _again(registry, batch, places, user, session_key)
-    return None
+        return Answer(NOT_RETRYABLE if place else ALL_RAN)
+    try:
+        await _again(registry, batch, places, user, session_key)
+    except ProcessFull:  # taken for nothing: left for a resume, as a restart leaves it
+        await in_run_db(partial(batch_finish, batch=batch, status=Batch.Status.INTERRUPTED))
+        raise
+    return Answer(started=True)
 
 
 async def attach(registry: RunRegistry, batch: Batch, watcher: Watcher) -> tuple[list[str], bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -289,11 +289,16 @@ class RunConsumer(AsyncWebsocketConsumer):
         if not live and found.status == Batch.Status.RUNNING:
             self._follow_batch_elsewhere(found.uuid)
 
-    def _follow_batch_elsewhere(self, batch_id: uuid.UUID) -> None:
-        """A batch of another process, followed through the channel layer as a run is."""
+    def _follow_batch_elsewhere(self, batch_id: uuid.UUID, *, anew: bool = False) -> None:
+        """A batch of another process, followed through the channel layer as a run is;
+        `anew`: from the start of a session that has just taken it (what the last one's
+        watch has not had yet, its snapshot brings)."""
         layer = shared_layer()
         watch = self.remote_batches.get(batch_id)
-        if layer is None or (watch is not None and not watch.task.done()):
+        if watch is not None and (anew or watch.task.done()):
+            watch.task.cancel()
+            watch = None
+        if layer is None or watch is not None:
             return
         ended = partial(batch.ended_grid, batch_id)
         self.remote_batches[batch_id] = RemoteWatch(batch_id, layer, self.send_html, ended)
@@ -328,19 +333,23 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.send_html(fragments.notice(problem))
 
     async def _batch_command(
-        self, command: Callable[..., Any], found: Batch, **more: Any
+        self, command: Callable[..., Awaitable[batch.Answer]], found: Batch, **more: Any
     ) -> str | None:
-        """Retry or resume, this socket then watching the batch's session."""
+        """Retry or resume, wherever the batch runs; this socket then watches it there."""
         key = self.scope["session"].session_key or ""
         registry = get_registry()
         try:
-            problem = await command(registry, user=self.user, session_key=key, batch=found, **more)
+            answer = await command(registry, user=self.user, session_key=key, batch=found, **more)
         except ProcessFull as full:
             return str(full)
-        if problem is None and (session := registry.batch(found.uuid)):
+        if session := registry.batch(found.uuid):
+            if watch := self.remote_batches.pop(found.uuid, None):
+                watch.task.cancel()  # its frames come here now
             await session.follow(self)
             self.batches.add(found.uuid)
-        return problem
+        elif answer.elsewhere:
+            self._follow_batch_elsewhere(found.uuid, anew=answer.started)
+        return answer.problem
 
     async def _batch(self, data: dict, *, change: bool = False) -> Batch | None:
         """The batch `data` names, under its access rule; the page told when there is none."""

@@ -10,6 +10,10 @@ a gap: no gap, no duplicate. The run publishes only while it holds a lease, at m
 PUBLISH_EVERY, and a failing layer never slows it: its first watcher's frames go straight to
 its socket, and what the layer drops, a watcher recovers with a new snapshot.
 
+A command a page's process has allowed (Stop; a batch's Retry and Resume) goes to the control
+group too; one that wants an answer (`ask`) names a channel of the asker's for it, and no
+answer within ANSWER_WAIT means that no process runs it any longer.
+
 Nothing here goes through a consumer's `dispatch` (which closes old database connections
 before every handler): each watch is a task of its own that sends to its socket directly.
 """
@@ -37,8 +41,11 @@ PUBLISH_EVERY = 0.1  # seconds between two publications of a run's frames at mos
 MAX_BATCH = 1000  # frames held for one publication, at most
 SNAPSHOT_WAIT = 2.0  # a run that does not answer within this may be gone: its row is read
 CLOSE_WAIT = 2.0  # seconds a run's end waits for the layer at most
+# A command is answered at once, or, by a batch that is ending, once it has ended.
+ANSWER_WAIT = SNAPSHOT_WAIT + CLOSE_WAIT
 RETRY_EVERY = 1.0  # seconds between two attempts to reach a layer that failed
 INTERRUPTED = "Live view interrupted: reconnecting…"
+FAILED_THERE = "Something went wrong on the server process that runs this; please try again."
 
 
 class PageGone(Exception):
@@ -98,13 +105,20 @@ class Published(Protocol):
     def stop(self) -> None: ...
 
 
+# What a batch does with a command of a page on another process (allowed there), and its answer.
+Commands = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
 class Publisher:
     """A run's (or batch's) side: its control channel, its remote watchers' leases, its
     publications."""
 
-    def __init__(self, session: Published, layer: BaseChannelLayer):
+    def __init__(
+        self, session: Published, layer: BaseChannelLayer, commands: Commands | None = None
+    ):
         self.session = session
         self.layer = layer
+        self.commands = commands
         self.leases: dict[str, float] = {}  # a watcher's channel -> when its lease ends
         self.batch: list[tuple[int, str]] = []
         self._publishing = asyncio.Lock()  # one publication at a time: they arrive in order
@@ -112,6 +126,9 @@ class Publisher:
         self._flush: asyncio.TimerHandle | None = None
         self.health = Failing(f"Run {session.id}")
         self._tasks: set[asyncio.Task[None]] = set()  # kept, or the loop may lose them
+        # Never awaited by `close`: a command may wait for the session's end (a Retry of a
+        # batch that is ending runs its cell anew, once it has ended).
+        self._commands: set[asyncio.Task[None]] = set()
         self.task = asyncio.create_task(self._listen(), name=f"run {session.id} control")
 
     def _spawn(self, work: Awaitable[None], name: str) -> None:
@@ -203,6 +220,23 @@ class Publisher:
             self.leases.pop(watcher, None)
         elif kind == "run.stop":
             self.session.stop()
+        elif kind == "run.command" and self.commands is not None and message.get("reply"):
+            work = self._command(self.commands, message)
+            task = asyncio.create_task(work, name=f"run {self.session.id} command")
+            self._commands.add(task)
+            task.add_done_callback(self._commands.discard)
+
+    async def _command(self, commands: Commands, message: dict[str, Any]) -> None:
+        """A command from a page of another process (allowed there), answered to its process."""
+        try:
+            answer = await commands(message)
+        except Exception:
+            logger.exception("Run %s failed on a command from another process", self.session.id)
+            answer = {"problem": FAILED_THERE}
+        try:
+            await self.layer.send(message["reply"], {**answer, "type": "run.answer"})
+        except Exception as error:
+            self.health.failed(error)
 
     async def _answer(self, watcher: str) -> None:
         """A snapshot, with the number of the last frame it covers."""
@@ -220,10 +254,10 @@ class Outgoing:
     """A run's (or batch's) frames as pages on other processes see them: each numbered, and
     published while one of them leases them (when processes share a layer)."""
 
-    def __init__(self, source: Published):
+    def __init__(self, source: Published, commands: Commands | None = None):
         layer = shared_layer()
         self.seq = 0  # the number of the last frame sent
-        self.publisher = Publisher(source, layer) if layer is not None else None
+        self.publisher = Publisher(source, layer, commands) if layer is not None else None
 
     def sent(self, html: str) -> None:
         self.seq += 1
@@ -236,6 +270,23 @@ class Outgoing:
     async def close(self) -> None:
         if self.publisher is not None:
             await self.publisher.close()
+
+
+async def ask(run_id: uuid.UUID, command: dict[str, Any]) -> dict[str, Any] | None:
+    """Send a command to the process whose run (or batch) `run_id` is, and its answer; None
+    when none comes within ANSWER_WAIT (no process runs it), or processes share no layer. The
+    asker has checked that its page's user may give it: the run's process only acts."""
+    layer = shared_layer()
+    if layer is None:
+        return None
+    reply = await layer.new_channel()
+    asked = {**command, "type": "run.command", "reply": reply}
+    await layer.group_send(control_group(run_id), asked)
+    try:
+        async with asyncio.timeout(ANSWER_WAIT):
+            return await layer.receive(reply)
+    except TimeoutError:
+        return None
 
 
 class RemoteWatch:

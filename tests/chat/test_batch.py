@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from playground.cases.checks import Check, Kind
 from playground.cases.models import Batch, BatchCell, DataSetVersion
-from playground.cases.services import batch_check_add, batch_create, data_set_save
+from playground.cases.services import (
+    BatchTaken,
+    batch_check_add,
+    batch_create,
+    batch_take,
+    data_set_save,
+)
 from playground.cases.table import Table
 from playground.chat.batch import resume
 from playground.chat.registry import RunRegistry
@@ -203,7 +209,8 @@ async def test_a_shutdown_leaves_the_unstarted_cells_not_run_and_the_batch_resum
 
     key = await database_sync_to_async(session_cookie)(alice)
     another_process = RunRegistry()
-    assert await resume(another_process, user=alice, session_key=key, batch=batch) is None
+    answer = await resume(another_process, user=alice, session_key=key, batch=batch)
+    assert answer.problem is None
     await asyncio.wait_for(another_process.batch(batch.uuid).task, timeout=10)
     await ended("done")
     grid = await cells()
@@ -235,6 +242,26 @@ async def test_the_sweep_marks_a_batch_whose_process_died_interrupted(alice):
     assert statuses == {dead.pk: "interrupted", alive.pk: "running"}
     left = BatchCell.objects.filter(batch=dead).values_list("status", flat=True)
     assert await database_sync_to_async(list)(left) == ["not_run", "not_run"]
+
+
+async def test_a_batch_that_no_process_runs_is_taken_by_one_alone(alice):
+    """Retry and Resume of a batch that ended take it with one conditional UPDATE: a second
+    process taking it then finds it running."""
+    version = await saved_version(alice, 2)
+    batch = await made_batch(alice, version, status="stopped")
+    statuses = {0: BatchCell.Status.DONE, 1: BatchCell.Status.NOT_RUN}
+    for row, status in statuses.items():
+        await BatchCell.objects.filter(batch=batch, row=row).aupdate(status=status)
+    take = database_sync_to_async(batch_take)
+
+    assert await take(batch=batch, place=(0, 0)) == [], "a done cell is not run again"
+    assert (await the_batch()).status == "stopped", "left as it was"
+    assert await take(batch=batch) == [(1, 0)]
+    assert (await the_batch()).status == "running"
+    with pytest.raises(BatchTaken):
+        await take(batch=batch)
+    with pytest.raises(BatchTaken):
+        await take(batch=batch, place=(1, 0))
 
 
 async def test_a_batch_is_shown_and_changed_under_its_access_rule(alice, bob):

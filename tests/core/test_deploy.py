@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 from playground.cases.models import Batch, BatchCell
 from playground.cases.services import data_set_save
 from playground.cases.table import Table
+from playground.chat.remote import INTERRUPTED
 from playground.transcripts.models import Transcript
 
 from ..helpers import (
@@ -35,7 +36,7 @@ from ..helpers import (
     session_cookie,
     wait_until,
 )
-from ..hostile import numbered
+from ..hostile import chunk, numbered, sse
 from ..proxy import DAPHNE_BEHIND_NGINX, Nginx
 
 pytestmark = [
@@ -227,17 +228,25 @@ def tokens_summed(page: Page) -> int:
     return max(map(int, said), default=0)
 
 
+SAY = [{"role": "user", "content": "Say {{word}}"}]
+NEVER = re.compile("never")
+
+
+def batch_started(server, user, rows: int, data: dict) -> Batch:
+    """A batch over `rows` test cases, started by a page on `server` that then goes (the
+    batch goes on without a page)."""
+    table = Table(["word", "expected"], [[f"w{row}", ""] for row in range(rows)])
+    version = data_set_save(owner=user, name="words", table=table, visibility="team")
+    runner = Page(server, user, until=NEVER)
+    runner.send({**data, "action": "batch", "batch_version": version.pk})
+    runner.seen('id="batch-link"')
+    runner.leave()
+    return Batch.objects.get()
+
+
 def test_a_batch_on_one_process_is_followed_live_and_stopped_from_the_other(alice, processes):
     one, two = processes
-    table = Table(["word", "expected"], [[f"w{row}", ""] for row in range(30)])
-    version = data_set_save(owner=alice, name="words", table=table, visibility="team")
-    say = [{"role": "user", "content": "Say {{word}}"}]
-    runner = Page(one, alice, until=re.compile("never"))
-    start = form_data(say, model="simulator/chat?tps=100&tokens=40")
-    runner.send({**start, "action": "batch", "batch_version": version.pk})
-    runner.seen('id="batch-link"')
-    runner.leave()  # the batch goes on without a page
-    batch = Batch.objects.get()
+    batch = batch_started(one, alice, 30, form_data(SAY, model="simulator/chat?tps=100&tokens=40"))
 
     grid = Page(two, alice, until=re.compile(r'data-status="(stopped|done)"'))
     grid.send({"action": "batch_attach", "batch": str(batch.uuid)})
@@ -254,6 +263,74 @@ def test_a_batch_on_one_process_is_followed_live_and_stopped_from_the_other(alic
     statuses = set(batch.cells.values_list("status", flat=True))
     assert BatchCell.Status.RUNNING not in statuses
     assert BatchCell.Status.PENDING not in statuses
+
+
+def held_answer(scripted):
+    """A model whose answers stop after their first token until the test releases them."""
+    return scripted.script(
+        "held", sse(chunk(content="kept"), chunk(finish_reason="stop")), held_after=1
+    )
+
+
+def test_a_failed_cell_is_retried_from_a_page_on_the_other_process(alice, processes, scripted):
+    """The retry goes to the batch's process, which runs the cell; the page that asked sees it
+    run and end in its grid, through the channel layer."""
+    one, two = processes
+    held = held_answer(scripted)
+    scripted.script("flaky", [b'{"error": {"message": "overloaded"}}'], status=503)
+    columns = [{"endpoint": "scripted", "model": model} for model in ("held", "flaky")]
+    batch = batch_started(one, alice, 2, compare_data(*columns, messages=SAY))
+
+    grid = Page(two, alice, until=re.compile('data-status="done"'))
+    grid.send({"action": "batch_attach", "batch": str(batch.uuid)})
+    grid.seen(r'id="cell-0-1" class="batch-cell failed"')
+    grid.seen(r'id="cell-1-1" class="batch-cell failed"')  # the flaky column has run
+    scripted.script("flaky", sse(chunk(content="better now"), chunk(finish_reason="stop")))
+    grid.send({"action": "batch_retry", "batch": str(batch.uuid), "row": "0", "column": "1"})
+    grid.seen(r'id="cell-0-1" class="batch-cell done"')
+    held.release.set()  # the batch's other cells end: so does the batch
+    grid.close()
+
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    statuses = batch.cells.order_by("row", "column").values_list("status", flat=True)
+    assert list(statuses) == ["done", "done", "done", "failed"]
+    shown = "".join(grid.frames)
+    assert "better now" in shown
+    failed = shown.index('id="cell-0-1" class="batch-cell failed"')
+    assert 'id="cell-0-1" class="batch-cell running"' in shown[failed:], "seen running again"
+    assert INTERRUPTED not in shown
+    assert len(scripted.scripts["flaky"].requests) == 1, "only the retried cell ran again"
+
+
+def test_a_batch_whose_process_died_is_resumed_from_the_others_at_once_and_runs_once(
+    alice, processes, scripted, simulator_server, scripted_server
+):
+    """Both survivors' pages resume it at the same moment: one process takes it, the other's
+    page follows it there; every cell that never finished runs once."""
+    held = held_answer(scripted)
+    with DaphneServer(**app_env(simulator_server, scripted_server)) as victim:
+        batch = batch_started(victim, alice, 5, form_data(SAY, endpoint="scripted", model="held"))
+        wait_until(lambda: len(held.requests) == 3, timeout=10)  # as many cells at once
+        victim.process.kill()
+    wait_until(lambda: Batch.objects.get().status == Batch.Status.INTERRUPTED, timeout=10)
+    held.release.set()
+
+    pages = [Page(server, alice, until=re.compile('data-status="done"')) for server in processes]
+    for page in pages:
+        page.send({"action": "batch_attach", "batch": str(batch.uuid)})
+        page.seen('id="batch-resume"')
+    for page in pages:
+        page.send({"action": "batch_resume", "batch": str(batch.uuid)})
+    for page in pages:
+        page.close()
+
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    assert set(batch.cells.values_list("status", flat=True)) == {"done"}
+    assert len(held.requests) == 3 + 5, "the victim's three, then each cell once"
+    for page in pages:
+        assert "5 / 5 done" in page.frames[-1]
 
 
 def test_a_page_reloaded_mid_run_through_the_proxy_ends_with_the_whole_answer(

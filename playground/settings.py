@@ -143,7 +143,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Longer than channels_redis's blocking pop (5 s), which redis-py 8's own default
+            # timeout equals: a watch or a control channel quiet for 5 s would otherwise fail
+            # as if Redis had, and lose what came while it joined its group again.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}]},
         }
     }
 else:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from channels.db import database_sync_to_async
+from channels_redis.core import RedisChannelLayer
 
 from playground.chat.attach import ended_frames
 from playground.chat.remote import RemoteWatch, shared_layer
@@ -46,3 +47,11 @@ async def test_a_lease_keeps_a_run_whose_page_left_going_to_its_end(alice, run_r
     drawn = max(i for i, frame in enumerate(elsewhere.frames) if 'id="choices"' in frame)
     shown = "".join(appended(frame) for frame in elsewhere.frames[drawn:])
     assert re.findall(r" (\d+)@", shown) == [str(n) for n in range(100)], "every token once"
+
+
+def test_a_quiet_channel_is_no_failure_of_the_layer():
+    """A receive with nothing to read ends its blocking pop (and tries again) before its
+    socket times out: a watched batch may send nothing for a while (its cells running)."""
+    layer = shared_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    assert all(host["socket_timeout"] > layer.brpop_timeout for host in layer.hosts)

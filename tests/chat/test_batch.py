@@ -21,6 +21,7 @@ from playground.cases.services import (
     data_set_save,
 )
 from playground.cases.table import Table
+from playground.chat import remote
 from playground.chat.batch import resume
 from playground.chat.registry import RunRegistry
 from playground.chat.sweep import sweep_once
@@ -262,6 +263,24 @@ async def test_a_batch_that_no_process_runs_is_taken_by_one_alone(alice):
         await take(batch=batch)
     with pytest.raises(BatchTaken):
         await take(batch=batch, place=(1, 0))
+
+
+async def test_a_batch_whose_process_does_not_answer_is_left_to_the_sweep(alice, monkeypatch):
+    """Its row says it runs, and no process answers for it (its process died a moment ago):
+    the page is told, and nothing is taken before the sweep has marked it."""
+    monkeypatch.setattr(remote, "ANSWER_WAIT", 0.2)
+    version = await saved_version(alice, 1)
+    batch = await made_batch(alice, version)
+    socket = await connected(alice)
+    await socket.send({"action": "batch_resume", "batch": str(batch.uuid)})
+    await socket.until("The server process that runs this batch does not answer")
+    await socket.send(
+        {"action": "batch_retry", "batch": str(batch.uuid), "row": "0", "column": "0"}
+    )
+    await socket.until("does not answer")  # a notice of its own
+    await socket.close()
+    assert (await the_batch()).status == "running"
+    assert [c.status for c in await cells()] == ["pending"]
 
 
 async def test_a_batch_is_shown_and_changed_under_its_access_rule(alice, bob):

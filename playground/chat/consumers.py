@@ -349,6 +349,11 @@ class RunConsumer(AsyncWebsocketConsumer):
             self.batches.add(found.uuid)
         elif answer.elsewhere:
             self._follow_batch_elsewhere(found.uuid, anew=answer.started)
+        elif frames := await batch.ended_grid(found.uuid):
+            # Refused, and run nowhere: the grid as it stands (another page may have run it
+            # to its end meanwhile, on another process).
+            for frame in frames:
+                await self.send_html(frame)
         return answer.problem
 
     async def _batch(self, data: dict, *, change: bool = False) -> Batch | None:

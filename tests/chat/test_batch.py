@@ -283,6 +283,20 @@ async def test_a_batch_whose_process_does_not_answer_is_left_to_the_sweep(alice,
     assert [c.status for c in await cells()] == ["pending"]
 
 
+async def test_a_resume_of_a_batch_run_to_its_end_meanwhile_draws_it_as_it_stands(alice):
+    """Another page (on any process) resumed it, and it ended, while this page showed it
+    interrupted: this page is told, and drawn the batch as it is now."""
+    version = await saved_version(alice, 1)
+    batch = await made_batch(alice, version, status="done")
+    await BatchCell.objects.filter(batch=batch).aupdate(status=BatchCell.Status.DONE)
+    socket = await connected(alice)
+    await socket.send({"action": "batch_resume", "batch": str(batch.uuid)})
+    drawn = await socket.until('id="cell-0-0" class="batch-cell done"')
+    assert 'data-status="done"' in drawn
+    await socket.until("Every cell of this batch has run")
+    await socket.close()
+
+
 async def test_a_batch_is_shown_and_changed_under_its_access_rule(alice, bob):
     version = await saved_version(alice, 1, visibility="private")
     private = await made_batch(alice, version, status="done")  # as its data set is

@@ -345,7 +345,11 @@ class RunConsumer(AsyncWebsocketConsumer):
         if session := registry.batch(found.uuid):
             if watch := self.remote_batches.pop(found.uuid, None):
                 watch.task.cancel()  # its frames come here now
-            await session.follow(self)
+            if answer.started:  # a new session: its grid drawn, the cells it queued pending
+                async with self._holding():
+                    await self._catch_up(await session.watch(self))
+            else:
+                await session.follow(self)
             self.batches.add(found.uuid)
         elif answer.elsewhere:
             self._follow_batch_elsewhere(found.uuid, anew=answer.started)

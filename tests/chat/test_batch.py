@@ -283,6 +283,18 @@ async def test_a_batch_whose_process_does_not_answer_is_left_to_the_sweep(alice,
     assert [c.status for c in await cells()] == ["pending"]
 
 
+async def test_a_resumed_batch_is_drawn_with_the_cells_it_queued_pending(alice):
+    version = await saved_version(alice, 2)
+    batch = await made_batch(alice, version, status="interrupted")  # one cell at a time
+    await BatchCell.objects.filter(batch=batch).aupdate(status=BatchCell.Status.NOT_RUN)
+    socket = await connected(alice)
+    await socket.send({"action": "batch_resume", "batch": str(batch.uuid)})
+    await socket.until('id="cell-1-0" class="batch-cell pending"')
+    await socket.until('data-status="done"')
+    await socket.close()
+    assert [c.status for c in await cells()] == ["done", "done"]
+
+
 async def test_a_resume_of_a_batch_run_to_its_end_meanwhile_draws_it_as_it_stands(alice):
     """Another page (on any process) resumed it, and it ended, while this page showed it
     interrupted: this page is told, and drawn the batch as it is now."""

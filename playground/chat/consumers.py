@@ -342,23 +342,27 @@ class RunConsumer(AsyncWebsocketConsumer):
             answer = await command(registry, user=self.user, session_key=key, batch=found, **more)
         except ProcessFull as full:
             return str(full)
-        if session := registry.batch(found.uuid):
-            if watch := self.remote_batches.pop(found.uuid, None):
+        await self._follow_batch(found.uuid, answer)
+        return answer.problem
+
+    async def _follow_batch(self, batch_id: uuid.UUID, answer: batch.Answer) -> None:
+        """After a Retry or Resume, the batch followed wherever it runs now."""
+        if session := get_registry().batch(batch_id):
+            if watch := self.remote_batches.pop(batch_id, None):
                 watch.task.cancel()  # its frames come here now
             if answer.started:  # a new session: its grid drawn, the cells it queued pending
                 async with self._holding():
                     await self._catch_up(await session.watch(self))
             else:
                 await session.follow(self)
-            self.batches.add(found.uuid)
+            self.batches.add(batch_id)
         elif answer.elsewhere:
-            self._follow_batch_elsewhere(found.uuid, anew=answer.started)
-        elif frames := await batch.ended_grid(found.uuid):
+            self._follow_batch_elsewhere(batch_id, anew=answer.started)
+        elif frames := await batch.ended_grid(batch_id):
             # Refused, and run nowhere: the grid as it stands (another page may have run it
             # to its end meanwhile, on another process).
             for frame in frames:
                 await self.send_html(frame)
-        return answer.problem
 
     async def _batch(self, data: dict, *, change: bool = False) -> Batch | None:
         """The batch `data` names, under its access rule; the page told when there is none."""

@@ -169,7 +169,17 @@ async def test_stop_from_a_watcher_follows_the_one_access_rule(alice, bob, staff
     assert (saved.status, saved.end_reason) == ("stopped", "user")
 
 
-@pytest.mark.parametrize("run", ["alice's private run", str(uuid.uuid4()), "not a uuid", 7, None])
+# The unknown uuid's id is fixed: parallel workers (pytest-xdist) must collect the same names.
+@pytest.mark.parametrize(
+    "run",
+    [
+        "alice's private run",
+        pytest.param(str(uuid.uuid4()), id="an unknown uuid"),
+        "not a uuid",
+        7,
+        None,
+    ],
+)
 async def test_a_run_the_user_may_not_see_is_not_told_apart_from_none(alice, bob, run):
     private = await Transcript.objects.acreate(
         user=alice, endpoint="simulator", model="m", request_body={}, form_state={}

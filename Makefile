@@ -70,19 +70,19 @@ test: $(VENV)/.dev $(TOOLS) $(AXE)
 	@$(MAKE) --no-print-directory --jobs=2 --output-sync=target test-sqlite test-services
 
 test-sqlite: $(VENV)/.dev
-	@echo "== First pass: SQLite"
+	@echo "== SQLite pass"
 	$(PYTEST) -m "not services_only"
 
 # The edit loop: the SQLite pass without the browser tests and those that start servers.
 quick: $(VENV)/.dev
-	$(PY) -m pytest -m "not browser and not multiprocess"
+	$(PYTEST) -m "not browser and not multiprocess"
 
 # The same suite on PostgreSQL with Redis as the channel layer, less what is the same on any
 # backend: the Django-free tests, those marked sqlite_only, and the browser tests not marked
 # both_passes.
 test-services: $(VENV)/.dev
 	@if $(PY) scripts/services_up.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
-		echo "== Second pass: PostgreSQL + Redis"; \
+		echo "== PostgreSQL + Redis pass"; \
 		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
 			$(PYTEST) -m "not django_free and not sqlite_only"; \
 	elif [ "$$CI" = "true" ]; then \

@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test quick test-sqlite test-services lint format lock curl nodejs
+.PHONY: run test quick test-sqlite test-services checks lint format lock curl nodejs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -52,22 +52,24 @@ $(AXE): tests/package.json tests/package-lock.json | $(TOOLS)
 	npm ci --prefix tests --no-audit --no-fund
 	touch $@
 
-# The two passes run at once, each spread over PYTEST_WORKERS processes (pytest-xdist): most
-# of a test's time is spent waiting on servers, sockets and Chromium, not on the two cores.
+# The two passes run at once, and beside them the checks, each pass spread over PYTEST_WORKERS
+# processes (pytest-xdist): most of a test's time is spent waiting on servers, sockets and
+# Chromium, not on the two cores.
 # They share nothing that one could spoil for another: the SQLite file and PostgreSQL's test
 # database are each a worker's own (pytest-django names them per worker), every server listens
 # on a free port, and the Redis channel layer's groups are named after run ids. `make -O`
-# prints each pass's output whole, as it ends; make fails if either pass fails (pytest's exit
-# 5, no test run, too).
+# prints each pass's output whole, as it ends; make fails if any of them fails (pytest's
+# exit 5, no test run, too).
 PYTEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS)
 
 test: $(VENV)/.dev $(TOOLS) $(AXE)
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target test-sqlite test-services checks
+
+# What needs no test run: style, types, and a migration for every model change. Beside the
+# passes, which mostly wait, these cost make test no time of its own.
+checks: lint
 	$(PY) manage.py makemigrations --check --dry-run
-	@$(MAKE) --no-print-directory --jobs=2 --output-sync=target test-sqlite test-services
 
 test-sqlite: $(VENV)/.dev
 	@echo "== SQLite pass"

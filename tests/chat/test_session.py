@@ -132,8 +132,10 @@ async def test_a_socket_closed_mid_stream_stops_its_run_after_the_orphan_grace(
     socket = await connected(alice)
     await socket.send(form_data(model="simulator/chat?tps=20&tokens=500"))
     await socket.until(r'beforeend:#c0-text-\d+">')
-    await socket.close()
+    # Taken before the close: the grace starts when the consumer hears of it, which may be a
+    # moment before close() returns to the test.
     closed = asyncio.get_running_loop().time()
+    await socket.close()
     if grace:
         await asyncio.sleep(grace / 2)
         assert run_registry.active == 1, "still running within the grace"

@@ -123,4 +123,5 @@ def test_a_running_blind_answers_page_is_not_watched_live(alice, compare):
     )
     page = client_for(alice).get(compare[1].get_absolute_url()).content.decode()
     assert "data-run=" not in page
-    assert "b0-" not in page
+    # No id, target or selector of slot 0's live boxes; a uuid on the page may hold "b0-".
+    assert not re.search(r"(?<![0-9a-f])b0-", page)

@@ -9,6 +9,7 @@
   const state = () => document.getElementById("cases-table");
 
   function saveDraft() {
+    if (leaving) return;
     try {
       localStorage.setItem(DRAFT_KEY, state().value);
     } catch (error) {
@@ -21,6 +22,13 @@
   }
 
   let pending = null;
+  // Not written again after the logout's Clear-Site-Data, as the page goes: an htmx answer
+  // the form's last edit asked for (the batch estimate) may still settle meanwhile.
+  let leaving = false;
+  document.getElementById("logout-form")?.addEventListener("submit", () => {
+    leaving = true;
+    clearTimeout(pending);
+  });
   document.addEventListener("input", (event) => {
     const cell = event.target.closest("#cases textarea[data-column]");
     if (!cell) return;

@@ -85,7 +85,9 @@ def test_pages_and_streamed_runs_go_through_the_proxy(alice, deployment):
     with connect(
         f"ws://127.0.0.1:{deployment.port}/ws/run/", origin=origin, additional_headers=headers
     ) as page:
-        page.send(json.dumps(form_data(model="simulator/chat?tps=200", max_tokens=40)))
+        # Spread over 0.8 s: a loaded machine that stalls the server for a moment does not
+        # fold the whole answer into one frame.
+        page.send(json.dumps(form_data(model="simulator/chat?tps=50", max_tokens=40)))
         frames = []
         while 'class="status completed"' not in (frame := page.recv(timeout=15)):
             frames.append(frame)

@@ -61,15 +61,7 @@ def _bounded(work: Callable[[], R]) -> R:
 
 def _in_transaction(work: Callable[[], R]) -> R:
     wait_ms = max(1, round(settings.PLAYGROUND_DB_WRITE_TIMEOUT * 1000))
-    if connection.vendor == "sqlite":
-        with _sqlite_turn():
-            # SQLite's lock wait is the connection's busy timeout: set before BEGIN IMMEDIATE
-            # waits for the write lock. Only runs use these workers' connections.
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
-            with transaction.atomic():
-                return work()
-    with transaction.atomic():
+    with _sqlite_turn(wait_ms), transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # LOCAL, for this transaction only: a global statement_timeout would also cut
@@ -81,15 +73,22 @@ def _in_transaction(work: Callable[[], R]) -> R:
 
 
 @contextlib.contextmanager
-def _sqlite_turn() -> Iterator[None]:
-    """The run workers' turn at SQLite's one write lock, taken in this process first. A
+def _sqlite_turn(wait_ms: int) -> Iterator[None]:
+    """On SQLite, the run workers' turn at its one write lock, taken in this process first. A
     writer that finds the lock taken polls for it, sleeping up to 100 ms between tries, so
     workers queued on it (starts all at once) left it idle between their sleeps; here the
     next worker is handed it as soon as it is free. Other threads and processes still wait
     on the busy timeout. Bounded like the rest, and failing as SQLite's own wait would."""
-    if not _sqlite_writer.acquire(timeout=settings.PLAYGROUND_DB_WRITE_TIMEOUT):
+    if connection.vendor != "sqlite":
+        yield
+        return
+    if not _sqlite_writer.acquire(timeout=wait_ms / 1000):
         raise OperationalError("database is locked")
     try:
+        # SQLite's lock wait is the connection's busy timeout: set before BEGIN IMMEDIATE
+        # waits for the write lock. Only runs use these workers' connections.
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
         yield
     finally:
         _sqlite_writer.release()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from playground.runform import RunForm
@@ -36,7 +37,8 @@ class ColumnCost:
 
     def __str__(self) -> str:
         return (
-            f"{self.cells:,} cells × up to {self.max_tokens:,} tokens × n={self.n}"
+            f"{self.cells:,} cell{pluralize(self.cells)} × up to {self.max_tokens:,} tokens"
+            f" × n={self.n}"
             f" = up to {self.tokens:,} tokens"
         )
 
@@ -60,7 +62,8 @@ class EndpointShare:
         return self.tokens_left is not None and self.tokens > self.tokens_left
 
     def __str__(self) -> str:
-        said = f"{self.cells:,} cells on {self.name}, up to {self.tokens:,} tokens"
+        cells = f"{self.cells:,} cell{pluralize(self.cells)}"
+        said = f"{cells} on {self.name}, up to {self.tokens:,} tokens"
         if self.tokens_left is not None:
             said += f" of the {self.tokens_left:,} you have left for 24 hours"
         if self.runs_per_minute:

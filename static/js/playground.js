@@ -599,17 +599,18 @@
     box.focus();
   });
 
-  // A save the server refused outright or never got (htmx swaps no 4xx or 5xx answer), or
-  // answered with the login page (the session ended): the preset bar says so, and what is
-  // on the page stays.
+  // A save the server refused outright, never got, or answered with the login page (the
+  // session ended) is said in the preset bar, in its words (static/js/requests.js says any
+  // other failed request), and what is on the page stays.
   const SAVE_FAILURES = {
     403: "the page is out of date or your session ended: reload the page (your draft is kept).",
     404: "this preset no longer exists, or is not yours to change.",
   };
-
-  function saveFailed(elt, reason) {
-    const bar = elt.closest("#preset-bar");
-    if (!bar) return false;
+  page.addEventListener("request-failed", (event) => {
+    const bar = event.target.closest("#preset-bar");
+    if (!bar) return;
+    event.preventDefault();
+    const { status, signedOut, reason } = event.detail;
     let alert = bar.querySelector(".save-failed");
     if (!alert) {
       alert = document.createElement("p");
@@ -617,23 +618,8 @@
       alert.setAttribute("role", "alert");
       bar.prepend(alert);
     }
-    alert.textContent = `Not saved: ${reason}`;
-    return true;
-  }
-
-  document.body.addEventListener("htmx:responseError", (event) => {
-    const status = event.detail.xhr.status;
-    const reason = SAVE_FAILURES[status] || `the server failed (${status}); try again.`;
-    saveFailed(event.detail.elt, reason);
-  });
-  document.body.addEventListener("htmx:sendError", (event) => {
-    saveFailed(event.detail.elt, "the server could not be reached; try again.");
-  });
-  document.body.addEventListener("htmx:beforeSwap", (event) => {
-    const landed = new URL(event.detail.xhr.responseURL || location.href);
-    if (landed.pathname !== page.dataset.loginUrl) return;
-    const signedOut = "you are signed out: sign in again in another tab, then save.";
-    if (saveFailed(event.detail.elt, signedOut)) event.detail.shouldSwap = false;
+    const said = signedOut ? "you are signed out: sign in again in another tab, then save." : reason;
+    alert.textContent = `Not saved: ${SAVE_FAILURES[status] || said}`;
   });
 
   // The run bar's clock, from the moment Run was pressed: "waiting 2.4 s" while no token has

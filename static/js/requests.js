@@ -1,0 +1,67 @@
+// An htmx request that failed is said, on every page, and replaces nothing. htmx swaps no 4xx
+// or 5xx answer (it would pass in silence), and a request of a session that ended follows the
+// redirect to the login page, which htmx would swap into whatever the request targets: the
+// estimate box, the variables, a table or a cell would become a login form.
+//
+// A part of the page that says it in its own place (the preset bar) claims the failure by
+// calling preventDefault() on the "request-failed" event; any other is said in the page's
+// banner, which the next request that succeeds clears.
+(function () {
+  "use strict";
+
+  const REASONS = {
+    403: "the page is out of date or your session ended: reload the page.",
+    404: "what it acts on no longer exists, or is not yours.",
+    413: "what was sent is too large.",
+    429: "too many requests: wait a moment, then try again.",
+  };
+  const SIGNED_OUT = "you are signed out: sign in again in another tab, then try again.";
+  const banner = document.getElementById("request-failed");
+  const loginUrl = document.body.dataset.loginUrl;
+
+  // What the request was, in the words the page uses for it: the button pressed (a form's
+  // submitter), or the element's own name for a request the page sends by itself.
+  function named(elt, request) {
+    const trigger = request && request.triggeringEvent;
+    const button = (trigger && trigger.submitter) || elt.closest("button");
+    return (button && button.getAttribute("aria-label")) || elt.dataset.requestName ||
+      elt.getAttribute("aria-label") || (button ? button.textContent.trim() : "");
+  }
+
+  function failed({ elt: near, requestConfig }, detail) {
+    // The element that sent it: htmx gives beforeSwap's detail the target as its elt.
+    const elt = (requestConfig && requestConfig.elt) || near;
+    const claimed = !elt.dispatchEvent(
+      new CustomEvent("request-failed", { bubbles: true, cancelable: true, detail }));
+    if (claimed || !banner) return;
+    const name = named(elt, requestConfig);
+    banner.querySelector(".request-failed-text").textContent =
+      `Not done${name ? ` (${name})` : ""}: ${detail.reason} What is on this page stays.`;
+    banner.hidden = false;
+  }
+
+  // A request answered with the login page is 200 to htmx: not one that cleared the banner.
+  const signedOut = new WeakSet();
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const landed = new URL(event.detail.xhr.responseURL || location.href);
+    if (!loginUrl || landed.pathname !== loginUrl) return;
+    event.detail.shouldSwap = false;
+    signedOut.add(event.detail.xhr);
+    failed(event.detail, { status: 401, signedOut: true, reason: SIGNED_OUT });
+  });
+  document.body.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr.status;
+    const reason = REASONS[status] || `the server failed (${status}); try again.`;
+    failed(event.detail, { status, signedOut: false, reason });
+  });
+  document.body.addEventListener("htmx:sendError", (event) => {
+    const reason = "the server could not be reached; try again.";
+    failed(event.detail, { status: 0, signedOut: false, reason });
+  });
+  document.body.addEventListener("htmx:afterRequest", (event) => {
+    if (banner && event.detail.successful && !signedOut.has(event.detail.xhr)) banner.hidden = true;
+  });
+  if (banner) {
+    banner.querySelector("button").addEventListener("click", () => { banner.hidden = true; });
+  }
+})();

@@ -2,11 +2,15 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
-from django.core.handlers.asgi import ASGIHandler
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
-django_http = get_asgi_application()  # set up Django before importing anything that uses it
+# Set up before importing anything that uses Django, as get_asgi_application() does.
+django.setup(set_prefix=False)
+
+from playground.core.handler import KeptThreadsASGIHandler  # noqa: E402
+
+django_http = KeptThreadsASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -40,7 +44,7 @@ class Mount:
         return await self.default(scope, receive, send)
 
 
-http_application: ASGIHandler | Mount = django_http
+http_application: KeptThreadsASGIHandler | Mount = django_http
 if settings.SIMULATOR_MOUNTED:
     simulator = Simulator(api_key=os.environ[settings.SIMULATOR_KEY_ENV])
     http_application = Mount("/simulator", simulator, django_http)

@@ -59,7 +59,7 @@ def test_the_page_and_every_static_file_it_names_load(member):
 def test_the_app_reaches_its_mounted_simulator_with_the_key_it_made(member):
     page = member.get("/endpoints/").text
     assert "<code>simulator/chat-fast</code>" in page
-    assert 'role="alert"' not in page
+    assert 'class="error" role="alert"' not in page, "the endpoint's row says no error"
     assert os.environ["SIMULATOR_API_KEY"] not in page, "made from the same SECRET_KEY"
 
 

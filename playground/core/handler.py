@@ -1,0 +1,45 @@
+"""Django's ASGI handler, its requests' sync code run on threads kept from one request to the
+next.
+
+Django's own handler gives every request a thread-sensitive context of its own, so asgiref
+runs the request's sync code (middleware, view, template) on a thread started for it and
+stopped after it. Database connections belong to their thread: each request opened one and
+left it behind, and CONN_MAX_AGE kept nothing (a PostgreSQL backend forked per page). Here a
+request borrows an idle one-thread executor (or starts one when all are busy) and gives it back
+at its end: the sync code of one request still runs on one thread, that thread alone, and its
+connection serves the next request that borrows it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext
+from django.core.handlers.asgi import ASGIHandler
+
+# Threads kept idle at most: a burst of requests past it starts threads that end with it.
+KEPT_THREADS = 16
+
+
+class KeptThreadsASGIHandler(ASGIHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self._idle: list[ThreadPoolExecutor] = []
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django serves HTTP here, not {scope['type']}.")
+        # The most recently used thread first: its connection is the likeliest still open.
+        executor = self._idle.pop() if self._idle else self._new_executor()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            if len(self._idle) < KEPT_THREADS:
+                self._idle.append(executor)
+            else:
+                executor.shutdown(wait=False)
+
+    @staticmethod
+    def _new_executor() -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-request")

@@ -8,6 +8,7 @@ from django.core.signals import setting_changed
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
+from playground.presets.forms import PresetForm
 from playground.runform import (
     MESSAGES_PREFIX,
     BaseMessageFormSet,
@@ -62,7 +63,21 @@ def default_parameters() -> SafeString:
     return parameters(default_forms()[0])
 
 
+@cache
+def default_management_form() -> SafeString:
+    """The message formset's counts on a page opened without a preset, a run or a compare."""
+    return SafeString(str(default_forms()[1].management_form))
+
+
+@cache
+def blank_preset_fields() -> SafeString:
+    """The preset bar's "Save as preset" fields, empty (a refused save shows its own form)."""
+    return SafeString("".join(field.as_field_group() for field in PresetForm()))
+
+
 def _forget(**kwargs: object) -> None:
+    blank_preset_fields.cache_clear()
+    default_management_form.cache_clear()
     column_template.cache_clear()
     message_template.cache_clear()
     default_forms.cache_clear()

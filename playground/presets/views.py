@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from playground.cases.page import with_cases
+from playground.chat.pagecache import blank_preset_fields
 from playground.runform import forms_from_state, page_state
 from playground.transcripts.selectors import transcripts_of_preset
 
@@ -46,7 +47,8 @@ def _bar(request, preset, *, form=None, message=""):
     context = {
         "preset": preset,
         "can_change": preset is not None and can_change_preset(request.user, preset),
-        "preset_form": form or PresetForm(),
+        "preset_form": form,  # a refused one, as typed
+        "blank_preset_fields": blank_preset_fields(),
         "message": message,
         "share_url": request.build_absolute_uri(preset.get_absolute_url()) if preset else "",
     }

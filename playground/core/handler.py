@@ -1,5 +1,5 @@
 """Django's ASGI handler, its requests' sync code run on threads kept from one request to the
-next.
+next, the middleware in one go.
 
 Django's own handler gives every request a thread-sensitive context of its own, so asgiref
 runs the request's sync code (middleware, view, template) on a thread started for it and
@@ -8,13 +8,20 @@ left it behind, and CONN_MAX_AGE kept nothing (a PostgreSQL backend forked per p
 request borrows an idle one-thread executor (or starts one when all are busy) and gives it back
 at its end: the sync code of one request still runs on one thread, that thread alone, and its
 connection serves the next request that borrows it.
+
+The middleware chain runs sync, in one hop to that thread. Served async, Django runs each
+middleware async where it can, so every process_request and process_response of the ones built
+on MiddlewareMixin is a hop of its own to the thread and back, and WhiteNoise (sync only) in
+their midst hops back to the event loop for the rest: some twenty hops a page. The few async
+views (the model list, the endpoints page, readyz) still run on the event loop, called from the
+request's thread as under WSGI.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
 # Threads kept idle at most: a burst of requests past it starts threads that end with it.
@@ -39,6 +46,12 @@ class KeptThreadsASGIHandler(ASGIHandler):
                 self._idle.append(executor)
             else:
                 executor.shutdown(wait=False)
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
     @staticmethod
     def _new_executor() -> ThreadPoolExecutor:

@@ -5,6 +5,7 @@ import asyncio
 import threading
 
 import pytest
+from asgiref.sync import SyncToAsync
 from asgiref.testing import ApplicationCommunicator
 from django.core.signals import request_finished, request_started
 from django.db import connection, connections
@@ -73,3 +74,18 @@ async def test_requests_at_once_never_share_a_thread(seen):
     assert seen[0][0] != seen[1][0]
     assert len(handler._idle) == 2  # both threads kept for what comes next
     assert KEPT_THREADS >= 2
+
+
+async def test_a_page_goes_to_its_thread_in_a_few_hops_not_one_per_middleware(monkeypatch):
+    """The middleware chain runs sync, in one hop; the others are the request's signals and
+    the response's close. Served async, each middleware's hooks were a hop of their own."""
+    hops = []
+    original = SyncToAsync.__call__
+
+    async def counted(self, *args, **kwargs):
+        hops.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted)
+    assert await get(KeptThreadsASGIHandler(), "/accounts/login/") == 200
+    assert len(hops) <= 4, hops

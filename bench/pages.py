@@ -5,10 +5,11 @@ The app runs as bench/relay.py runs it (PLAYGROUND_ENV=production without the ht
 DEBUG off, static files collected); 10 clients, each on one kept-alive connection, ask for the
 page again as soon as it arrives, for `--seconds`. For each page it prints requests/s,
 latency p50/p99, the server's CPU per request and the load average, and writes them into
-docs/benchmarks.md (its own section).
+docs/benchmarks.md (its own section). `--baseline REF` measures the app as commit REF has it
+too, on a database of its own, in turns with this checkout's (`--repeats` rounds of both).
 
     .venv/bin/python -m bench.pages [--seconds 5] [--connections 10] [--rows 10000]
-        [--database URL]
+        [--database URL] [--baseline REF] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import httpx
 
 from tests.helpers import ROOT, DaphneServer
 
-from .common import cpu_seconds, percentile, prepared, write_section
+from .common import cpu_seconds, export, percentile, prepared, write_section
 from .targets import collect_static, production_env
 
 ROWS = """
@@ -82,10 +83,44 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--database", help="DATABASE_URL (default: a new SQLite file)")
+    parser.add_argument(
+        "--baseline",
+        help="also measure the app as this commit has it (with --database URL, on URL_baseline,"
+        " which must exist)",
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="rounds of every app")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args()
+    apps = {"": (ROOT, args.database)}
+    if args.baseline:
+        baseline_database = args.database and f"{args.database}_baseline"
+        apps[f"@{args.baseline[:10]} "] = (export(args.baseline), baseline_database)
+    prepared_apps = {label: setup(root, database, args) for label, (root, database) in apps.items()}
+    kind = next(iter(prepared_apps.values()))[1]["DATABASE_URL"].split(":", 1)[0]
+    lines = [
+        f"{args.connections} connections, {args.seconds:g} s per page, {args.rows:,} runs of"
+        f" the user's, {args.repeats} round(s); PLAYGROUND_ENV=production,"
+        f" SECURE_SSL_REDIRECT=false, DEBUG off, {kind} database; load average"
+        f" {os.getloadavg()[0]:.2f} before",
+    ]
+    for _ in range(args.repeats):
+        for label, (root, env, cookie) in prepared_apps.items():
+            with DaphneServer(cwd=root, **env) as server:
+                for name, path in PAGES.items():
+                    lines.append(f"{name} {label}: {measure(server, cookie, path, args)}")
+                    print(lines[-1], flush=True)
+    if not args.no_write:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        command = " ".join(["python -m bench.pages", *sys.argv[1:]])
+        body = "\n".join(f"- {line}" for line in [f"{when}, `{command}`", *lines])
+        write_section("pages", f"## Pages, one Daphne process\n\n{body}\n")
+
+
+def setup(root: Path, database: str | None, args) -> tuple[Path, dict[str, str], str]:
+    """A checkout ready to serve: its static files collected, its migrations on `database`
+    (default: a new SQLite file), the rows, and a signed-in user's session cookie."""
     folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-    database = args.database or f"sqlite:///{folder / 'db.sqlite3'}"
+    database = database or f"sqlite:///{folder / 'db.sqlite3'}"
     # An endpoint to offer (production refuses to start with none); these pages never call it.
     endpoints = [{"name": "simulator", "base_url": "http://127.0.0.1:9/v1"}]
     env = {
@@ -93,22 +128,9 @@ def main() -> None:
         "DATABASE_URL": database,
         "PLAYGROUND_ENDPOINTS": json.dumps(endpoints),
     }
-    collect_static(ROOT, env)
-    (cookie,) = prepared(ROOT, database, env, setup=ROWS.format(rows=args.rows))
-    lines = [
-        f"{args.connections} connections, {args.seconds:g} s per page, {args.rows:,} runs of"
-        f" the user's; PLAYGROUND_ENV=production, SECURE_SSL_REDIRECT=false, DEBUG off,"
-        f" {database.split(':', 1)[0]} database; load average {os.getloadavg()[0]:.2f} before",
-    ]
-    with DaphneServer(**env) as server:
-        for name, path in PAGES.items():
-            lines.append(f"{name}: {measure(server, cookie, path, args)}")
-            print(lines[-1], flush=True)
-    if not args.no_write:
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        command = " ".join(["python -m bench.pages", *sys.argv[1:]])
-        body = "\n".join(f"- {line}" for line in [f"{when}, `{command}`", *lines])
-        write_section("pages", f"## Pages, one Daphne process\n\n{body}\n")
+    collect_static(root, env)
+    (cookie,) = prepared(root, database, env, setup=ROWS.format(rows=args.rows))
+    return root, env, cookie
 
 
 if __name__ == "__main__":

@@ -89,6 +89,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "playground.urls"
 FORM_RENDERER = "playground.core.forms.FormRenderer"
 ASGI_APPLICATION = "playground.asgi.application"
+# Pages whose sync code runs at once in one process (playground/core/handler.py); the rest wait.
+REQUEST_THREADS = env.int("PLAYGROUND_REQUEST_THREADS", default=4)
 
 TEMPLATES = [
     {

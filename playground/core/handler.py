@@ -15,14 +15,23 @@ on MiddlewareMixin is a hop of its own to the thread and back, and WhiteNoise (s
 their midst hops back to the event loop for the rest: some twenty hops a page. The few async
 views (the model list, the endpoints page, readyz) still run on the event loop, called from the
 request's thread as under WSGI.
+
+At most REQUEST_THREADS requests run their sync code at once; the next waits its turn. Python
+runs one thread at a time: ten threads at once on two cores spend their CPU handing the GIL to
+each other (the transcript list cost 22 ms of CPU at 10 connections, 16 ms with 4 at once). A
+request for an async view takes no turn: its thread only waits for the event loop, and a slow
+upstream behind the model list must not hold pages back.
 """
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction, sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+from django.urls import Resolver404, get_resolver
 
 # Threads kept idle at most: a burst of requests past it starts threads that end with it.
 KEPT_THREADS = 16
@@ -32,6 +41,7 @@ class KeptThreadsASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []
+        self._turns = asyncio.Semaphore(settings.REQUEST_THREADS)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -51,8 +61,19 @@ class KeptThreadsASGIHandler(ASGIHandler):
         super().load_middleware(is_async=False)
 
     async def get_response_async(self, request):
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        respond = sync_to_async(self.get_response, thread_sensitive=True)
+        if _async_view(request.path_info):
+            return await respond(request)
+        async with self._turns:
+            return await respond(request)
 
     @staticmethod
     def _new_executor() -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-request")
+
+
+def _async_view(path: str) -> bool:
+    try:
+        return iscoroutinefunction(get_resolver().resolve(path).func)
+    except Resolver404:
+        return False

@@ -89,3 +89,31 @@ async def test_a_page_goes_to_its_thread_in_a_few_hops_not_one_per_middleware(mo
     monkeypatch.setattr(SyncToAsync, "__call__", counted)
     assert await get(KeptThreadsASGIHandler(), "/accounts/login/") == 200
     assert len(hops) <= 4, hops
+
+
+async def test_pages_take_turns_and_an_async_view_takes_none(settings, monkeypatch):
+    """With one turn, a page waits for the page before it to end; the health check (an async
+    view, whose thread only waits) answers meanwhile."""
+    settings.REQUEST_THREADS = 1
+    handler = KeptThreadsASGIHandler()
+    first_in, let_go = threading.Event(), threading.Event()
+    served = []
+    respond = handler.get_response
+
+    def held(request):
+        served.append(request.path)
+        if request.path == "/healthz" and not first_in.is_set():
+            first_in.set()
+            assert let_go.wait(10)
+        return respond(request)
+
+    monkeypatch.setattr(handler, "get_response", held)
+    first = asyncio.create_task(get(handler))
+    await asyncio.to_thread(first_in.wait, 10)
+    second = asyncio.create_task(get(handler, "/accounts/login/"))
+    assert await get(handler, "/readyz") in (200, 503)  # answered, turn or no turn
+    await asyncio.sleep(0.2)
+    assert served == ["/healthz", "/readyz"], "the login page waits for its turn"
+    let_go.set()
+    assert [await first, await second] == [200, 200]
+    assert served == ["/healthz", "/readyz", "/accounts/login/"]

@@ -5,11 +5,12 @@ The app runs as bench/relay.py runs it (PLAYGROUND_ENV=production without the ht
 DEBUG off, static files collected); 10 clients, each on one kept-alive connection, ask for the
 page again as soon as it arrives, for `--seconds`. For each page it prints requests/s,
 latency p50/p99, the server's CPU per request and the load average, and writes them into
-docs/benchmarks.md (its own section). `--baseline REF` measures the app as commit REF has it
-too, on a database of its own, in turns with this checkout's (`--repeats` rounds of both).
+docs/benchmarks.md (its own section). `--baseline REF [REF ...]` measures the app as each
+commit has it too, each on a database of its own, in turns with this checkout's (`--repeats`
+rounds of all).
 
     .venv/bin/python -m bench.pages [--seconds 5] [--connections 10] [--rows 10000]
-        [--database URL] [--baseline REF] [--repeats 1]
+        [--database URL] [--baseline REF [REF ...]] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -85,16 +86,18 @@ def main() -> None:
     parser.add_argument("--database", help="DATABASE_URL (default: a new SQLite file)")
     parser.add_argument(
         "--baseline",
-        help="also measure the app as this commit has it (with --database URL, on URL_baseline,"
-        " which must exist)",
+        nargs="+",
+        default=[],
+        help="also measure the app as these commits have it (with --database URL, on"
+        " URL_baseline1, URL_baseline2, ..., which must exist)",
     )
     parser.add_argument("--repeats", type=int, default=1, help="rounds of every app")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args()
     apps = {"": (ROOT, args.database)}
-    if args.baseline:
-        baseline_database = args.database and f"{args.database}_baseline"
-        apps[f"@{args.baseline[:10]} "] = (export(args.baseline), baseline_database)
+    for number, ref in enumerate(args.baseline, start=1):
+        database = args.database and f"{args.database}_baseline{number}"
+        apps[f"@{ref[:10]} "] = (export(ref), database)
     prepared_apps = {label: setup(root, database, args) for label, (root, database) in apps.items()}
     kind = next(iter(prepared_apps.values()))[1]["DATABASE_URL"].split(":", 1)[0]
     lines = [

@@ -97,7 +97,7 @@ def main() -> None:
     apps = {"": (ROOT, args.database)}
     for number, ref in enumerate(args.baseline, start=1):
         database = args.database and f"{args.database}_baseline{number}"
-        apps[f"@{ref[:10]} "] = (export(ref), database)
+        apps[f" @{ref[:10]}"] = (export(ref), database)
     prepared_apps = {label: setup(root, database, args) for label, (root, database) in apps.items()}
     kind = next(iter(prepared_apps.values()))[1]["DATABASE_URL"].split(":", 1)[0]
     lines = [
@@ -110,7 +110,7 @@ def main() -> None:
         for label, (root, env, cookie) in prepared_apps.items():
             with DaphneServer(cwd=root, **env) as server:
                 for name, path in PAGES.items():
-                    lines.append(f"{name} {label}: {measure(server, cookie, path, args)}")
+                    lines.append(f"{name}{label}: {measure(server, cookie, path, args)}")
                     print(lines[-1], flush=True)
     if not args.no_write:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

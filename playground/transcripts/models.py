@@ -195,8 +195,9 @@ class Transcript(models.Model):
             models.Index(fields=["user", "-created_at"]),
             models.Index(fields=["status", "heartbeat_at"]),
             models.Index(fields=["endpoint"]),
-            # The rate limits: a user's runs on one endpoint in the last minute or day.
-            models.Index(fields=["user", "endpoint", "created_at"]),
+            # The rate limits: a user's runs on one endpoint in the last minute or day, and
+            # the tokens they charged, summed from the index alone at every start.
+            models.Index(fields=["user", "endpoint", "created_at", "charged_tokens"]),
             # The list's model filter (distinct models) and its count, read from the index
             # alone: the rows themselves are large (the request and the answers).
             models.Index(

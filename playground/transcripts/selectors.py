@@ -209,8 +209,13 @@ def start_over_budget(
     None when they do; else when the newest run that must leave the window for them to fit
     started (it and every run before it), and the window's total. One query, so that a run
     settled meanwhile (transcript_finish does not wait for a start) cannot make them disagree."""
+    in_window = Transcript.objects.filter(user=user, endpoint=endpoint, created_at__gte=since)
+    # Most starts fit: a sum read from an index says so. The window below reads every run of
+    # the day, a user's thousands for a batch, at each start.
+    if (in_window.aggregate(total=Sum("charged_tokens"))["total"] or 0) <= room:
+        return None
     newest_first = (F("created_at").desc(), F("pk").desc())
-    runs = Transcript.objects.filter(user=user, endpoint=endpoint, created_at__gte=since).annotate(
+    runs = in_window.annotate(
         total=Window(Sum("charged_tokens")),
         from_here=Window(Sum("charged_tokens"), order_by=newest_first),
     )

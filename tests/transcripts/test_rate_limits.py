@@ -4,6 +4,8 @@ user and endpoint, counted in the database and checked in the start's own transa
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from playground.transcripts.models import Transcript
@@ -82,6 +84,22 @@ def test_the_tokens_of_the_last_day_with_this_runs_reservation_must_fit(alice, m
     assert "try again in 4 h 0 min" in refusal(alice, rates=rates, reserve=600)
     assert start(alice, rates=rates, reserve=100).charged_tokens == 100
     assert "used 1,000 of your 1,000 tokens" in refusal(alice, rates=rates, reserve=1)
+
+
+def test_a_start_that_fits_sums_the_day_and_reads_no_run_twice(alice, make_transcript):
+    """The window over the day's runs is read only when they do not fit: at every start it
+    would read all of them, thousands a day for a batch."""
+    for hours in (3, 2, 1):
+        make_transcript(alice, endpoint="paid", charged_tokens=100, created_at=ago(hours=hours))
+    rates = RateLimits(tokens_per_day=1000)
+    with CaptureQueriesContext(connection) as queries:
+        start(alice, rates=rates, reserve=100)
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert 'SUM("transcripts_transcript"."charged_tokens")' in read
+    assert " OVER " not in read
+    with CaptureQueriesContext(connection) as queries:
+        refusal(alice, rates=rates, reserve=700)  # 400 + 700: the window says when it fits
+    assert " OVER " in " ".join(query["sql"] for query in queries.captured_queries)
 
 
 def test_a_run_bigger_than_the_whole_day_is_refused_without_a_wait(alice):

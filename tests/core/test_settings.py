@@ -87,16 +87,20 @@ def test_development_defaults_run_offline_on_sqlite_memory_layer_and_the_simulat
     assert shown["debug"] is False, "only when a developer asks for it"
 
 
-def test_production_is_https_only_with_manifest_static_files():
-    shown = show(**PRODUCTION)
-    assert shown["secure"] is True
-    assert shown["storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+@pytest.fixture(scope="module")
+def production() -> dict:
+    """Production's settings, read once: a fresh interpreter costs a second or more."""
+    return show(**PRODUCTION)
 
 
-def test_production_neither_offers_nor_mounts_the_simulator_unless_asked():
-    shown = show(**PRODUCTION)
-    assert [e["name"] for e in shown["endpoints"]] == ["vllm"]
-    assert shown["mounted"] is False
+def test_production_is_https_only_with_manifest_static_files(production):
+    assert production["secure"] is True
+    assert production["storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_production_neither_offers_nor_mounts_the_simulator_unless_asked(production):
+    assert [e["name"] for e in production["endpoints"]] == ["vllm"]
+    assert production["mounted"] is False
 
 
 def test_the_simulator_when_asked_for_gets_a_key_made_from_the_secret_key_unless_given():

@@ -18,8 +18,10 @@ CHECK_TIMEOUT = 2.0  # seconds, for each dependency
 
 @never_cache
 @require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    """The process serves requests; nothing else is asked."""
+async def healthz(request: HttpRequest) -> HttpResponse:
+    """The process serves requests; nothing else is asked. Async, so that it answers from the
+    event loop and waits for no page's turn (playground/core/handler.py): pages slow on a
+    locked database must not make a liveness probe kill the process."""
     return HttpResponse("ok", content_type="text/plain")
 
 

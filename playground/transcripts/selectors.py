@@ -207,8 +207,10 @@ def start_over_budget(
 ) -> tuple[datetime, int] | None:
     """Whether the tokens charged by the user's runs on `endpoint` since `since` fit in `room`:
     None when they do; else when the newest run that must leave the window for them to fit
-    started (it and every run before it), and the window's total. One query, so that a run
-    settled meanwhile (transcript_finish does not wait for a start) cannot make them disagree."""
+    started (it and every run before it), and the window's total. Each answer comes from one
+    query, so that a run settled meanwhile (transcript_finish does not wait for a start)
+    cannot make two disagree: the sum says "fits" alone, the window says the rest (and "fits"
+    too, when a run settled between them)."""
     in_window = Transcript.objects.filter(user=user, endpoint=endpoint, created_at__gte=since)
     # Most starts fit: a sum read from an index says so. The window below reads every run of
     # the day, a user's thousands for a batch, at each start.

@@ -5,7 +5,7 @@
 //
 // A part of the page that says it in its own place (the preset bar) claims the failure by
 // calling preventDefault() on the "request-failed" event; any other is said in the page's
-// banner, which the next request that succeeds clears.
+// banner, until it is dismissed or the same part of the page succeeds.
 (function () {
   "use strict";
 
@@ -28,6 +28,9 @@
       elt.getAttribute("aria-label") || (button ? button.textContent.trim() : "");
   }
 
+  // What failed last, and where: the banner goes when that same part of the page succeeds
+  // (or is dismissed), not when some other request does, which would hide it in silence.
+  let failedElt = null;
   function failed({ elt: near, requestConfig }, detail) {
     // The element that sent it: htmx gives beforeSwap's detail the target as its elt.
     const elt = (requestConfig && requestConfig.elt) || near;
@@ -35,9 +38,16 @@
       new CustomEvent("request-failed", { bubbles: true, cancelable: true, detail }));
     if (claimed || !banner) return;
     const name = named(elt, requestConfig);
-    banner.querySelector(".request-failed-text").textContent =
-      `Not done${name ? ` (${name})` : ""}: ${detail.reason} What is on this page stays.`;
-    banner.hidden = false;
+    const text = banner.querySelector(".request-failed-text");
+    failedElt = elt;
+    // Emptied, then said again on the next frame: the same failure twice is announced twice.
+    text.textContent = "";
+    banner.hidden = true;
+    requestAnimationFrame(() => {
+      text.textContent =
+        `Not done${name ? ` (${name})` : ""}: ${detail.reason} What is on this page stays.`;
+      banner.hidden = false;
+    });
   }
 
   // A request answered with the login page is 200 to htmx: not one that cleared the banner.
@@ -59,7 +69,9 @@
     failed(event.detail, { status: 0, signedOut: false, reason });
   });
   document.body.addEventListener("htmx:afterRequest", (event) => {
-    if (banner && event.detail.successful && !signedOut.has(event.detail.xhr)) banner.hidden = true;
+    const { successful, xhr, requestConfig } = event.detail;
+    const elt = (requestConfig && requestConfig.elt) || event.detail.elt;
+    if (banner && successful && !signedOut.has(xhr) && elt === failedElt) banner.hidden = true;
   });
   if (banner) {
     banner.querySelector("button").addEventListener("click", () => { banner.hidden = true; });

@@ -1,5 +1,7 @@
 """The ASGI handler's kept threads: a request's sync code runs on a thread a finished request
-gave back, with that thread's database connection, and requests at once never share one."""
+gave back, with that thread's database connection; requests at once never share one; pages
+take turns, async views take none; a request cancelled mid-view keeps its thread and its turn
+until its code returns."""
 
 import asyncio
 import threading
@@ -10,21 +12,43 @@ from asgiref.testing import ApplicationCommunicator
 from django.core.signals import request_finished, request_started
 from django.db import connection, connections
 
-from playground.core.handler import KEPT_THREADS, KeptThreadsASGIHandler
+from playground.core.handler import KeptThreadsASGIHandler
 
 pytestmark = pytest.mark.django_db(transaction=True)
+PAGE = "/accounts/login/"  # a sync view that needs no sign-in
 
 
-async def get(handler: KeptThreadsASGIHandler, path: str = "/healthz") -> int:
-    headers = [(b"host", b"testserver")]
-    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": headers}
+async def send(handler: KeptThreadsASGIHandler, path: str = PAGE) -> ApplicationCommunicator:
+    target, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": target,
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+    }
     app = ApplicationCommunicator(handler, scope)
     await app.send_input({"type": "http.request", "body": b""})
+    return app
+
+
+async def answer(app: ApplicationCommunicator) -> int:
     start = await app.receive_output(timeout=10)
     while (await app.receive_output(timeout=10)).get("more_body"):
         pass
     await app.wait(timeout=10)
     return start["status"]
+
+
+async def get(handler: KeptThreadsASGIHandler, path: str = PAGE) -> int:
+    return await answer(await send(handler, path))
+
+
+async def idle(handler: KeptThreadsASGIHandler, count: int) -> None:
+    """Until `count` threads are back: one is given back once it has run a no-op."""
+    async with asyncio.timeout(5):
+        while len(handler._idle) < count:  # noqa: ASYNC110 (a list, not an event, to watch)
+            await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -45,7 +69,10 @@ def seen(monkeypatch):
 
 async def test_requests_one_after_another_run_on_one_thread_with_one_connection(seen):
     handler = KeptThreadsASGIHandler()
-    statuses = [await get(handler) for _ in range(3)]
+    statuses = []
+    for _ in range(3):
+        statuses.append(await get(handler))
+        await idle(handler, 1)  # a client's next request comes a round trip later
     assert statuses == [200, 200, 200]
     assert len(seen) == 3
     assert len(set(seen)) == 1, "the same thread, and its connection kept"
@@ -72,8 +99,7 @@ async def test_requests_at_once_never_share_a_thread(seen):
     finally:
         request_started.disconnect(hold_the_first)
     assert seen[0][0] != seen[1][0]
-    assert len(handler._idle) == 2  # both threads kept for what comes next
-    assert KEPT_THREADS >= 2
+    await idle(handler, 2)  # both threads kept for what comes next
 
 
 async def test_a_page_goes_to_its_thread_in_a_few_hops_not_one_per_middleware(monkeypatch):
@@ -87,33 +113,58 @@ async def test_a_page_goes_to_its_thread_in_a_few_hops_not_one_per_middleware(mo
         return await original(self, *args, **kwargs)
 
     monkeypatch.setattr(SyncToAsync, "__call__", counted)
-    assert await get(KeptThreadsASGIHandler(), "/accounts/login/") == 200
+    assert await get(KeptThreadsASGIHandler()) == 200
     assert len(hops) <= 4, hops
 
 
-async def test_pages_take_turns_and_an_async_view_takes_none(settings, monkeypatch):
-    """With one turn, a page waits for the page before it to end; the health check (an async
-    view, whose thread only waits) answers meanwhile."""
+@pytest.fixture
+def held(settings, monkeypatch):
+    """A handler with one turn whose first page holds its thread until let go; the paths its
+    views were entered for, in order."""
     settings.REQUEST_THREADS = 1
     handler = KeptThreadsASGIHandler()
-    first_in, let_go = threading.Event(), threading.Event()
-    served = []
+    handler.first_in, handler.let_go = threading.Event(), threading.Event()
+    handler.served = []
     respond = handler.get_response
 
-    def held(request):
-        served.append(request.path)
-        if request.path == "/healthz" and not first_in.is_set():
-            first_in.set()
-            assert let_go.wait(10)
+    def holding(request):
+        handler.served.append(request.get_full_path())
+        if not handler.first_in.is_set():
+            handler.first_in.set()
+            assert handler.let_go.wait(10)
         return respond(request)
 
-    monkeypatch.setattr(handler, "get_response", held)
-    first = asyncio.create_task(get(handler))
-    await asyncio.to_thread(first_in.wait, 10)
-    second = asyncio.create_task(get(handler, "/accounts/login/"))
-    assert await get(handler, "/readyz") in (200, 503)  # answered, turn or no turn
+    monkeypatch.setattr(handler, "get_response", holding)
+    yield handler
+    handler.let_go.set()
+
+
+async def test_pages_take_turns_and_an_async_view_takes_none(held):
+    """With one turn, a page waits for the page before it to end; the liveness check (an
+    async view, whose thread only waits on the loop) answers meanwhile."""
+    first = asyncio.create_task(get(held, f"{PAGE}?first"))
+    await asyncio.to_thread(held.first_in.wait, 10)
+    second = asyncio.create_task(get(held, f"{PAGE}?second"))
+    assert await get(held, "/healthz") == 200
     await asyncio.sleep(0.2)
-    assert served == ["/healthz", "/readyz"], "the login page waits for its turn"
-    let_go.set()
+    assert held.served == [f"{PAGE}?first", "/healthz"], "the second page waits for its turn"
+    held.let_go.set()
     assert [await first, await second] == [200, 200]
-    assert served == ["/healthz", "/readyz", "/accounts/login/"]
+    assert held.served[-1] == f"{PAGE}?second"
+
+
+async def test_a_page_cancelled_mid_view_keeps_its_thread_and_turn_until_its_code_returns(held):
+    """Daphne cancels a request whose client left; its view goes on running on its thread.
+    That thread is not lent to the next request, and its turn is not free, until it returns."""
+    app = await send(held, f"{PAGE}?left")
+    await asyncio.to_thread(held.first_in.wait, 10)
+    app.future.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await app.future
+    waiting = asyncio.create_task(get(held, f"{PAGE}?next"))
+    assert await get(held, "/healthz") == 200  # on a thread of its own: the other is busy
+    await asyncio.sleep(0.2)
+    assert not waiting.done(), "its turn is still the cancelled page's"
+    held.let_go.set()
+    assert await waiting == 200
+    assert held.served == [f"{PAGE}?left", "/healthz", f"{PAGE}?next"]

@@ -6,21 +6,22 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("presets", "0002_alter_preset_visibility"),
         ("transcripts", "0013_compare_group_key"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name="transcript",
-            name="transcripts_user_id_ea8090_idx",
-        ),
+        # Built before the old one goes: on PostgreSQL, dropping an index locks the table
+        # until the migration commits, which would then take the whole build.
         migrations.AddIndex(
             model_name="transcript",
             index=models.Index(
                 fields=["user", "endpoint", "created_at", "charged_tokens"],
                 name="transcripts_user_id_0da276_idx",
             ),
+        ),
+        migrations.RemoveIndex(
+            model_name="transcript",
+            name="transcripts_user_id_ea8090_idx",
         ),
     ]

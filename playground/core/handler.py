@@ -89,24 +89,29 @@ class KeptThreadsASGIHandler(ASGIHandler):
         connections closed first (left to the garbage collector, they stay open meanwhile)."""
         loop = asyncio.get_running_loop()
 
-        def free(_) -> None:
+        def free() -> None:
             if len(self._idle) < 2 * settings.REQUEST_THREADS:
                 self._idle.append(executor)
             else:
-                executor.submit(connections.close_all)
-                executor.shutdown(wait=False)
+                _retire(executor)
 
-        def when_free(future) -> None:
+        def when_free(_) -> None:
             try:
-                loop.call_soon_threadsafe(free, future)
+                loop.call_soon_threadsafe(free)
             except RuntimeError:  # the loop closed meanwhile (the server is stopping)
-                executor.shutdown(wait=False)
+                _retire(executor)
 
         executor.submit(lambda: None).add_done_callback(when_free)
 
     @staticmethod
     def _new_executor() -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-request")
+
+
+def _retire(executor: ThreadPoolExecutor) -> None:
+    """The thread ends once its connections are closed."""
+    executor.submit(connections.close_all)
+    executor.shutdown(wait=False)
 
 
 def _async_view(path: str) -> bool:

@@ -28,16 +28,25 @@
       elt.getAttribute("aria-label") || (button ? button.textContent.trim() : "");
   }
 
+  // The element that sent a request: htmx gives beforeSwap's detail the target as its elt.
+  function sender({ elt, requestConfig }) {
+    return (requestConfig && requestConfig.elt) || elt;
+  }
+
+  // A request of a session that ended lands on the login page, a 200 to htmx.
+  function signedOut(xhr) {
+    return Boolean(loginUrl) && new URL(xhr.responseURL || location.href).pathname === loginUrl;
+  }
+
   // What failed last, and where: the banner goes when that same part of the page succeeds
   // (or is dismissed), not when some other request does, which would hide it in silence.
   let failedElt = null;
-  function failed({ elt: near, requestConfig }, detail) {
-    // The element that sent it: htmx gives beforeSwap's detail the target as its elt.
-    const elt = (requestConfig && requestConfig.elt) || near;
+  function failed(request, detail) {
+    const elt = sender(request);
     const claimed = !elt.dispatchEvent(
       new CustomEvent("request-failed", { bubbles: true, cancelable: true, detail }));
     if (claimed || !banner) return;
-    const name = named(elt, requestConfig);
+    const name = named(elt, request.requestConfig);
     const text = banner.querySelector(".request-failed-text");
     failedElt = elt;
     // Emptied, then said again on the next frame: the same failure twice is announced twice.
@@ -50,13 +59,9 @@
     });
   }
 
-  // A request answered with the login page is 200 to htmx: not one that cleared the banner.
-  const signedOut = new WeakSet();
   document.body.addEventListener("htmx:beforeSwap", (event) => {
-    const landed = new URL(event.detail.xhr.responseURL || location.href);
-    if (!loginUrl || landed.pathname !== loginUrl) return;
+    if (!signedOut(event.detail.xhr)) return;
     event.detail.shouldSwap = false;
-    signedOut.add(event.detail.xhr);
     failed(event.detail, { status: 401, signedOut: true, reason: SIGNED_OUT });
   });
   document.body.addEventListener("htmx:responseError", (event) => {
@@ -69,9 +74,10 @@
     failed(event.detail, { status: 0, signedOut: false, reason });
   });
   document.body.addEventListener("htmx:afterRequest", (event) => {
-    const { successful, xhr, requestConfig } = event.detail;
-    const elt = (requestConfig && requestConfig.elt) || event.detail.elt;
-    if (banner && successful && !signedOut.has(xhr) && elt === failedElt) banner.hidden = true;
+    const { successful, xhr } = event.detail;
+    if (banner && successful && !signedOut(xhr) && sender(event.detail) === failedElt) {
+      banner.hidden = true;
+    }
   });
   if (banner) {
     banner.querySelector("button").addEventListener("click", () => { banner.hidden = true; });

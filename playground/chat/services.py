@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from playground.core.access import signs_in
 from playground.presets.permissions import find_preset_for_user
 from playground.runform import BaseMessageFormSet, RunForm, bind_columns, column_label, form_state
 from playground.runform.values import VARIABLES_PREFIX
@@ -19,6 +18,7 @@ from playground.transcripts.services import (
     RateLimitReached,
     RateLimits,
     RunCapReached,
+    SignedOut,
     transcript_group_start,
     transcript_start,
 )
@@ -187,11 +187,15 @@ def run_open(
     """The run's transcript (status running), unless the user is signed out since the socket
     opened (logged out, deactivated: the session is read again here, in the same transaction),
     already has their limit going, or has started as much on the endpoint as they may for now."""
-    _check_signed_in(user, session_key)
     try:
         return transcript_start(
-            user=user, cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS, **_start(spec, user, run_id)
+            user=user,
+            session_key=session_key,
+            cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS,
+            **_start(spec, user, run_id),
         )
+    except SignedOut as refused:
+        raise RunRefused(str(refused)) from None
     except RunCapReached as refused:
         raise RunRefused(str(refused), soon=True) from None
     except RateLimitReached as refused:
@@ -210,25 +214,20 @@ def run_open_group(
     """The transcripts of a compare's columns, by run id, taken together (one transaction):
     each column counts as a run against the user's limits, and a compare that does not fit
     is refused whole."""
-    _check_signed_in(user, session_key)
     starts = [
         {**_start(spec, user, run_id, group=group), "group_key": group_key}
         for spec, run_id in zip(specs, run_ids, strict=True)
     ]
     try:
         rows = transcript_group_start(
-            user=user, starts=starts, cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS
+            user=user,
+            starts=starts,
+            cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS,
+            session_key=session_key,
         )
-    except (RunCapReached, RateLimitReached) as refused:
+    except (SignedOut, RunCapReached, RateLimitReached) as refused:
         raise RunRefused(str(refused)) from None
     return dict(zip(run_ids, rows, strict=True))
-
-
-def _check_signed_in(user: AbstractBaseUser, session_key: str) -> None:
-    if not signs_in(session_key, user):
-        raise RunRefused(
-            "You are signed out, or your account is no longer active: sign in again to run."
-        )
 
 
 def _start(

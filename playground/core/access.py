@@ -5,8 +5,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import auth
-from django.db.models import Q, Subquery, Value
-from django.utils import timezone
+from django.db.models import Q, Value
 from django.utils.crypto import constant_time_compare
 
 # As conditions rather than `Q()` and `Q(pk__in=[])`: those two annotate as 1 on SQLite and
@@ -31,27 +30,16 @@ def owned_or_staff(user) -> Q:
     return EVERY_ROW if user.is_staff else Q(owner=user)
 
 
-def signs_in(session_key: str, user) -> bool:
-    """Whether the session still signs in `user`, an active member, as Django decides for a
-    page (`auth.get_user`): not after a logout, its expiry, a password change or deactivation.
-
-    One query, as a run's start makes it in its transaction: the user's row now, with the
-    session's data beside it (sessions are kept in the database, see SESSION_ENGINE)."""
-    if not session_key:
-        return False
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    live = store.get_model_class().objects.filter(
-        session_key=session_key, expire_date__gt=timezone.now()
-    )
-    current = (
-        auth.get_user_model()
-        ._default_manager.filter(pk=user.pk)
-        .annotate(session_data=Subquery(live.values("session_data")[:1]))
-        .first()
-    )
+def session_signs_in(current) -> bool:
+    """Whether `current`, a user row read now with `session_data` beside it (the data of the
+    session a request came with, None when it has ended or expired), is an active member whom
+    that session still signs in, as Django decides for a page (`auth.get_user`): not after a
+    logout, its expiry, a password change or deactivation. A run's start reads both in one
+    query (`start_ledger`), in its transaction; sessions are kept in the database (see
+    SESSION_ENGINE)."""
     if current is None or current.session_data is None or not is_member(current):
         return False
-    data = store().decode(current.session_data)
+    data = import_module(settings.SESSION_ENGINE).SessionStore().decode(current.session_data)
     session_hash = data.get(auth.HASH_SESSION_KEY)
     return (
         data.get(auth.SESSION_KEY) == current._meta.pk.value_to_string(current)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,7 +17,16 @@ from django.utils import timezone
 
 from .models import Transcript
 from .prices import run_cost
-from .selectors import nth_latest_start, running_count, start_over_budget
+from .selectors import StartLedger, budget_overrun, start_ledger
+
+
+class SignedOut(Exception):
+    """The session a start came with no longer signs its user in; the message says so."""
+
+    def __init__(self):
+        super().__init__(
+            "You are signed out, or your account is no longer active: sign in again to run."
+        )
 
 
 class RunCapReached(Exception):
@@ -114,21 +124,22 @@ def transcript_start(
     column: int | None = None,
     column_label: str = "",
     blind_slot: int | None = None,
+    session_key: str | None = None,
 ) -> Transcript:
     """The row of a run that starts now, charged `reserve_tokens` (its max_tokens x n) until it
-    ends. With `cap`, refuse (RunCapReached) when the user already has that many runs going;
-    with `rates`, refuse (RateLimitReached) a start over them on this endpoint. Counted and
-    inserted in one transaction that holds the user's lock, so that starts at once, even from
-    several processes, cannot all pass."""
-    with transaction.atomic():
-        if cap is not None or rates is not None:
+    ends. With `session_key`, refuse (SignedOut) unless that session still signs the user in;
+    with `cap`, refuse (RunCapReached) when the user already has that many runs going; with
+    `rates`, refuse (RateLimitReached) a start over them on this endpoint. All of it read in
+    one query, and the row inserted, in one transaction that holds the user's lock, so that
+    starts at once, even from several processes, cannot all pass."""
+    with _in_a_transaction():
+        if session_key is not None or cap is not None or rates is not None:
             _lock_runs_of(user)
-        if cap is not None:
-            stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)
-            if running_count(user=user, stale_after=stale_after) >= cap:
+            ledger = _ledger(user, session_key, endpoint, rates)
+            if cap is not None and ledger.running >= cap:
                 raise RunCapReached(cap)
-        if rates is not None:
-            _check_rates(user, endpoint, rates, reserve_tokens)
+            if rates is not None:
+                _check_rates(user, endpoint, rates, reserve_tokens, ledger)
         return Transcript.objects.create(
             uuid=uuid or uuid4(),
             user=user,
@@ -152,16 +163,21 @@ def transcript_start(
 
 
 def transcript_group_start(
-    *, user, starts: list[dict[str, Any]], cap: int | None = None
+    *,
+    user,
+    starts: list[dict[str, Any]],
+    cap: int | None = None,
+    session_key: str | None = None,
 ) -> list[Transcript]:
     """The rows of a compare's columns (each `starts` item: transcript_start's arguments),
-    all or none: with `cap`, refused whole (GroupCapReached, saying how many fit) when the
-    user has too few runs left for every column; one column over a rate refuses them all."""
-    with transaction.atomic():
+    all or none: refused whole when `session_key` no longer signs the user in (SignedOut), or
+    with `cap`, when the user has too few runs left for every column (GroupCapReached, saying
+    how many fit); one column over a rate refuses them all."""
+    with _in_a_transaction():
         _lock_runs_of(user)
+        ledger = _ledger(user, session_key, "", None)
         if cap is not None:
-            stale_after = timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS)
-            fit = max(0, cap - running_count(user=user, stale_after=stale_after))
+            fit = max(0, cap - ledger.running)
             if fit < len(starts):
                 raise GroupCapReached(cap, len(starts), fit)
         return [transcript_start(user=user, **start) for start in starts]
@@ -197,34 +213,56 @@ def compare_vote(*, user, group: UUID, pick: int | None) -> list[Transcript]:
         return rows
 
 
-def _check_rates(user, endpoint: str, rates: RateLimits, reserve_tokens: int) -> None:
+def _ledger(user, session_key: str | None, endpoint: str, rates: RateLimits | None):
+    """The user's ledger for a start on `endpoint` (the figures `rates` need), refused when
+    `session_key` no longer signs them in."""
+    ledger = start_ledger(
+        user=user,
+        now=timezone.now(),
+        stale_after=timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS),
+        session_key=session_key,
+        endpoint=endpoint,
+        nth=rates.runs_per_minute if rates else 0,
+        tokens=bool(rates and rates.tokens_per_day),
+    )
+    if ledger.signed_in is False:
+        raise SignedOut()
+    return ledger
+
+
+def _check_rates(
+    user, endpoint: str, rates: RateLimits, reserve_tokens: int, ledger: StartLedger
+) -> None:
     now = timezone.now()
-    if rates.runs_per_minute:
-        limit = rates.runs_per_minute
-        oldest = nth_latest_start(user=user, endpoint=endpoint, since=now - MINUTE, n=limit)
-        if oldest is not None:
-            wait = oldest + MINUTE - now
-            raise RateLimitReached(
-                f"You have started {limit} runs on {endpoint} in the last minute; try again"
-                f" in {_wait(wait)}.",
-                retry_in=wait.total_seconds(),
-            )
-    if rates.tokens_per_day:
-        _check_tokens(user, endpoint, rates.tokens_per_day, reserve_tokens, now)
-
-
-def _check_tokens(user, endpoint: str, limit: int, reserve: int, now: datetime) -> None:
-    if reserve > limit:
+    if rates.runs_per_minute and ledger.nth_start_id is not None:
+        started = Transcript.objects.values_list("created_at", flat=True).get(
+            pk=ledger.nth_start_id
+        )
+        wait = started + MINUTE - now
         raise RateLimitReached(
-            f"This run may generate {reserve:,} tokens (max_tokens × n), more than the"
+            f"You have started {rates.runs_per_minute} runs on {endpoint} in the last minute;"
+            f" try again in {_wait(wait)}.",
+            retry_in=wait.total_seconds(),
+        )
+    limit = rates.tokens_per_day
+    if not limit:
+        return
+    if reserve_tokens > limit:
+        raise RateLimitReached(
+            f"This run may generate {reserve_tokens:,} tokens (max_tokens × n), more than the"
             f" {limit:,} a day allowed on {endpoint}: lower max_tokens or n."
         )
-    over = start_over_budget(user=user, endpoint=endpoint, since=now - DAY, room=limit - reserve)
-    if over is not None:
+    # Most starts fit, as the ledger's sum says; only one that does not reads the day's runs,
+    # to say when enough of them leave the window.
+    room = limit - reserve_tokens
+    over = ledger.tokens_today > room and budget_overrun(
+        user=user, endpoint=endpoint, since=now - DAY, room=room
+    )
+    if over:
         leaves, used = over
         raise RateLimitReached(
             f"Your runs on {endpoint} used {used:,} of your {limit:,} tokens for 24 hours, and"
-            f" this one may generate {reserve:,} (max_tokens × n); try again in"
+            f" this one may generate {reserve_tokens:,} (max_tokens × n); try again in"
             f" {_wait(leaves + DAY - now)}, or lower max_tokens or n."
         )
 
@@ -238,6 +276,13 @@ def _wait(delta: timedelta) -> str:
     if minutes < 120:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min"
+
+
+def _in_a_transaction() -> contextlib.AbstractContextManager:
+    """A transaction of its own, or the caller's (the run workers'): a savepoint would cost a
+    start two more statements, and a refusal has nothing to undo (it comes before the insert,
+    the start's one write)."""
+    return contextlib.nullcontext() if connection.in_atomic_block else transaction.atomic()
 
 
 def _lock_runs_of(user) -> None:

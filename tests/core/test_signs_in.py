@@ -8,11 +8,18 @@ from django.contrib.auth import get_user
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from playground.core.access import signs_in
+from playground.transcripts.selectors import start_ledger
 
 from ..helpers import client_for, session_cookie
 
 pytestmark = pytest.mark.django_db
+
+
+def signs_in(session_key: str, user) -> bool:
+    ledger = start_ledger(
+        user=user, now=timezone.now(), stale_after=timedelta(minutes=1), session_key=session_key
+    )
+    return ledger.signed_in
 
 
 def expire(key: str) -> None:

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from playground.transcripts.models import Transcript
-from playground.transcripts.selectors import running_count
+from playground.transcripts.selectors import start_ledger
 from playground.transcripts.services import (
     RunOutcome,
     transcript_checkpoint,
@@ -98,4 +98,5 @@ def test_a_dead_run_stops_counting_against_its_user(alice, make_transcript):
     for _ in range(3):
         make_transcript(alice, status=S.RUNNING, heartbeat_at=old)
     make_transcript(alice, status=S.RUNNING, heartbeat_at=timezone.now())
-    assert running_count(user=alice, stale_after=timedelta(seconds=60)) == 1
+    ledger = start_ledger(user=alice, now=timezone.now(), stale_after=timedelta(seconds=60))
+    assert ledger.running == 1

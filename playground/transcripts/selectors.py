@@ -228,7 +228,8 @@ def start_ledger(
     ]
     adapt = connection.ops.adapt_datetimefield_value
     params = [adapt(value) if isinstance(value, datetime) else value for value in params]
-    row = next(iter(get_user_model()._default_manager.raw(_ledger_sql(), params)), None)
+    # The user's row (None: deleted), with the figures as attributes.
+    row: Any = next(iter(get_user_model()._default_manager.raw(_ledger_sql(), params)), None)
     return StartLedger(
         signed_in=None if session_key is None else session_signs_in(row),
         running=row.running if row else 0,
@@ -244,8 +245,8 @@ def _ledger_sql() -> str:
     q = connection.ops.quote_name
     users, runs = get_user_model()._meta, Transcript._meta
     sessions = import_module(settings.SESSION_ENGINE).SessionStore.get_model_class()._meta
-    run = {name: q(runs.get_field(name).column) for name in RUN_COLUMNS}
-    session = {name: q(sessions.get_field(name).column) for name in SESSION_COLUMNS}
+    run = {f.name: q(f.column) for f in runs.concrete_fields if f.name in RUN_COLUMNS}
+    session = {f.name: q(f.column) for f in sessions.concrete_fields if f.name in SESSION_COLUMNS}
     user_columns = ", ".join(f"u.{q(field.column)}" for field in users.concrete_fields)
     table, key = q(runs.db_table), q(users.pk.column)
     # Only the models' quoted names are formatted in; every value is a parameter.

@@ -190,7 +190,7 @@ def run_open(
     try:
         return transcript_start(
             user=user,
-            session_key=session_key,
+            session_key=session_key or "",  # None would skip the check
             cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS,
             **_start(spec, user, run_id),
         )
@@ -223,7 +223,7 @@ def run_open_group(
             user=user,
             starts=starts,
             cap=settings.PLAYGROUND_MAX_CONCURRENT_RUNS,
-            session_key=session_key,
+            session_key=session_key or "",  # None would skip the check
         )
     except (SignedOut, RunCapReached, RateLimitReached) as refused:
         raise RunRefused(str(refused)) from None

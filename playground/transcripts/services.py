@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -129,17 +129,18 @@ def transcript_start(
     """The row of a run that starts now, charged `reserve_tokens` (its max_tokens x n) until it
     ends. With `session_key`, refuse (SignedOut) unless that session still signs the user in;
     with `cap`, refuse (RunCapReached) when the user already has that many runs going; with
-    `rates`, refuse (RateLimitReached) a start over them on this endpoint. All of it read in
-    one query, and the row inserted, in one transaction that holds the user's lock, so that
-    starts at once, even from several processes, cannot all pass."""
+    `rates`, refuse (RateLimitReached) a start over them on this endpoint. A start that
+    passes reads all of it in one query, then inserts the row, in one transaction that holds
+    the user's lock, so that starts at once, even from several processes, cannot all pass."""
     with _in_a_transaction():
         if session_key is not None or cap is not None or rates is not None:
             _lock_runs_of(user)
-            ledger = _ledger(user, session_key, endpoint, rates)
+            now = timezone.now()
+            ledger = _ledger(user, session_key, endpoint, rates, now)
             if cap is not None and ledger.running >= cap:
                 raise RunCapReached(cap)
             if rates is not None:
-                _check_rates(user, endpoint, rates, reserve_tokens, ledger)
+                _check_rates(user, endpoint, rates, reserve_tokens, ledger, now)
         return Transcript.objects.create(
             uuid=uuid or uuid4(),
             user=user,
@@ -172,13 +173,13 @@ def transcript_group_start(
     """The rows of a compare's columns (each `starts` item: transcript_start's arguments),
     all or none: refused whole when `session_key` no longer signs the user in (SignedOut), or
     with `cap`, when the user has too few runs left for every column (GroupCapReached, saying
-    how many fit); one column over a rate refuses them all."""
-    with _in_a_transaction():
+    how many fit); one column over a rate refuses them all. Its own savepoint inside a
+    caller's transaction: a refusal may come after some columns' rows are in."""
+    with transaction.atomic():
         _lock_runs_of(user)
-        ledger = _ledger(user, session_key, "", None)
-        if cap is not None:
-            fit = max(0, cap - ledger.running)
-            if fit < len(starts):
+        if session_key is not None or cap is not None:
+            ledger = _ledger(user, session_key, "", None, timezone.now())
+            if cap is not None and (fit := max(0, cap - ledger.running)) < len(starts):
                 raise GroupCapReached(cap, len(starts), fit)
         return [transcript_start(user=user, **start) for start in starts]
 
@@ -213,12 +214,14 @@ def compare_vote(*, user, group: UUID, pick: int | None) -> list[Transcript]:
         return rows
 
 
-def _ledger(user, session_key: str | None, endpoint: str, rates: RateLimits | None):
+def _ledger(
+    user, session_key: str | None, endpoint: str, rates: RateLimits | None, now: datetime
+) -> StartLedger:
     """The user's ledger for a start on `endpoint` (the figures `rates` need), refused when
     `session_key` no longer signs them in."""
     ledger = start_ledger(
         user=user,
-        now=timezone.now(),
+        now=now,
         stale_after=timedelta(seconds=settings.PLAYGROUND_STALE_RUN_SECONDS),
         session_key=session_key,
         endpoint=endpoint,
@@ -231,13 +234,20 @@ def _ledger(user, session_key: str | None, endpoint: str, rates: RateLimits | No
 
 
 def _check_rates(
-    user, endpoint: str, rates: RateLimits, reserve_tokens: int, ledger: StartLedger
+    user,
+    endpoint: str,
+    rates: RateLimits,
+    reserve_tokens: int,
+    ledger: StartLedger,
+    now: datetime,
 ) -> None:
-    now = timezone.now()
-    if rates.runs_per_minute and ledger.nth_start_id is not None:
-        started = Transcript.objects.values_list("created_at", flat=True).get(
-            pk=ledger.nth_start_id
-        )
+    # Read only to say how long to wait: a row deleted meanwhile (the admin) no longer counts.
+    started = ledger.nth_start_id and (
+        Transcript.objects.filter(pk=ledger.nth_start_id)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if rates.runs_per_minute and started:
         wait = started + MINUTE - now
         raise RateLimitReached(
             f"You have started {rates.runs_per_minute} runs on {endpoint} in the last minute;"
@@ -279,9 +289,9 @@ def _wait(delta: timedelta) -> str:
 
 
 def _in_a_transaction() -> contextlib.AbstractContextManager:
-    """A transaction of its own, or the caller's (the run workers'): a savepoint would cost a
-    start two more statements, and a refusal has nothing to undo (it comes before the insert,
-    the start's one write)."""
+    """A start's transaction of its own, or the caller's (the run workers', a compare's): a
+    savepoint would cost a start two more statements, and its refusal has nothing to undo (it
+    comes before the insert, its one write)."""
     return contextlib.nullcontext() if connection.in_atomic_block else transaction.atomic()
 
 

@@ -105,7 +105,9 @@ def main() -> None:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         command = " ".join(["python -m bench.starts", *sys.argv[1:]])
         body = "\n".join(f"- {line}" for line in [f"{when}, `{command}`", *lines])
-        write_section("starts", f"## A run's start, in the database\n\n{body}\n")
+        # One section per database, so that a run on each keeps both.
+        name = "PostgreSQL" if kind.startswith("postgres") else "SQLite"
+        write_section(f"starts-{name}", f"## A run's start, in the database ({name})\n\n{body}\n")
 
 
 def measure(root: Path, env: dict[str, str], keys: list[str], args) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -128,6 +130,38 @@ Written by the scripts in bench/, each into its own section (run one again to re
 Each figure is from one run on one machine, beside whatever else it was doing: read it with
 the load average given.
 """
+
+
+def add_app_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a bench that measures this checkout beside baseline commits."""
+    parser.add_argument("--database", help="DATABASE_URL (default: a new SQLite file)")
+    parser.add_argument(
+        "--baseline",
+        nargs="+",
+        default=[],
+        help="also measure the app as these commits have it (with --database URL, on"
+        " URL_baseline1, URL_baseline2, ..., which must exist)",
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="turns of every app")
+    parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
+
+
+def apps_of(args: argparse.Namespace) -> dict[str, tuple[Path, str | None]]:
+    """This checkout (label "") and each baseline commit's files (" @<ref>"), each with the
+    database it is measured on (None: a new SQLite file)."""
+    apps: dict[str, tuple[Path, str | None]] = {"": (ROOT, args.database)}
+    for number, ref in enumerate(args.baseline, start=1):
+        database = args.database and f"{args.database}_baseline{number}"
+        apps[f" @{ref[:10]}"] = (export(ref), database)
+    return apps
+
+
+def write_run(name: str, title: str, lines: list[str]) -> None:
+    """A bench's lines as its section of docs/benchmarks.md, after when and how it ran."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    command = " ".join([f"python -m bench.{Path(sys.argv[0]).stem}", *sys.argv[1:]])
+    body = "\n".join(f"- {line}" for line in [f"{when}, `{command}`", *lines])
+    write_section(name, f"## {title}\n\n{body}\n")
 
 
 def write_section(name: str, text: str) -> None:

@@ -19,16 +19,15 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.helpers import ROOT, DaphneServer
+from tests.helpers import DaphneServer
 
-from .common import cpu_seconds, export, percentile, prepared, write_section
+from .common import add_app_arguments, apps_of, cpu_seconds, percentile, prepared, write_run
 from .targets import collect_static, production_env
 
 ROWS = """
@@ -83,21 +82,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--database", help="DATABASE_URL (default: a new SQLite file)")
-    parser.add_argument(
-        "--baseline",
-        nargs="+",
-        default=[],
-        help="also measure the app as these commits have it (with --database URL, on"
-        " URL_baseline1, URL_baseline2, ..., which must exist)",
-    )
-    parser.add_argument("--repeats", type=int, default=1, help="rounds of every app")
-    parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
+    add_app_arguments(parser)
     args = parser.parse_args()
-    apps = {"": (ROOT, args.database)}
-    for number, ref in enumerate(args.baseline, start=1):
-        database = args.database and f"{args.database}_baseline{number}"
-        apps[f" @{ref[:10]}"] = (export(ref), database)
+    apps = apps_of(args)
     prepared_apps = {label: setup(root, database, args) for label, (root, database) in apps.items()}
     kind = next(iter(prepared_apps.values()))[1]["DATABASE_URL"].split(":", 1)[0]
     lines = [
@@ -113,10 +100,7 @@ def main() -> None:
                     lines.append(f"{name}{label}: {measure(server, cookie, path, args)}")
                     print(lines[-1], flush=True)
     if not args.no_write:
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        command = " ".join(["python -m bench.pages", *sys.argv[1:]])
-        body = "\n".join(f"- {line}" for line in [f"{when}, `{command}`", *lines])
-        write_section("pages", f"## Pages, one Daphne process\n\n{body}\n")
+        write_run("pages", "Pages, one Daphne process", lines)
 
 
 def setup(root: Path, database: str | None, args) -> tuple[Path, dict[str, str], str]:

@@ -23,12 +23,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from tests.helpers import ROOT
-
-from .common import export, prepared, write_section
+from .common import add_app_arguments, apps_of, prepared, write_run
 from .targets import production_env
 
 # Run in each app's own `manage.py shell`, so that a baseline commit runs its own code; it
@@ -75,21 +72,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100, help="starts per round")
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--database", help="DATABASE_URL (default: a new SQLite file)")
-    parser.add_argument(
-        "--baseline",
-        nargs="+",
-        default=[],
-        help="also measure the app as these commits have it (with --database URL, on"
-        " URL_baseline1, URL_baseline2, ..., which must exist)",
-    )
-    parser.add_argument("--repeats", type=int, default=1, help="turns of every app")
-    parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
+    add_app_arguments(parser)
     args = parser.parse_args()
-    apps = {"this checkout": (ROOT, args.database)}
-    for number, ref in enumerate(args.baseline, start=1):
-        database = args.database and f"{args.database}_baseline{number}"
-        apps[f"@{ref[:10]}"] = (export(ref), database)
+    apps = apps_of(args)
     ready = {label: setup(root, database, args) for label, (root, database) in apps.items()}
     kind = next(iter(ready.values()))[1]["DATABASE_URL"].split(":", 1)[0]
     lines = [
@@ -99,15 +84,12 @@ def main() -> None:
     ]
     for _ in range(args.repeats):
         for label, (root, env, keys) in ready.items():
-            lines.append(f"{label}: {measure(root, env, keys, args)}")
+            lines.append(f"{label.strip() or 'this checkout'}: {measure(root, env, keys, args)}")
             print(lines[-1], flush=True)
     if not args.no_write:
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        command = " ".join(["python -m bench.starts", *sys.argv[1:]])
-        body = "\n".join(f"- {line}" for line in [f"{when}, `{command}`", *lines])
         # One section per database, so that a run on each keeps both.
         name = "PostgreSQL" if kind.startswith("postgres") else "SQLite"
-        write_section(f"starts-{name}", f"## A run's start, in the database ({name})\n\n{body}\n")
+        write_run(f"starts-{name}", f"A run's start, in the database ({name})", lines)
 
 
 def measure(root: Path, env: dict[str, str], keys: list[str], args) -> str:

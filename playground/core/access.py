@@ -39,7 +39,7 @@ def session_signs_in(current) -> bool:
     SESSION_ENGINE)."""
     if current is None or current.session_data is None or not is_member(current):
         return False
-    data = import_module(settings.SESSION_ENGINE).SessionStore().decode(current.session_data)
+    data = session_store()().decode(current.session_data)
     session_hash = data.get(auth.HASH_SESSION_KEY)
     return (
         data.get(auth.SESSION_KEY) == current._meta.pk.value_to_string(current)
@@ -53,3 +53,8 @@ def session_signs_in(current) -> bool:
             ]
         )
     )
+
+
+def session_store():
+    """The SessionStore class of the configured engine (the database's: see SESSION_ENGINE)."""
+    return import_module(settings.SESSION_ENGINE).SessionStore

@@ -2,10 +2,8 @@ import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import import_module
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -14,7 +12,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Substr
 from django.http import Http404
 
-from playground.core.access import session_signs_in
+from playground.core.access import session_signs_in, session_store
 from playground.presets.models import Preset
 
 from .models import Transcript, TranscriptQuerySet, in_order_shown
@@ -244,7 +242,7 @@ def _ledger_sql() -> str:
     (2.4 ms a start) than the query itself. Written once, from the models' names."""
     q = connection.ops.quote_name
     users, runs = get_user_model()._meta, Transcript._meta
-    sessions = import_module(settings.SESSION_ENGINE).SessionStore.get_model_class()._meta
+    sessions = session_store().get_model_class()._meta
     run = {f.name: q(f.column) for f in runs.concrete_fields if f.name in RUN_COLUMNS}
     session = {f.name: q(f.column) for f in sessions.concrete_fields if f.name in SESSION_COLUMNS}
     user_columns = ", ".join(f"u.{q(field.column)}" for field in users.concrete_fields)

@@ -241,13 +241,15 @@ def _check_rates(
     ledger: StartLedger,
     now: datetime,
 ) -> None:
-    # Read only to say how long to wait: a row deleted meanwhile (the admin) no longer counts.
+    # The ledger names the n-th latest start only when the minute holds that many (with
+    # runs_per_minute asked); its time is read to say how long to wait. A row deleted
+    # meanwhile (the admin) no longer counts.
     started = ledger.nth_start_id and (
         Transcript.objects.filter(pk=ledger.nth_start_id)
         .values_list("created_at", flat=True)
         .first()
     )
-    if rates.runs_per_minute and started:
+    if started:
         wait = started + MINUTE - now
         raise RateLimitReached(
             f"You have started {rates.runs_per_minute} runs on {endpoint} in the last minute;"
